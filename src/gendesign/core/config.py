@@ -1,0 +1,102 @@
+"""Campaign configuration: a TOML file validated by pydantic, with errors that name the field.
+
+Example::
+
+    [campaign]
+    budget = 2000        # unique designs evaluated
+    batch_size = 64
+    seed = 0
+    device = "cpu"       # cpu | cuda | auto
+
+    [space]              # optional when the objective supplies its own space
+    name = "sequence"
+    options = { alphabet = "ACDEFGHIKLMNPQRSTVWY", length = 20 }
+
+    [[objectives]]       # one table per objective; their columns are stacked into [B, K]
+    name = "ehrlich"
+    options = { num_states = 32, length = 32, num_motifs = 2, motif_length = 4 }
+
+    [strategy]
+    name = "evolution"
+    options = { population_size = 64 }
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from gendesign.core.errors import ConfigError
+from gendesign.core.registry import format_validation_error
+
+
+class Part(BaseModel):
+    """A plugin part chosen by registered name, with its own options table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ObjectivePart(Part):
+    """An objective plus optional per-objective overrides of its columns' directions."""
+
+    directions: list[Literal["max", "min"]] | None = None
+
+
+class CampaignSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    budget: int = Field(1000, gt=0, description="unique designs to evaluate")
+    batch_size: int = Field(64, gt=0)
+    seed: int = 0
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    run_dir: str | None = None
+    max_rounds: int | None = Field(None, gt=0, description="stop after this many ask/tell rounds")
+    patience_rounds: int = Field(20, gt=0, description="stop after this many rounds in a row that proposed nothing new")
+    progress: bool = True
+    plots: bool = True
+
+
+class CampaignConfig(BaseModel):
+    """The whole campaign: ``[campaign]``, ``[space]``, ``[[objectives]]``, ``[strategy]``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    campaign: CampaignSettings = Field(default_factory=CampaignSettings)
+    space: Part | None = None
+    objectives: list[ObjectivePart] = Field(min_length=1)
+    strategy: Part = Field(default_factory=lambda: Part(name="evolution"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _single_objective(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "objective" in data:
+            if "objectives" in data:
+                raise ValueError("give either [objective] or [[objectives]], not both")
+            data = dict(data)
+            data["objectives"] = [data.pop("objective")]
+        return data
+
+
+def parse_config(data: dict[str, Any], *, source: str = "config") -> CampaignConfig:
+    try:
+        return CampaignConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, where=source)) from None
+
+
+def load_config(path: str | Path) -> CampaignConfig:
+    """Read and validate a TOML campaign file; every problem names the field and the bad value."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {str(p)!r} does not exist")
+    try:
+        data = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p} is not valid TOML: {exc}") from None
+    return parse_config(data, source=str(p))

@@ -1,0 +1,51 @@
+"""The plugin hooks. Every hook is ``register_*`` and receives a ``register`` callback.
+
+A plugin module (built-in or third-party, found through the ``gendesign`` entry-point group)
+implements any of these with ``@gendesign.hookimpl``::
+
+    @hookimpl
+    def register_objectives(register):
+        register("my_score", MyScore)
+
+``register(name, factory, *, aliases=(), override=False)`` records ``factory`` (a class or a
+function that builds the part from keyword options) under ``name``. Factories, never built
+models: listing plugins must not load weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("gendesign")
+hookimpl = pluggy.HookimplMarker("gendesign")
+
+
+class Register(Protocol):
+    def __call__(self, name: str, factory: Any, *, aliases: tuple[str, ...] = (), override: bool = False) -> None: ...
+
+
+@hookspec
+def register_design_spaces(register: Register) -> None:
+    """Register design-space factories: ``register("sequence", SequenceSpace)``."""
+
+
+@hookspec
+def register_generators(register: Register) -> None:
+    """Register generator classes (trainable models): ``register("mdlm", MaskedDiffusionLM)``."""
+
+
+@hookspec
+def register_objectives(register: Register) -> None:
+    """Register objective factories: ``register("ehrlich", EhrlichFunction)``."""
+
+
+@hookspec
+def register_search_strategies(register: Register) -> None:
+    """Register search-strategy classes (subclasses of ``SearchStrategy``): ``register("evolution", Evolution)``."""
+
+
+@hookspec
+def register_commands(cli: Any) -> None:
+    """Add subcommands to the ``gendesign`` click group ``cli``."""

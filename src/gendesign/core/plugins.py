@@ -1,0 +1,176 @@
+"""Plugin discovery and the typed facade over the hooks.
+
+Built-in plugins are module paths in :data:`BUILTIN_PLUGINS`; third-party plugins are found through
+the ``gendesign`` entry-point group. Both go through the same ``pm.register``. Environment:
+
+* ``GENDESIGN_LOAD_PLUGINS=a,b``: load only these third-party plugins (empty string: none);
+* ``GENDESIGN_DISABLE_PLUGINS=a,b``: skip these plugins (built-in or third-party).
+
+A plugin that fails to import or register is recorded in :attr:`PluginSystem.failures` and
+listed by ``gendesign plugins``; everything else keeps working.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from gendesign.core import hookspecs
+from gendesign.core.errors import PluginError
+from gendesign.core.registry import Registry
+
+ENTRY_POINT_GROUP = "gendesign"
+
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "gendesign.plugins.core_parts",
+)
+
+KINDS: dict[str, str] = {
+    "spaces": "register_design_spaces",
+    "generators": "register_generators",
+    "objectives": "register_objectives",
+    "strategies": "register_search_strategies",
+}
+
+
+@dataclass
+class PluginFailure:
+    name: str
+    error: str
+    traceback: str = ""
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    version: str | None
+    builtin: bool
+    hooks: list[str]
+    registers: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _env_list(var: str) -> set[str] | None:
+    raw = os.environ.get(var)
+    if raw is None:
+        return None
+    return {p.strip() for p in raw.split(",") if p.strip()}
+
+
+class PluginSystem:
+    """A plugin manager plus the registries its hooks filled.
+
+    Attributes:
+        pm: the :class:`pluggy.PluginManager`.
+        spaces, generators, objectives, strategies: :class:`Registry` of factories.
+        failures: plugins that could not be loaded or registered, with their error.
+    """
+
+    def __init__(self, *, entry_points: bool = True, builtins: tuple[str, ...] = BUILTIN_PLUGINS) -> None:
+        self.pm = pluggy.PluginManager("gendesign")
+        self.pm.add_hookspecs(hookspecs)
+        self.failures: list[PluginFailure] = []
+        self.versions: dict[str, str | None] = {}
+        self.builtin_names: set[str] = set()
+        disabled = _env_list("GENDESIGN_DISABLE_PLUGINS") or set()
+        for path in builtins:
+            if path in disabled:
+                continue
+            try:
+                module = importlib.import_module(path)
+            except Exception as exc:  # noqa: BLE001 - a broken plugin is reported, never fatal
+                self._fail(path, exc)
+                continue
+            self.pm.register(module, name=path)
+            self.builtin_names.add(path)
+            self.versions[path] = _own_version()
+        if entry_points:
+            self._load_entry_points(disabled)
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(f"{exc}; hooks are: {', '.join(KINDS.values())}, register_commands") from exc
+        self.spaces: Registry[Any] = Registry("design space")
+        self.generators: Registry[Any] = Registry("generator")
+        self.objectives: Registry[Any] = Registry("objective")
+        self.strategies: Registry[Any] = Registry("search strategy")
+        for kind, hook in KINDS.items():
+            self._collect(getattr(self, kind), hook)
+
+    def _load_entry_points(self, disabled: set[str]) -> None:
+        allow = _env_list("GENDESIGN_LOAD_PLUGINS")
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name in disabled or (allow is not None and ep.name not in allow):
+                continue
+            if self.pm.has_plugin(ep.name):
+                continue
+            try:
+                module = ep.load()
+                self.pm.register(module, name=ep.name)
+            except Exception as exc:  # noqa: BLE001
+                self._fail(ep.name, exc)
+                continue
+            self.versions[ep.name] = ep.dist.version if ep.dist is not None else None
+
+    def _fail(self, name: str, exc: BaseException) -> None:
+        self.failures.append(PluginFailure(name, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+
+    def _collect(self, registry: Registry[Any], hook: str) -> None:
+        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
+            plugin = impl.plugin_name
+
+            def register(name: str, factory: Any, *, aliases: tuple[str, ...] = (), override: bool = False, _p: str = plugin) -> None:
+                registry.register(name, factory, plugin=_p, aliases=tuple(aliases), override=override)
+
+            try:
+                impl.function(register=register)
+            except Exception as exc:  # noqa: BLE001
+                self._fail(plugin, exc)
+
+    def plugins(self, *, include_builtins: bool = False) -> list[PluginInfo]:
+        """What each plugin registered, for ``gendesign plugins``."""
+        infos = []
+        for name, plugin in self.pm.list_name_plugin():
+            builtin = name in self.builtin_names
+            if builtin and not include_builtins:
+                continue
+            hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
+            registers = {
+                kind: sorted(e.name for e in getattr(self, kind) if e.plugin == name) for kind in KINDS
+            }
+            infos.append(PluginInfo(name, self.versions.get(name), builtin, hooks, {k: v for k, v in registers.items() if v}))
+        return sorted(infos, key=lambda i: i.name)
+
+    def registry(self, kind: str) -> Registry[Any]:
+        if kind not in KINDS:
+            raise PluginError(f"unknown registry kind {kind!r}; choose one of {', '.join(KINDS)}")
+        return getattr(self, kind)
+
+
+def _own_version() -> str | None:
+    try:
+        return importlib.metadata.version("gendesign")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+_SYSTEM: PluginSystem | None = None
+
+
+def get_plugins() -> PluginSystem:
+    """The process-wide :class:`PluginSystem`, built on first use."""
+    global _SYSTEM
+    if _SYSTEM is None:
+        _SYSTEM = PluginSystem()
+    return _SYSTEM
+
+
+def reset_plugins() -> None:
+    """Forget the process-wide plugin system (tests, or after installing a plugin at run time)."""
+    global _SYSTEM
+    _SYSTEM = None

@@ -1,0 +1,144 @@
+"""Named registries of plugin factories, with provenance and helpful lookup errors."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+from gendesign.core.errors import ConfigError, PluginError, UnknownNameError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Entry(Generic[T]):
+    """One registered factory: its name, the factory, the plugin that registered it, aliases."""
+
+    name: str
+    factory: T
+    plugin: str
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        doc = inspect.getdoc(self.factory) or ""
+        return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+@dataclass
+class Registry(Generic[T]):
+    """Factories of one kind (``"objective"``, ``"generator"``, ...) keyed by name."""
+
+    kind: str
+    entries: dict[str, Entry[T]] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def register(self, name: str, factory: T, *, plugin: str, aliases: tuple[str, ...] = (), override: bool = False) -> None:
+        if not isinstance(name, str) or not name:
+            raise PluginError(f"plugin {plugin!r} registered a {self.kind} with invalid name {name!r}; use a non-empty string")
+        if not callable(factory):
+            raise PluginError(f"plugin {plugin!r} registered {self.kind} {name!r} as {factory!r}, which is not callable")
+        for n in (name, *aliases):
+            owner = self.entries.get(self.aliases.get(n, n))
+            if owner is not None and not override:
+                raise PluginError(
+                    f"{self.kind} name {n!r} from plugin {plugin!r} collides with the one from plugin {owner.plugin!r}; "
+                    "rename it or pass override=True"
+                )
+        self.entries[name] = Entry(name, factory, plugin, tuple(aliases))
+        for a in aliases:
+            self.aliases[a] = name
+
+    def get(self, name: str) -> Entry[T]:
+        key = self.aliases.get(name, name)
+        if key not in self.entries:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(self.entries) + list(self.aliases), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise UnknownNameError(f"unknown {self.kind} {name!r}.{hint} Available: {', '.join(sorted(self.entries)) or '(none)'}")
+        return self.entries[key]
+
+    def build(self, name: str, options: Mapping[str, Any] | None = None, **context: Any) -> Any:
+        """Validate ``options`` against the factory's signature and call it with ``options`` and ``context``."""
+        entry = self.get(name)
+        accepted = accepted_context(entry.factory, context)
+        opts = validate_options(entry.factory, dict(options or {}), where=f"{self.kind} {name!r}", exclude=set(context))
+        return entry.factory(**accepted, **opts)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (name in self.entries or name in self.aliases)
+
+    def __iter__(self) -> Iterator[Entry[T]]:
+        return iter(sorted(self.entries.values(), key=lambda e: e.name))
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+def accepted_context(factory: Any, context: Mapping[str, Any]) -> dict[str, Any]:
+    """The subset of ``context`` (e.g. ``space``, ``specs``, ``seed``) that ``factory`` accepts by name."""
+    target = factory.__init__ if inspect.isclass(factory) else factory
+    params = inspect.signature(target).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return dict(context)
+    return {k: v for k, v in context.items() if k in params}
+
+
+def options_model(factory: Any, exclude: set[str] = frozenset()) -> type[BaseModel]:  # type: ignore[assignment]
+    """A pydantic model (``extra="forbid"``) for ``factory``'s keyword options.
+
+    A class with an ``Options`` attribute that is a pydantic model uses it as is; otherwise the
+    model is derived from the signature of the factory (its ``__init__`` for classes).
+    """
+    declared = getattr(factory, "Options", None)
+    if isinstance(declared, type) and issubclass(declared, BaseModel):
+        return declared
+    target = factory.__init__ if inspect.isclass(factory) else factory
+    fields: dict[str, Any] = {}
+    for pname, param in inspect.signature(target).parameters.items():
+        if pname in ("self", *exclude) or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        ann = param.annotation if param.annotation is not inspect.Parameter.empty else Any
+        if isinstance(ann, str):
+            ann = Any
+        default = param.default if param.default is not inspect.Parameter.empty else ...
+        fields[pname] = (ann, default)
+    return create_model(  # type: ignore[call-overload]
+        f"{getattr(factory, '__name__', 'factory')}Options",
+        __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True),
+        **fields,
+    )
+
+
+def validate_options(factory: Any, options: dict[str, Any], *, where: str, exclude: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
+    """Check ``options`` for ``factory``; a bad key or value raises :class:`ConfigError` naming it."""
+    model = options_model(factory, exclude)
+    try:
+        validated = model(**options)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, where=where, model=model)) from None
+    if getattr(factory, "Options", None) is model:
+        return {"options": validated}
+    return {k: getattr(validated, k) for k in options}
+
+
+def format_validation_error(exc: ValidationError, *, where: str, model: type[BaseModel] | None = None) -> str:
+    """One line per problem: the field path, the bad value, and the allowed choices or fields."""
+    lines = []
+    allowed = sorted(model.model_fields) if model is not None else []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
+        value = err.get("input")
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown field; allowed fields: {', '.join(allowed)}" if allowed else "unknown field"
+        ctx = err.get("ctx") or {}
+        if "expected" in ctx and err["type"] != "extra_forbidden":
+            msg = f"{msg} (allowed: {ctx['expected']})"
+        lines.append(f"  {loc} = {value!r}: {msg}")
+    return f"invalid options for {where}:\n" + "\n".join(lines)

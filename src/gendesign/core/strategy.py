@@ -1,0 +1,73 @@
+"""Search strategies: the ask/tell protocol every optimiser implements.
+
+A campaign repeatedly calls ``ask(n)`` for candidate designs, evaluates the ones it has not seen
+(duplicates are answered from the ledger), and calls ``tell(designs, scores)`` with the results,
+including cached ones. Strategy state must round-trip through :meth:`state_dict` /
+:meth:`load_state_dict` (JSON-able or torch tensors) so a killed campaign resumes exactly.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict
+
+from gendesign.core.designs import DesignSpace
+from gendesign.core.objective import ObjectiveSpec, Scores, resolve_device
+
+
+class StrategyOptions(BaseModel):
+    """Base class for a strategy's options; subclasses add fields. Unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SearchStrategy(ABC):
+    """Base class for strategies.
+
+    Args:
+        space: the design space to search.
+        specs: the objective columns, in the order the scores will arrive.
+        seed: seeds :attr:`rng` (numpy) and :attr:`torch_generator`.
+        device: where models owned by the strategy run.
+        options: a validated instance of :attr:`Options`.
+    """
+
+    Options: ClassVar[type[StrategyOptions]] = StrategyOptions
+
+    def __init__(
+        self,
+        space: DesignSpace,
+        specs: Sequence[ObjectiveSpec],
+        *,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+        options: StrategyOptions | None = None,
+    ) -> None:
+        self.space = space
+        self.specs = tuple(specs)
+        self.seed = seed
+        self.device = resolve_device(device)
+        self.options = options if options is not None else self.Options()
+        self.rng = np.random.default_rng(seed)
+        self.torch_generator = torch.Generator().manual_seed(seed)
+
+    @abstractmethod
+    def ask(self, n: int) -> list[Any]:
+        """Propose up to ``n`` designs. May return fewer; returning none ends the campaign."""
+
+    @abstractmethod
+    def tell(self, designs: Sequence[Any], scores: Scores) -> None:
+        """Report scores for designs previously asked for (the campaign may also pass cached ones)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue; the base class stores the random generators."""
+        return {"rng": self.rng.bit_generator.state, "torch_generator": self.torch_generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        self.torch_generator.set_state(state["torch_generator"])

@@ -1,0 +1,1 @@
+"""gendesign.search"""
