@@ -70,6 +70,10 @@ class DesignSpace(ABC):
     def crossover(self, a: Any, b: Any, rng: np.random.Generator) -> Any:
         """A child that mixes parents ``a`` and ``b``."""
 
+    def mutate_many(self, designs: Sequence[Any], rng: np.random.Generator) -> list[Any]:
+        """One mutation of each design; spaces backed by a model override this to batch the work."""
+        return [self.mutate(d, rng) for d in designs]
+
     def config(self) -> dict[str, Any]:
         """JSON-able constructor arguments; part of the run's fingerprint."""
         return {"class": f"{type(self).__module__}.{type(self).__qualname__}"}
