@@ -54,6 +54,92 @@ def list_command(kind: str, as_json: bool) -> None:
         click.echo(f"{r['name']:<{width}}  {r['summary']}")
 
 
+def _default_config_text() -> str:
+    from importlib.resources import files
+
+    return files("gendesign.examples_data").joinpath("default.toml").read_text(encoding="utf-8")
+
+
+def _print_summary(summary: dict, run_dir: object) -> None:
+    click.echo(f"outputs: {run_dir}")
+    click.echo(
+        f"  evaluations {summary['evaluations']} (budget {summary['budget']}, raw calls {summary['raw_calls']}, "
+        f"cache hits {summary['cache_hits']}), rounds {summary['rounds']}, stopped: {summary['stop_reason']}"
+    )
+    if summary.get("hypervolume") is not None:
+        click.echo(f"  hypervolume {summary['hypervolume']:.6g} (reference point {summary['reference_point']['natural']}), Pareto set {summary['pareto_size']}")
+    for name, best in summary["best"].items():
+        if best is None:
+            click.echo(f"  best {name}: no feasible design")
+        else:
+            click.echo(f"  best {name}: {best['value']:.6g}  {best['design']}")
+    click.echo("  files: " + ", ".join(summary.get("files", [])))
+
+
+@cli.command(name="run")
+@click.argument("config", required=False, type=click.Path(dir_okay=False))
+@click.option("--run-dir", type=click.Path(file_okay=False), help="Output directory (default: [campaign] run_dir, else runs/<timestamp>).")
+@click.option("--budget", type=int, help="Override [campaign] budget.")
+@click.option("--seed", type=int, help="Override [campaign] seed.")
+@click.option("--progress/--no-progress", default=None, help="Show the progress bar (default: [campaign] progress, on a terminal).")
+def run_command(config: str | None, run_dir: str | None, budget: int | None, seed: int | None, progress: bool | None) -> None:
+    """Run the campaign in CONFIG (a TOML file); without CONFIG, the built-in default campaign."""
+    import tomllib
+
+    from gendesign.api import run_config
+    from gendesign.core.config import load_config, parse_config
+
+    if config is None:
+        cfg = parse_config(tomllib.loads(_default_config_text()), source="the built-in default campaign")
+        click.echo("running the built-in default campaign (gendesign/examples_data/default.toml)", err=True)
+    else:
+        cfg = load_config(config)
+    if budget is not None:
+        cfg.campaign.budget = budget
+    if seed is not None:
+        cfg.campaign.seed = seed
+    cfg = parse_config(cfg.model_dump(), source=config or "the built-in default campaign")
+    result = run_config(cfg, run_dir=run_dir, progress=progress)
+    _print_summary(result.summary, result.run_dir)
+
+
+@cli.command(name="resume")
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--progress/--no-progress", default=None, help="Show the progress bar.")
+def resume_command(run_dir: str, progress: bool | None) -> None:
+    """Continue the run in RUN_DIR from its last checkpoint; nothing is evaluated twice."""
+    from gendesign.api import resume_run
+
+    result = resume_run(run_dir, progress=progress)
+    _print_summary(result.summary, result.run_dir)
+
+
+@cli.command(name="report")
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--no-plots", is_flag=True, help="Write the tables and summary only.")
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json.")
+def report_command(run_dir: str, no_plots: bool, as_json: bool) -> None:
+    """Regenerate RUN_DIR's tables, summary and plots from its ledger (no evaluations)."""
+    from gendesign.api import report_run
+
+    summary = report_run(run_dir, plots=not no_plots)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        _print_summary(summary, run_dir)
+
+
+@cli.command(name="validate")
+@click.argument("config", type=click.Path(dir_okay=False))
+def validate_command(config: str) -> None:
+    """Check CONFIG: parse it and build every part without evaluating anything."""
+    from gendesign.api import validate_config
+
+    for line in validate_config(config):
+        click.echo(line)
+    click.echo(f"{config}: OK")
+
+
 def _add_plugin_commands() -> None:
     system = get_plugins()
     for impl in system.pm.hook.register_commands.get_hookimpls():

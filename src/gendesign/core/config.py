@@ -87,7 +87,7 @@ def parse_config(data: dict[str, Any], *, source: str = "config") -> CampaignCon
     try:
         return CampaignConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, where=source)) from None
+        raise ConfigError(format_validation_error(exc, where=source, model=CampaignConfig)) from None
 
 
 def load_config(path: str | Path) -> CampaignConfig:

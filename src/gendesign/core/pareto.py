@@ -44,7 +44,8 @@ __all__ = [
     "reference_point",
 ]
 
-_CHUNK = 1024
+
+_MATRIX_MAX_ROWS = 1500
 
 
 def dominates(a: Tensor, b: Tensor) -> Tensor:
@@ -93,14 +94,28 @@ def _check_matrix(Y: Tensor, name: str = "Y") -> None:
         raise ConfigError(f"{name} must be a [N, K] matrix, got shape {list(Y.shape)}")
 
 
-def _dominance_matrix(Y: Tensor) -> Tensor:
-    """`[N, N]` bool with ``D[i, j] = Y[i] dominates Y[j]``, built in row chunks to bound memory."""
+def _front_mask(Y: Tensor) -> Tensor:
+    """`[N]` non-dominated mask of NaN-free rows by output-sensitive elimination.
+
+    Every surviving row removes all rows it dominates. A dominated row is dominated by some
+    non-dominated row, which is never removed, so the result is exact whatever the visiting order;
+    visiting rows by decreasing coordinate sum (a dominator always has the larger sum) makes the
+    number of visited rows close to the front size, for ``O(N |front| K)`` work.
+    """
     n = Y.shape[0]
-    out = torch.empty(n, n, dtype=torch.bool, device=Y.device)
-    for start in range(0, n, _CHUNK):
-        rows = Y[start : start + _CHUNK].unsqueeze(1)
-        out[start : start + _CHUNK] = dominates(rows, Y.unsqueeze(0))
-    return out
+    alive = torch.ones(n, dtype=torch.bool, device=Y.device)
+    if n <= 1:
+        return alive
+    priority = torch.nan_to_num(Y.sum(dim=-1).double(), nan=0.0, posinf=1e300, neginf=-1e300)
+    pending = alive.clone()
+    while True:
+        masked = torch.where(pending, priority, torch.full_like(priority, -math.inf))
+        i = int(torch.argmax(masked))
+        if not bool(pending[i]):
+            return alive
+        alive &= ~dominates(Y[i], Y)
+        pending &= alive
+        pending[i] = False
 
 
 def pareto_mask(Y: Tensor) -> Tensor:
@@ -116,25 +131,22 @@ def pareto_mask(Y: Tensor) -> Tensor:
         `[N]` bool mask of the non-dominated rows.
     """
     _check_matrix(Y)
-    n = Y.shape[0]
-    finite = ~torch.isnan(Y).any(dim=-1)
-    mask = finite.clone()
-    if n == 0:
-        return mask
-    for start in range(0, n, _CHUNK):
-        cols = Y[start : start + _CHUNK]
-        dominated = dominates(Y.unsqueeze(1), cols.unsqueeze(0)).any(dim=0)
-        mask[start : start + _CHUNK] &= ~dominated
+    mask = ~torch.isnan(Y).any(dim=-1)
+    idx = torch.nonzero(mask).flatten()
+    if idx.numel() == Y.shape[0]:
+        return _front_mask(Y)
+    mask[idx] = _front_mask(Y[idx])
     return mask
 
 
 def non_dominated_sort(Y: Tensor) -> list[Tensor]:
-    """Fast non-dominated sorting (Deb et al. 2002), vectorised over a pairwise dominance matrix.
+    """Non-dominated sorting into fronts (Deb et al. 2002).
 
     Front 0 holds the non-dominated rows; front ``f + 1`` holds the rows that are non-dominated once
     fronts ``0..f`` are removed. Rows containing NaN form one extra, last front, so the fronts
-    always partition ``range(N)``. Cost is ``O(N^2 K)`` time and ``O(N^2)`` memory, which is fine
-    for ``N`` up to a few thousand.
+    always partition ``range(N)``. Up to ``N = 1500`` valid rows this is Deb's fast non-dominated
+    sort on a vectorised `[N, N]` dominance matrix (``O(N^2 K)`` time, ``O(N^2)`` memory); larger
+    sets peel one front at a time with the output-sensitive elimination of :func:`pareto_mask`.
 
     Args:
         Y: `[N, K]` canonical values.
@@ -143,23 +155,36 @@ def non_dominated_sort(Y: Tensor) -> list[Tensor]:
         A list of `[n_f]` long tensors of row indices, best front first, each sorted ascending.
     """
     _check_matrix(Y)
-    n = Y.shape[0]
-    if n == 0:
+    if Y.shape[0] == 0:
         return []
     nan_rows = torch.isnan(Y).any(dim=-1)
-    D = _dominance_matrix(Y)
-    counts = D.sum(dim=0)
-    assigned = nan_rows.clone()
+    remaining = torch.nonzero(~nan_rows).flatten()
     fronts: list[Tensor] = []
-    current = (counts == 0) & ~assigned
+    if remaining.numel() <= _MATRIX_MAX_ROWS:
+        fronts = [remaining[f] for f in _fronts_from_matrix(Y[remaining])]
+    else:
+        while remaining.numel():
+            on_front = _front_mask(Y[remaining])
+            fronts.append(remaining[on_front])
+            remaining = remaining[~on_front]
+    if bool(nan_rows.any()):
+        fronts.append(torch.nonzero(nan_rows).flatten())
+    return fronts
+
+
+def _fronts_from_matrix(Y: Tensor) -> list[Tensor]:
+    """Deb's counting scheme on NaN-free rows: ``n_j`` = number of rows dominating ``j``; peel ``n_j == 0``."""
+    D = dominates(Y.unsqueeze(1), Y.unsqueeze(0))
+    counts = D.sum(dim=0)
+    assigned = torch.zeros(Y.shape[0], dtype=torch.bool, device=Y.device)
+    fronts: list[Tensor] = []
+    current = counts == 0
     while bool(current.any()):
         idx = torch.nonzero(current).flatten()
         fronts.append(idx)
         assigned |= current
         counts = counts - D[idx].sum(dim=0)
         current = (counts == 0) & ~assigned
-    if bool(nan_rows.any()):
-        fronts.append(torch.nonzero(nan_rows).flatten())
     return fronts
 
 
@@ -292,11 +317,12 @@ def hypervolume(Y: Tensor, ref_point: Tensor | Sequence[float]) -> float:
 def hypervolume_contributions(Y: Tensor, ref_point: Tensor | Sequence[float]) -> Tensor:
     """Exclusive hypervolume contribution of each row: ``HV(Y) - HV(Y without row i)``.
 
-    Dominated rows, rows not strictly better than the reference point and rows with NaN contribute
-    0, and so does every copy of a duplicated point (removing one copy leaves the volume unchanged).
-    In 2-D the contributions of a front sorted by the first column are the closed-form rectangles
-    ``(y1_i - y1_{i-1}) * (y2_i - y2_{i+1})``. For ``K >= 3`` the contribution of ``p`` is computed as
-    ``prod(p - r) - HV({min(p, q) : q != p})``, the box of ``p`` minus the part of it other points cover.
+    This is the volume dominated by row ``i`` and by no other row. Dominated rows, rows not strictly
+    better than the reference point and rows with NaN contribute 0, and so does every copy of a
+    duplicated point (removing one copy leaves the volume unchanged). The contribution of ``p`` is
+    ``prod(p - r) - HV({min(p, q) : q != p})``: the box of ``p`` minus the part of it that the other
+    rows cover. When every relevant row is non-dominated and distinct, 2-D uses the closed form
+    ``(y1_i - y1_{i-1}) * (y2_i - y2_{i+1})`` on the front sorted by the first column.
 
     Args:
         Y: `[N, K]` canonical values.
@@ -311,30 +337,27 @@ def hypervolume_contributions(Y: Tensor, ref_point: Tensor | Sequence[float]) ->
     if n == 0:
         return out
     Yd = Y.to(torch.float64)
-    candidates = pareto_mask(Yd) & (Yd > ref).all(dim=-1)
-    idx = torch.nonzero(candidates).flatten()
-    if idx.numel() == 0:
+    relevant = (Yd > ref).all(dim=-1)
+    rel_idx = torch.nonzero(relevant).flatten()
+    if rel_idx.numel() == 0:
         return out
-    uniq, inverse, counts = torch.unique(Yd[idx], dim=0, return_inverse=True, return_counts=True)
-    contrib = torch.zeros(uniq.shape[0], dtype=torch.float64, device=Y.device)
-    if k == 1:
-        best = int(torch.argmax(uniq[:, 0]))
-        others = torch.cat([uniq[:best, 0], uniq[best + 1 :, 0], ref[:1]])
-        contrib[best] = uniq[best, 0] - others.max()
-    elif k == 2:
-        order = torch.argsort(uniq[:, 0])
-        x = torch.cat([ref[:1], uniq[order, 0]])
-        y = torch.cat([uniq[order, 1], ref[1:2]])
+    R = Yd[rel_idx]
+    on_front = pareto_mask(R)
+    distinct = torch.unique(R, dim=0).shape[0] == R.shape[0]
+    if k == 2 and distinct and bool(on_front.all()):
+        order = torch.argsort(R[:, 0])
+        x = torch.cat([ref[:1], R[order, 0]])
+        y = torch.cat([R[order, 1], ref[1:2]])
+        contrib = torch.zeros(R.shape[0], dtype=torch.float64, device=Y.device)
         contrib[order] = (x[1:] - x[:-1]) * (y[:-1] - y[1:])
-    else:
-        for i in range(uniq.shape[0]):
-            p = uniq[i]
-            rest = torch.cat([uniq[:i], uniq[i + 1 :]])
-            box = float(torch.prod(p - ref))
-            covered = _hv_front(_relevant_front(torch.minimum(rest, p), ref), ref) if rest.shape[0] else 0.0
-            contrib[i] = max(box - covered, 0.0)
-    contrib = torch.where(counts > 1, torch.zeros_like(contrib), contrib)
-    out[idx] = contrib[inverse]
+        out[rel_idx] = contrib
+        return out
+    for j in torch.nonzero(on_front).flatten().tolist():
+        p = R[j]
+        rest = torch.cat([R[:j], R[j + 1 :]])
+        box = float(torch.prod(p - ref))
+        covered = _hv_front(_relevant_front(torch.minimum(rest, p), ref), ref) if rest.shape[0] else 0.0
+        out[rel_idx[j]] = max(box - covered, 0.0)
     return out
 
 
@@ -487,7 +510,9 @@ class ParetoArchive:
         if ref_point is not None:
             self.ref_point = torch.as_tensor(ref_point, dtype=torch.float64).flatten()
             if self.ref_point.numel() != num_objectives:
-                raise ConfigError(f"ParetoArchive: ref_point {self.ref_point.tolist()} has {self.ref_point.numel()} entries, K={num_objectives}")
+                raise ConfigError(
+                    f"ParetoArchive: ref_point {self.ref_point.tolist()} has {self.ref_point.numel()} entries, K={num_objectives}"
+                )
         if prune == "hypervolume" and self.ref_point is None:
             raise ConfigError("ParetoArchive: prune='hypervolume' needs ref_point; pass ref_point or use prune='crowding'")
         if prune == "auto":
@@ -590,6 +615,10 @@ class ParetoArchive:
         keys = list(state["keys"])
         if values.shape[0] != len(keys):
             raise ConfigError(f"ParetoArchive.load_state_dict: {values.shape[0]} rows but {len(keys)} keys")
+        if state["prune"] not in ("crowding", "hypervolume"):
+            raise ConfigError(f"ParetoArchive.load_state_dict: prune={state['prune']!r}; expected 'crowding' or 'hypervolume'")
+        if state["prune"] == "hypervolume" and state["ref_point"] is None:
+            raise ConfigError("ParetoArchive.load_state_dict: prune='hypervolume' needs a ref_point, and the state has none")
         self.capacity = int(state["capacity"])
         self.prune = state["prune"]
         ref = state["ref_point"]

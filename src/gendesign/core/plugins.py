@@ -29,6 +29,10 @@ ENTRY_POINT_GROUP = "gendesign"
 
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "gendesign.plugins.core_parts",
+    "gendesign.plugins.vision",
+    "gendesign.plugins.peptides.plugin",
+    "gendesign.plugins.mcts",
+    "gendesign.plugins.gflownet",
 )
 
 KINDS: dict[str, str] = {
@@ -121,7 +125,7 @@ class PluginSystem:
         self.failures.append(PluginFailure(name, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
 
     def _collect(self, registry: Registry[Any], hook: str) -> None:
-        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():
             plugin = impl.plugin_name
 
             def register(name: str, factory: Any, *, aliases: tuple[str, ...] = (), override: bool = False, _p: str = plugin) -> None:

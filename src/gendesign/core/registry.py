@@ -130,15 +130,41 @@ def validate_options(factory: Any, options: dict[str, Any], *, where: str, exclu
 def format_validation_error(exc: ValidationError, *, where: str, model: type[BaseModel] | None = None) -> str:
     """One line per problem: the field path, the bad value, and the allowed choices or fields."""
     lines = []
-    allowed = sorted(model.model_fields) if model is not None else []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "(root)"
         value = err.get("input")
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
+            allowed = _fields_at(model, err["loc"]) if model is not None else []
             msg = f"unknown field; allowed fields: {', '.join(allowed)}" if allowed else "unknown field"
         ctx = err.get("ctx") or {}
         if "expected" in ctx and err["type"] != "extra_forbidden":
             msg = f"{msg} (allowed: {ctx['expected']})"
         lines.append(f"  {loc} = {value!r}: {msg}")
     return f"invalid options for {where}:\n" + "\n".join(lines)
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the (nested) model that holds the last element of ``loc``."""
+    current: type[BaseModel] | None = model
+    for part in loc[:-1]:
+        if current is None:
+            return []
+        if isinstance(part, int):
+            continue
+        field_info = current.model_fields.get(str(part))
+        current = _model_in(field_info.annotation) if field_info is not None else None
+    return sorted(current.model_fields) if current is not None else []
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside ``annotation`` (``Model``, ``Model | None``, ``list[Model]``), if any."""
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,551 @@
+"""The campaign engine: an ask/tell loop over a ledger that is also a persistent cache.
+
+One round:
+
+1. ``designs = strategy.ask(n)`` with ``n = min(batch_size, budget left)``;
+2. every design goes through ``space.validate``; one the space rejects is recorded in the ledger as
+   invalid with the space's error (source ``"space"``), never scored, and told to the strategy as
+   invalid;
+3. designs are de-duplicated by ``space.key`` within the batch, against this run's history, and
+   against the ledger's cache under the objective's fingerprint (from any earlier run when the
+   objective is deterministic; otherwise only from this run, which covers a resume);
+4. the new designs are scored in batches of ``batch_size`` through the executor; each batch is
+   committed to the ledger as soon as it returns;
+5. ``strategy.tell`` receives every asked design with its scores (cached ones included);
+6. the strategy's ``state_dict()`` and the run's counters are checkpointed atomically.
+
+The budget counts unique designs the objective scored in this run (cache hits from earlier runs
+count, because they are part of this run's search, but cost no objective call); raw calls count
+every asked design, duplicates included. A run stops at the budget, after ``max_rounds`` rounds,
+after ``patience_rounds`` rounds in a row that proposed nothing new, or when the strategy proposes
+nothing.
+
+Resuming (:meth:`Campaign.run` on a run directory that holds a checkpoint) reloads the strategy
+state and counters of the last finished round, forgets the run's trajectory after that round, and
+replays: the designs scored after the checkpoint are found in the ledger and served from it, so no
+design is ever scored twice.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from gendesign.core.designs import DesignSpace
+from gendesign.core.errors import CampaignError, ConfigError, InvalidDesignError
+from gendesign.core.executor import Executor, InlineExecutor
+from gendesign.core.ledger import Evaluation, Ledger
+from gendesign.core.objective import Objective, ObjectiveSpec, Scores, canonical_values, constraint_satisfied
+from gendesign.core.pareto import hypervolume, pareto_mask, reference_point
+from gendesign.core.progress import Progress
+from gendesign.core.report import specs_to_json, write_outputs
+from gendesign.core.strategy import SearchStrategy
+
+CHECKPOINT_NAME = "checkpoint.pt"
+LEDGER_NAME = "ledger.sqlite"
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass
+class Counters:
+    """Run statistics, checkpointed with the strategy state.
+
+    Attributes:
+        round: rounds finished.
+        evaluations: unique designs the objective scored for this run (the budget count).
+        paid: of those, how many this run's objective calls produced.
+        cache_hits: of those, how many came from the ledger's cache of earlier runs.
+        raw_calls: designs asked for, duplicates and rejected ones included.
+        duplicates: asked designs that were already known to this run or repeated in the batch.
+        rejected: designs the space rejected.
+        failed: scored designs the objective marked invalid.
+        idle_rounds: rounds in a row that proposed nothing new.
+        objective_seconds: wall seconds inside the objective.
+        wall_seconds: wall seconds of the whole run, over all sessions.
+        stop_reason: why the run stopped (``None`` while running).
+    """
+
+    round: int = 0
+    evaluations: int = 0
+    paid: int = 0
+    cache_hits: int = 0
+    raw_calls: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    failed: int = 0
+    idle_rounds: int = 0
+    objective_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    stop_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One design of the run's history.
+
+    Attributes:
+        design: the canonical design (or the raw object the space rejected).
+        key: its canonical key.
+        values: column name -> natural value (NaN when invalid).
+        valid: scored successfully.
+        feasible: valid and every constraint satisfied.
+        error: why it is invalid.
+        round: the round that first asked for it.
+        evaluation: 1-based count of scored designs at this one (``None`` for rejected designs).
+        cached: served from an earlier run's evaluation rather than scored by this run.
+    """
+
+    design: Any
+    key: str
+    values: dict[str, float]
+    valid: bool
+    feasible: bool
+    error: str | None
+    round: int
+    evaluation: int | None
+    cached: bool = False
+
+
+@dataclass(frozen=True)
+class ParetoPoint:
+    """A feasible non-dominated design and its natural values (column name -> value)."""
+
+    design: Any
+    key: str
+    values: dict[str, float]
+
+
+@dataclass
+class CampaignResult:
+    """What a campaign returns.
+
+    Attributes:
+        pareto: the feasible non-dominated designs (objective columns, directions respected).
+        best: objective column name -> the feasible design with the best value there (``None``
+            when nothing is feasible).
+        history: every design of the run in order of first appearance.
+        summary: the ``summary.json`` content.
+        run_dir: where the outputs went (``None`` for an in-memory run).
+    """
+
+    pareto: list[ParetoPoint]
+    best: dict[str, ParetoPoint | None]
+    history: list[Record]
+    summary: dict[str, Any]
+    run_dir: Path | None = None
+    specs: tuple[ObjectiveSpec, ...] = field(default_factory=tuple)
+
+    def values(self) -> Tensor:
+        """`[N, K]` natural values of :attr:`history`."""
+        names = [s.name for s in self.specs]
+        return torch.tensor([[r.values[n] for n in names] for r in self.history], dtype=torch.float64).reshape(len(self.history), len(names))
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """``torch.save`` to a temporary file, ``fsync``, then ``os.replace``: a reader sees the old or the new file, never half of one."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        torch.save(state, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Load a checkpoint with ``torch.load(weights_only=True)``: tensors and JSON-like values only."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means an unusable checkpoint
+        raise CampaignError(
+            f"cannot load checkpoint {path}: {type(exc).__name__}: {exc}. Strategy state must hold only tensors and "
+            "JSON-like values (dict, list, tuple, str, int, float, bool, None)"
+        ) from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise CampaignError(f"{path} is not a gendesign campaign checkpoint (format {CHECKPOINT_FORMAT})")
+    return state
+
+
+def _invalid_key(design: Any) -> str:
+    try:
+        text = json.dumps(design, sort_keys=True, default=repr)
+    except (TypeError, ValueError):
+        text = repr(design)
+    return "invalid:" + text
+
+
+class Campaign:
+    """An ask/tell campaign with a ledger, checkpoints and outputs.
+
+    Args:
+        objective: scores designs; its :meth:`~Objective.fingerprint` keys the ledger's cache.
+        space: validates and keys designs.
+        strategy: proposes designs.
+        budget: unique designs to score.
+        batch_size: designs asked for per round and scored per objective call.
+        run_dir: where the ledger, checkpoint and outputs go; ``None`` keeps everything in memory.
+        ledger: a ledger file (or :class:`Ledger`) to use instead of ``run_dir/ledger.sqlite``, e.g.
+            one shared by several campaigns as a cache.
+        max_rounds: stop after this many rounds.
+        patience_rounds: stop after this many rounds in a row that proposed nothing new.
+        progress: draw a progress bar on a terminal.
+        plots: write PNG plots with the outputs.
+        strategy_name: the strategy's registered name, for the ledger.
+        executor: how batches are scored (default :class:`InlineExecutor`).
+        run_id: the run's id (default: read from the run directory's checkpoint, else a new one).
+        metadata: extra JSON-able metadata stored with the run (e.g. the resolved config).
+    """
+
+    def __init__(
+        self,
+        objective: Objective,
+        space: DesignSpace,
+        strategy: SearchStrategy,
+        *,
+        budget: int,
+        batch_size: int = 64,
+        run_dir: str | Path | None = None,
+        ledger: str | Path | Ledger | None = None,
+        max_rounds: int | None = None,
+        patience_rounds: int = 20,
+        progress: bool = True,
+        plots: bool = True,
+        strategy_name: str | None = None,
+        executor: Executor | None = None,
+        run_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        if budget < 1:
+            raise ConfigError(f"budget={budget}; give at least 1 design to evaluate")
+        if batch_size < 1:
+            raise ConfigError(f"batch_size={batch_size}; use 1 or more")
+        if max_rounds is not None and max_rounds < 1:
+            raise ConfigError(f"max_rounds={max_rounds}; use 1 or more, or None for no limit")
+        if patience_rounds < 1:
+            raise ConfigError(f"patience_rounds={patience_rounds}; use 1 or more")
+        if tuple(strategy.specs) != tuple(objective.specs):
+            raise ConfigError(
+                f"the strategy was built for columns {[s.name for s in strategy.specs]} but the objective has "
+                f"{[s.name for s in objective.specs]}; build the strategy with specs=objective.specs"
+            )
+        self.objective = objective
+        self.space = space
+        self.strategy = strategy
+        self.specs = tuple(objective.specs)
+        self.budget = int(budget)
+        self.batch_size = int(batch_size)
+        self.max_rounds = max_rounds
+        self.patience_rounds = int(patience_rounds)
+        self.progress = progress
+        self.plots = plots
+        self.strategy_name = strategy_name or type(strategy).__name__
+        self.executor = executor or InlineExecutor()
+        self.metadata = dict(metadata or {})
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        if self.run_dir is not None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        if isinstance(ledger, Ledger):
+            self.ledger = ledger
+        elif ledger is not None:
+            self.ledger = Ledger(ledger)
+        else:
+            self.ledger = Ledger(self.run_dir / LEDGER_NAME if self.run_dir is not None else None)
+        self.fingerprint = objective.fingerprint()
+        self._checkpoint = self._read_checkpoint()
+        if self._checkpoint is not None:
+            saved = self._checkpoint["run_id"]
+            if run_id is not None and run_id != saved:
+                raise CampaignError(f"{self.run_dir} holds run {saved!r}, not {run_id!r}; use another run_dir to start a new run")
+            run_id = saved
+            if self._checkpoint["fingerprint"] != self.fingerprint:
+                raise CampaignError(
+                    f"{self.run_dir} was run with objective fingerprint {self._checkpoint['fingerprint']}, but this objective has "
+                    f"{self.fingerprint}: the objective or its options changed. Resume with the original configuration or use a new run_dir"
+                )
+        elif run_id is None and self.run_dir is not None:
+            run_id = self.ledger.get_meta("run_id")
+        self.run_id = run_id or uuid.uuid4().hex[:12]
+        self.counters = Counters()
+        self._known: dict[str, Evaluation] = {}
+        self._order: list[str] = []
+        self._front = torch.empty(0, len(self._objective_columns), dtype=torch.float64)
+        self._best = torch.full((len(self._objective_columns),), -math.inf, dtype=torch.float64)
+
+    @property
+    def _objective_columns(self) -> list[int]:
+        return [k for k, s in enumerate(self.specs) if s.kind == "objective"]
+
+    @property
+    def resuming(self) -> bool:
+        """Whether :meth:`run` continues an interrupted run from its checkpoint."""
+        return self._checkpoint is not None or bool(self.run_dir is not None and self.ledger.trajectory(self.run_id))
+
+    def _read_checkpoint(self) -> dict[str, Any] | None:
+        if self.run_dir is None or not (self.run_dir / CHECKPOINT_NAME).is_file():
+            return None
+        return load_checkpoint(self.run_dir / CHECKPOINT_NAME)
+
+    def _write_metadata(self) -> None:
+        meta = {
+            "run_id": self.run_id,
+            "objective": self.objective.name,
+            "fingerprint": self.fingerprint,
+            "specs": specs_to_json(self.specs),
+            "strategy": self.strategy_name,
+            "budget": self.budget,
+            "batch_size": self.batch_size,
+            "space": self.space.config(),
+            **self.metadata,
+        }
+        with self.ledger.transaction():
+            self.ledger.set_meta("run_id", self.run_id)
+            self.ledger.set_meta(f"run:{self.run_id}", meta)
+
+    def _restore(self) -> None:
+        """Load the checkpoint (if any), forget the trajectory after it, and rebuild the run's state from the ledger."""
+        ckpt = self._checkpoint
+        last_round = 0
+        if ckpt is not None:
+            self.strategy.load_state_dict(ckpt["strategy"])
+            self.counters = Counters(**ckpt["counters"])
+            self.counters.stop_reason = None
+            last_round = self.counters.round
+        self.ledger.truncate_trajectory(self.run_id, last_round)
+        self._remember([entry.evaluation for entry in self.ledger.trajectory(self.run_id)])
+
+    def _remember(self, evs: Sequence[Evaluation]) -> None:
+        """Add evaluations to the run's state: known keys, best values and the running front."""
+        for ev in evs:
+            self._known[ev.key] = ev
+            self._order.append(ev.key)
+        scored = [ev.values for ev in evs if ev.source == "objective" and ev.valid]
+        if not scored:
+            return
+        values = torch.tensor(scored, dtype=torch.float64).reshape(len(scored), len(self.specs))
+        values = values[constraint_satisfied(values, self.specs)]
+        if values.shape[0] == 0:
+            return
+        cols = self._objective_columns
+        canon = canonical_values(values[:, cols], [self.specs[k] for k in cols])
+        self._best = torch.maximum(self._best, canon.max(dim=0).values)
+        if len(cols) >= 2:
+            pool = torch.cat([self._front, canon])
+            self._front = pool[pareto_mask(pool)]
+
+    def _advance(self, progress: Progress, evaluations: int) -> None:
+        if progress.enabled:
+            progress.update(evaluations, *self._progress_stats())
+
+    def _progress_stats(self) -> tuple[dict[str, float], float | None]:
+        cols = self._objective_columns
+        best = {self.specs[k].name: float(self._best[i]) * self.specs[k].sign for i, k in enumerate(cols)}
+        if len(cols) < 2 or self._front.shape[0] == 0:
+            return best, None
+        specs = [self.specs[k] for k in cols]
+        signs = torch.tensor([s.sign for s in specs], dtype=torch.float64)
+        ref = reference_point(specs, self._front * signs).double()
+        return best, hypervolume(self._front, ref)
+
+    def _evaluation(self, key: str, design_text: str, scores: Scores, row: int, round_: int, seconds: float) -> Evaluation:
+        std = None if scores.std is None else tuple(float(x) for x in scores.std[row].tolist())
+        return Evaluation(
+            key=key,
+            design=design_text,
+            values=tuple(float(x) for x in scores.values[row].tolist()),
+            std=std,
+            valid=bool(scores.valid[row]),
+            error=scores.errors[row],
+            source="objective",
+            run_id=self.run_id,
+            round=round_,
+            strategy=self.strategy_name,
+            seconds=seconds,
+        )
+
+    def _round(self, asked: Sequence[Any], round_: int, progress: Progress) -> int:
+        """Resolve, score and tell one round; returns the number of designs new to this run."""
+        c = self.counters
+        c.raw_calls += len(asked)
+        k = len(self.specs)
+        resolved: list[tuple[Any, str]] = []
+        rejected: list[Evaluation] = []
+        pending: dict[str, Any] = {}
+        for design in asked:
+            try:
+                canonical = self.space.validate(design)
+                key = self.space.key(canonical)
+            except InvalidDesignError as exc:
+                key = _invalid_key(design)
+                resolved.append((design, key))
+                if key not in self._known and all(e.key != key for e in rejected):
+                    rejected.append(
+                        Evaluation(key, key[len("invalid:") :], (math.nan,) * k, None, False, f"rejected by the design space: {exc}", "space", self.run_id, round_, self.strategy_name)
+                    )
+                else:
+                    c.duplicates += 1
+                continue
+            resolved.append((canonical, key))
+            if key in self._known or key in pending:
+                c.duplicates += 1
+            else:
+                pending[key] = canonical
+        if rejected:
+            self.ledger.record(self.fingerprint, rejected, run_id=self.run_id, round=round_)
+            self._remember(rejected)
+            c.rejected += len(rejected)
+        hits = self.ledger.lookup(self.fingerprint, pending, run_id=None if self.objective.deterministic else self.run_id)
+        room = self.budget - c.evaluations
+        fresh: list[tuple[str, Any]] = []
+        cached: list[str] = []
+        for key, canonical in pending.items():
+            if room <= 0:
+                break
+            room -= 1
+            if key in hits:
+                cached.append(key)
+            else:
+                fresh.append((key, canonical))
+        if cached:
+            self.ledger.extend_trajectory(self.run_id, self.fingerprint, cached, round_)
+            self._remember([hits[key] for key in cached])
+            for key in cached:
+                ev = hits[key]
+                if ev.run_id == self.run_id:
+                    c.paid += 1
+                    c.objective_seconds += ev.seconds
+                else:
+                    c.cache_hits += 1
+                c.failed += int(not ev.valid)
+            c.evaluations += len(cached)
+            self._advance(progress, len(cached))
+        for start in range(0, len(fresh), self.batch_size):
+            batch = fresh[start : start + self.batch_size]
+            scores, seconds = self.executor.evaluate(self.objective, [d for _, d in batch])
+            per_item = seconds / len(batch)
+            evs = [self._evaluation(key, self.space.to_json(d), scores, i, round_, per_item) for i, (key, d) in enumerate(batch)]
+            self.ledger.record(self.fingerprint, evs, run_id=self.run_id, round=round_)
+            self._remember(evs)
+            c.evaluations += len(batch)
+            c.paid += len(batch)
+            c.failed += sum(not ev.valid for ev in evs)
+            c.objective_seconds += seconds
+            self._advance(progress, len(batch))
+        told = [(d, key) for d, key in resolved if key in self._known]
+        if told:
+            self.strategy.tell([d for d, _ in told], self._scores([key for _, key in told]))
+        return len(rejected) + len(cached) + len(fresh)
+
+    def _scores(self, keys: Sequence[str]) -> Scores:
+        evs = [self._known[k] for k in keys]
+        values = torch.tensor([list(e.values) for e in evs], dtype=torch.float32).reshape(len(evs), len(self.specs))
+        valid = torch.tensor([e.valid for e in evs], dtype=torch.bool)
+        std = None
+        if evs and all(e.std is not None for e in evs):
+            std = torch.tensor([list(e.std) for e in evs], dtype=torch.float32)  # type: ignore[arg-type]
+        return Scores(values=values, valid=valid, specs=self.specs, std=std, errors=[e.error for e in evs])
+
+    def _save(self) -> None:
+        self.ledger.set_meta(f"counters:{self.run_id}", self.counters.to_dict())
+        if self.run_dir is None:
+            return
+        state = {
+            "format": CHECKPOINT_FORMAT,
+            "run_id": self.run_id,
+            "fingerprint": self.fingerprint,
+            "counters": self.counters.to_dict(),
+            "strategy": self.strategy.state_dict(),
+        }
+        save_checkpoint(self.run_dir / CHECKPOINT_NAME, state)
+
+    def _stop_reason(self) -> str | None:
+        c = self.counters
+        if c.evaluations >= self.budget:
+            return "budget"
+        if self.max_rounds is not None and c.round >= self.max_rounds:
+            return "max_rounds"
+        if c.idle_rounds >= self.patience_rounds:
+            return "patience"
+        return None
+
+    def run(self) -> CampaignResult:
+        """Run (or continue) the campaign to a stop condition and write the outputs."""
+        self._write_metadata()
+        self._restore()
+        session_start = time.perf_counter()
+        wall_before = self.counters.wall_seconds
+        progress = Progress(self.budget, initial=self.counters.evaluations, enabled=self.progress, description=self.strategy_name)
+        try:
+            while (reason := self._stop_reason()) is None:
+                n = min(self.batch_size, self.budget - self.counters.evaluations)
+                asked = list(self.strategy.ask(n))
+                if not asked:
+                    reason = "strategy_exhausted"
+                    break
+                new = self._round(asked, self.counters.round + 1, progress)
+                self.counters.round += 1
+                self.counters.idle_rounds = 0 if new else self.counters.idle_rounds + 1
+                self.counters.wall_seconds = wall_before + time.perf_counter() - session_start
+                self._save()
+            self.counters.stop_reason = reason
+            self.counters.wall_seconds = wall_before + time.perf_counter() - session_start
+            self._save()
+        finally:
+            progress.close()
+        return self.result()
+
+    def result(self) -> CampaignResult:
+        """The run's Pareto set, best designs, history and summary (writing the outputs when there is a run directory)."""
+        if self.run_dir is not None:
+            summary = write_outputs(self.run_dir, self.ledger, self.run_id, space=self.space, plots=self.plots)
+        else:
+            from gendesign.core.report import load_run, summarize
+
+            summary = summarize(load_run(self.ledger, self.run_id), self.space)
+        return self._result(summary)
+
+    def _result(self, summary: dict[str, Any]) -> CampaignResult:
+        names = [s.name for s in self.specs]
+        history: list[Record] = []
+        scored = 0
+        for key in self._order:
+            ev = self._known[key]
+            is_scored = ev.source == "objective"
+            scored += int(is_scored)
+            values = torch.tensor(ev.values, dtype=torch.float64).unsqueeze(0)
+            feasible = ev.valid and bool(constraint_satisfied(values, self.specs)[0])
+            design = self.space.from_json(ev.design) if is_scored else ev.design
+            history.append(
+                Record(design, key, dict(zip(names, ev.values)), ev.valid, feasible, ev.error, ev.round or 0, scored if is_scored else None, ev.run_id != self.run_id)
+            )
+        cols = self._objective_columns
+        feasible_rows = [r for r in history if r.feasible]
+        pareto: list[ParetoPoint] = []
+        if feasible_rows and cols:
+            Y = torch.tensor([[r.values[names[k]] for k in cols] for r in feasible_rows], dtype=torch.float64)
+            mask = pareto_mask(canonical_values(Y, [self.specs[k] for k in cols]))
+            pareto = [ParetoPoint(r.design, r.key, r.values) for r, m in zip(feasible_rows, mask.tolist()) if m]
+        best: dict[str, ParetoPoint | None] = {}
+        for k in cols:
+            spec = self.specs[k]
+            if not feasible_rows:
+                best[spec.name] = None
+                continue
+            top = max(feasible_rows, key=lambda r: spec.sign * r.values[spec.name])
+            best[spec.name] = ParetoPoint(top.design, top.key, top.values)
+        return CampaignResult(pareto, best, history, summary, self.run_dir, self.specs)
+
+    def close(self) -> None:
+        self.executor.close()
+        self.ledger.close()

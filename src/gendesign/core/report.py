@@ -1,0 +1,409 @@
+"""Campaign outputs, computed from the ledger alone: CSV tables, ``summary.json`` and PNG plots.
+
+``gendesign report RUN_DIR`` and the end of every campaign both call :func:`write_outputs`, so a
+report regenerated later is identical to the one the run wrote. Files:
+
+* ``evaluations.csv`` - every design of the run in order of first appearance, with values, validity,
+  feasibility, error, round and whether it was paid for by this run or served from the cache;
+* ``pareto.csv`` - the feasible non-dominated designs (objective columns only, directions
+  respected), with the space's ``describe()`` columns;
+* ``summary.json`` - budget, evaluations, raw calls, invalid counts, hypervolume and its reference
+  point, best per objective, wall time split into objective and engine time;
+* ``pareto_front.png`` (K = 2, or the three pairwise panels for K = 3), ``hypervolume.png`` (K >= 2)
+  and ``best.png`` (best value of each objective against evaluations).
+
+Hypervolume follows :func:`gendesign.core.pareto.reference_point`: the specs' bounds when every
+objective column has them, otherwise a point inferred from the run's own feasible front. The point
+used is written into ``summary.json`` in natural units and in the canonical (maximise) view.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from gendesign.core.designs import DesignSpace
+from gendesign.core.ledger import Ledger, TrajectoryEntry
+from gendesign.core.objective import ObjectiveSpec, canonical_values, constraint_satisfied
+from gendesign.core.pareto import hypervolume, pareto_mask, reference_point
+
+OUTPUT_FILES = ("evaluations.csv", "pareto.csv", "summary.json", "pareto_front.png", "hypervolume.png", "best.png")
+
+
+def specs_to_json(specs: Sequence[ObjectiveSpec]) -> list[dict[str, Any]]:
+    return [asdict(s) for s in specs]
+
+
+def specs_from_json(data: Sequence[dict[str, Any]]) -> tuple[ObjectiveSpec, ...]:
+    return tuple(ObjectiveSpec(**{**d, "bounds": tuple(d["bounds"]) if d.get("bounds") is not None else None}) for d in data)
+
+
+@dataclass
+class RunData:
+    """One run's history as read from the ledger.
+
+    Attributes:
+        run_id: the run.
+        specs: the ``K`` objective column specs.
+        entries: the run's designs in order of first appearance.
+        values: `[N, K]` float64 natural values (NaN where invalid).
+        valid: `[N]` scored successfully.
+        feasible: `[N]` valid and every constraint column satisfied.
+        scored: `[N]` the objective saw the design (the space did not reject it); these count
+            toward the budget.
+        meta: the run's metadata (strategy, budget, objective name, counters, ...).
+    """
+
+    run_id: str
+    specs: tuple[ObjectiveSpec, ...]
+    entries: list[TrajectoryEntry]
+    values: Tensor
+    valid: Tensor
+    feasible: Tensor
+    scored: Tensor
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def objective_columns(self) -> list[int]:
+        return [k for k, s in enumerate(self.specs) if s.kind == "objective"]
+
+    @property
+    def objective_specs(self) -> list[ObjectiveSpec]:
+        return [self.specs[k] for k in self.objective_columns]
+
+    def objective_canonical(self) -> Tensor:
+        """`[N, K_obj]` maximise view of the objective columns; NaN rows for infeasible designs."""
+        cols = self.objective_columns
+        canon = canonical_values(self.values[:, cols], self.objective_specs)
+        return torch.where(self.feasible.unsqueeze(-1), canon, torch.full_like(canon, math.nan))
+
+    def evaluation_index(self) -> Tensor:
+        """`[N]` 1-based count of scored designs up to and including each row (the x axis of the plots)."""
+        return torch.cumsum(self.scored.long(), 0)
+
+
+def load_run(ledger: Ledger, run_id: str | None = None) -> RunData:
+    """Read ``run_id`` (default: the run recorded in the ledger's ``run_id`` metadata) from ``ledger``."""
+    from gendesign.core.errors import CampaignError
+
+    run_id = run_id or ledger.get_meta("run_id")
+    if run_id is None:
+        raise CampaignError("the ledger records no run; pass run_id or use the ledger of a campaign run")
+    meta = ledger.get_meta(f"run:{run_id}")
+    if meta is None:
+        raise CampaignError(f"the ledger has no metadata for run {run_id!r}; known runs: {ledger.runs()}")
+    specs = specs_from_json(meta["specs"])
+    entries = ledger.trajectory(run_id)
+    k = len(specs)
+    if entries:
+        values = torch.tensor([list(e.evaluation.values) for e in entries], dtype=torch.float64).reshape(len(entries), k)
+    else:
+        values = torch.empty(0, k, dtype=torch.float64)
+    valid = torch.tensor([e.evaluation.valid for e in entries], dtype=torch.bool)
+    scored = torch.tensor([e.evaluation.source == "objective" for e in entries], dtype=torch.bool)
+    feasible = valid & constraint_satisfied(values, specs) if entries else valid
+    meta = {**meta, "counters": ledger.get_meta(f"counters:{run_id}", {})}
+    return RunData(run_id, specs, entries, values, valid, feasible, scored, meta)
+
+
+def pareto_indices(data: RunData) -> list[int]:
+    """Rows of feasible designs that are non-dominated on the objective columns."""
+    if not data.entries or not data.objective_columns:
+        return []
+    return torch.nonzero(pareto_mask(data.objective_canonical())).flatten().tolist()
+
+
+def run_reference_point(data: RunData) -> Tensor | None:
+    """`[K_obj]` canonical reference point (``None`` when ``K_obj < 2`` or nothing is feasible and bounds are missing)."""
+    specs = data.objective_specs
+    if len(specs) < 2:
+        return None
+    if all(s.bounds is not None for s in specs):
+        return reference_point(specs).double()
+    feasible = data.values[data.feasible][:, data.objective_columns]
+    if feasible.shape[0] == 0:
+        return None
+    return reference_point(specs, feasible).double()
+
+
+def hypervolume_trace(data: RunData, ref: Tensor, max_points: int = 200) -> tuple[list[int], list[float]]:
+    """Hypervolume of the feasible front after each of up to ``max_points`` evenly spaced evaluation counts."""
+    canon = data.objective_canonical()
+    index = data.evaluation_index()
+    n_eval = int(index[-1]) if len(index) else 0
+    if n_eval == 0:
+        return [], []
+    marks = sorted({max(1, round(n_eval * i / max_points)) for i in range(1, max_points + 1)})
+    xs, hvs = [], []
+    front = torch.empty(0, canon.shape[1], dtype=torch.float64)
+    start = 0
+    for mark in marks:
+        stop = int(torch.searchsorted(index, torch.tensor(mark), right=True))
+        chunk = canon[start:stop]
+        chunk = chunk[~torch.isnan(chunk).any(dim=-1)]
+        if chunk.shape[0]:
+            pool = torch.cat([front, chunk])
+            front = pool[pareto_mask(pool)]
+        start = stop
+        xs.append(mark)
+        hvs.append(hypervolume(front, ref) if front.shape[0] else 0.0)
+    return xs, hvs
+
+
+def best_trace(data: RunData) -> tuple[list[int], Tensor]:
+    """Best feasible natural value of each objective column after each scored design.
+
+    Returns:
+        ``(evaluations, best)``: the evaluation counts `[M]` and best values `[M, K_obj]` (NaN
+        until the first feasible design).
+    """
+    canon = data.objective_canonical()[data.scored]
+    if canon.shape[0] == 0:
+        return [], torch.empty(0, len(data.objective_columns), dtype=torch.float64)
+    filled = torch.nan_to_num(canon, nan=-math.inf)
+    best = torch.cummax(filled, dim=0).values
+    best = torch.where(torch.isinf(best), torch.full_like(best, math.nan), best)
+    signs = torch.tensor([s.sign for s in data.objective_specs], dtype=torch.float64)
+    return list(range(1, canon.shape[0] + 1)), best * signs
+
+
+class _Describer:
+    """Display text and extra columns of a stored design, through the space when one is available."""
+
+    def __init__(self, space: DesignSpace | None) -> None:
+        self.space = space
+
+    def __call__(self, text: str, scored: bool) -> tuple[str, dict[str, Any]]:
+        if self.space is None or not scored:
+            try:
+                plain = json.loads(text)
+            except ValueError:
+                return text, {}
+            return (plain if isinstance(plain, str) else text), {}
+        design = self.space.from_json(text)
+        return self.space.display(design), self.space.describe(design)
+
+
+def _fmt(x: float) -> str:
+    return "" if math.isnan(x) else repr(float(x))
+
+
+def summarize(data: RunData, space: DesignSpace | None = None) -> dict[str, Any]:
+    """The ``summary.json`` content."""
+    counters = dict(data.meta.get("counters", {}))
+    describe = _Describer(space)
+    n_scored = int(data.scored.sum())
+    best: dict[str, Any] = {}
+    for col, spec in zip(data.objective_columns, data.objective_specs):
+        mask = data.feasible
+        if not bool(mask.any()):
+            best[spec.name] = None
+            continue
+        column = data.values[:, col] * spec.sign
+        column = torch.where(mask, column, torch.full_like(column, -math.inf))
+        row = int(torch.argmax(column))
+        entry = data.entries[row]
+        best[spec.name] = {
+            "value": float(data.values[row, col]),
+            "design": describe(entry.evaluation.design, True)[0],
+            "key": entry.evaluation.key,
+            "evaluation": int(data.evaluation_index()[row]),
+        }
+    ref = run_reference_point(data)
+    front = pareto_indices(data)
+    hv = None
+    if ref is not None:
+        hv = hypervolume(data.objective_canonical()[front], ref) if front else 0.0
+    wall = float(counters.get("wall_seconds", 0.0))
+    obj_s = float(counters.get("objective_seconds", 0.0))
+    engine = max(wall - obj_s, 0.0)
+    signs = [s.sign for s in data.objective_specs]
+    return {
+        "run_id": data.run_id,
+        "objective": data.meta.get("objective"),
+        "fingerprint": data.meta.get("fingerprint"),
+        "strategy": data.meta.get("strategy"),
+        "budget": data.meta.get("budget"),
+        "evaluations": n_scored,
+        "paid_evaluations": int(sum(1 for e, s in zip(data.entries, data.scored.tolist()) if s and e.evaluation.run_id == data.run_id)),
+        "cache_hits": int(sum(1 for e, s in zip(data.entries, data.scored.tolist()) if s and e.evaluation.run_id != data.run_id)),
+        "raw_calls": int(counters.get("raw_calls", n_scored)),
+        "duplicates": int(counters.get("duplicates", 0)),
+        "invalid": {
+            "rejected_by_space": int((~data.scored).sum()),
+            "objective_failed": int((data.scored & ~data.valid).sum()),
+            "infeasible_constraints": int((data.valid & ~data.feasible).sum()),
+        },
+        "rounds": int(counters.get("round", max((e.round for e in data.entries), default=0))),
+        "stop_reason": counters.get("stop_reason"),
+        "objectives": specs_to_json(data.specs),
+        "pareto_size": len(front),
+        "hypervolume": hv,
+        "reference_point": None if ref is None else {
+            "canonical": ref.tolist(),
+            "natural": [r * s for r, s in zip(ref.tolist(), signs)],
+            "rule": "spec bounds" if all(s.bounds is not None for s in data.objective_specs) else "inferred from the run's front (nadir - 0.1 * range)",
+        },
+        "best": best,
+        "time": {
+            "wall_seconds": wall,
+            "objective_seconds": obj_s,
+            "engine_seconds": engine,
+            "engine_ms_per_evaluation": 1000.0 * engine / n_scored if n_scored else None,
+        },
+    }
+
+
+def write_evaluations_csv(path: Path, data: RunData, space: DesignSpace | None = None) -> None:
+    describe = _Describer(space)
+    has_std = any(e.evaluation.std is not None for e in data.entries)
+    names = [s.name for s in data.specs]
+    header = ["evaluation", "seq", "round", "design", *names]
+    if has_std:
+        header += [f"{n}_std" for n in names]
+    header += ["valid", "feasible", "source", "paid_by_this_run", "error", "strategy", "objective_seconds", "key"]
+    index = data.evaluation_index().tolist()
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for i, entry in enumerate(data.entries):
+            e = entry.evaluation
+            scored = bool(data.scored[i])
+            row: list[Any] = [index[i] if scored else "", entry.seq, entry.round, describe(e.design, scored and e.valid)[0]]
+            row += [_fmt(v) for v in e.values]
+            if has_std:
+                row += [_fmt(v) for v in e.std] if e.std is not None else [""] * len(names)
+            row += [int(e.valid), int(bool(data.feasible[i])), e.source, int(e.run_id == data.run_id), e.error or "", e.strategy or "", f"{e.seconds:.6g}", e.key]
+            writer.writerow(row)
+
+
+def write_pareto_csv(path: Path, data: RunData, space: DesignSpace | None = None) -> list[int]:
+    describe = _Describer(space)
+    front = pareto_indices(data)
+    rows = []
+    extra_cols: dict[str, None] = {}
+    for i in front:
+        text, extra = describe(data.entries[i].evaluation.design, True)
+        extra_cols.update(dict.fromkeys(extra))
+        rows.append((i, text, extra))
+    names = [s.name for s in data.specs]
+    first = data.objective_columns[0] if data.objective_columns else 0
+    sign = data.specs[first].sign if data.specs else 1.0
+    rows.sort(key=lambda r: -sign * float(data.values[r[0], first]))
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["design", *extra_cols, *names, "evaluation", "round", "key"])
+        index = data.evaluation_index().tolist()
+        for i, text, extra in rows:
+            entry = data.entries[i]
+            writer.writerow([text, *(extra.get(c, "") for c in extra_cols), *(_fmt(v) for v in entry.evaluation.values), index[i], entry.round, entry.evaluation.key])
+    return front
+
+
+def _figure(ncols: int = 1, width: float = 5.0, height: float = 4.0) -> tuple[Any, list[Any]]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width * ncols, height), dpi=110)
+    FigureCanvasAgg(fig)
+    axes = [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
+    return fig, axes
+
+
+def plot_pareto_front(path: Path, data: RunData) -> bool:
+    """Scatter of all feasible designs with the front highlighted (K = 2), or the three pairs (K = 3)."""
+    cols = data.objective_columns
+    if len(cols) not in (2, 3):
+        return False
+    pairs = [(0, 1)] if len(cols) == 2 else [(0, 1), (0, 2), (1, 2)]
+    fig, axes = _figure(len(pairs))
+    feas = data.feasible
+    front = torch.zeros(len(data.entries), dtype=torch.bool)
+    front[pareto_indices(data)] = True
+    for ax, (a, b) in zip(axes, pairs):
+        ca, cb = cols[a], cols[b]
+        ax.scatter(data.values[feas & ~front, ca], data.values[feas & ~front, cb], s=8, c="0.7", label="evaluated")
+        fa, fb = data.values[front, ca], data.values[front, cb]
+        order = torch.argsort(fa)
+        ax.scatter(fa, fb, s=18, c="tab:red", label="Pareto front", zorder=3)
+        if len(cols) == 2:
+            ax.plot(fa[order], fb[order], c="tab:red", lw=0.8, zorder=2)
+        sa, sb = data.specs[ca], data.specs[cb]
+        ax.set_xlabel(f"{sa.name} ({sa.direction})")
+        ax.set_ylabel(f"{sb.name} ({sb.direction})")
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="best", fontsize="small")
+    fig.suptitle(f"Pareto front: {int(front.sum())} of {int(feas.sum())} feasible designs")
+    fig.tight_layout()
+    fig.savefig(path)
+    return True
+
+
+def plot_hypervolume(path: Path, data: RunData) -> bool:
+    ref = run_reference_point(data)
+    if ref is None:
+        return False
+    xs, hvs = hypervolume_trace(data, ref)
+    if not xs:
+        return False
+    fig, (ax,) = _figure()
+    ax.plot(xs, hvs, c="tab:blue")
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel("hypervolume")
+    ax.set_title(f"reference point (canonical) {[round(r, 4) for r in ref.tolist()]}", fontsize="small")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    return True
+
+
+def plot_best(path: Path, data: RunData) -> bool:
+    xs, best = best_trace(data)
+    if not xs:
+        return False
+    specs = data.objective_specs
+    fig, axes = _figure(len(specs), width=4.5)
+    for k, (ax, spec) in enumerate(zip(axes, specs)):
+        ax.plot(xs, best[:, k].tolist(), c="tab:green", drawstyle="steps-post")
+        ax.set_xlabel("evaluations")
+        ax.set_ylabel(f"best {spec.name} ({spec.direction})")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    return True
+
+
+def write_outputs(run_dir: str | Path, ledger: Ledger, run_id: str | None = None, *, space: DesignSpace | None = None, plots: bool = True) -> dict[str, Any]:
+    """Write the CSV tables, ``summary.json`` and (with ``plots``) the PNG plots into ``run_dir``.
+
+    Returns:
+        The summary dictionary (also written to ``summary.json``).
+    """
+    out = Path(run_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    data = load_run(ledger, run_id)
+    write_evaluations_csv(out / "evaluations.csv", data, space)
+    write_pareto_csv(out / "pareto.csv", data, space)
+    summary = summarize(data, space)
+    written = ["evaluations.csv", "pareto.csv", "summary.json"]
+    if plots:
+        for name, fn in (("pareto_front.png", plot_pareto_front), ("hypervolume.png", plot_hypervolume), ("best.png", plot_best)):
+            if fn(out / name, data):
+                written.append(name)
+    summary["files"] = written
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False, default=_json_default))
+    return summary
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, Tensor):
+        return obj.tolist()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")

@@ -1,0 +1,1 @@
+"""Package data: the built-in default campaign (``default.toml``) run by ``gendesign run`` without a config."""

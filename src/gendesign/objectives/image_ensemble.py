@@ -1,0 +1,74 @@
+"""An ensemble of reward models whose spread is reported as uncertainty.
+
+With ``M`` members scoring the same batch, the ensemble value is the member mean and the
+uncertainty the member standard deviation (population form, ``1/M``):
+
+``μ = (1/M) Σ_m r_m``,  ``σ = sqrt((1/M) Σ_m (r_m - μ)²)``.
+
+Rising ``σ`` on held-out prompts is the over-optimisation signal InstructVideo reports, and
+``μ - k·σ`` is a pessimistic reward (``pessimism = k``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+
+from gendesign.core.errors import ConfigError
+from gendesign.core.objective import Objective, Scores
+
+
+class RewardEnsemble(Objective):
+    """Mean of ``M`` reward models with their standard deviation as ``Scores.std``.
+
+    Args:
+        members: built objectives, or ``{"name": ..., "options": {...}}`` tables resolved through the
+            objective registry. All members must have the same columns.
+        pessimism: ``k`` in the reported value ``μ - k·σ``; 0 reports the plain mean.
+    """
+
+    def __init__(self, members: Sequence[Objective | Mapping[str, Any]], pessimism: float = 0.0) -> None:
+        built = [m if isinstance(m, Objective) else build_part(m, where="RewardEnsemble member") for m in members]
+        if len(built) < 2:
+            raise ConfigError(f"RewardEnsemble needs at least 2 members to estimate a spread; got {len(built)}")
+        names = [tuple(s.name for s in m.specs) for m in built]
+        if len(set(names)) != 1:
+            raise ConfigError(f"RewardEnsemble members must share their columns; got {names}")
+        self.members = built
+        self.pessimism = pessimism
+        self.specs = built[0].specs
+        self.differentiable = all(m.differentiable for m in built)
+        self.deterministic = all(m.deterministic for m in built)
+        self.device = built[0].device
+
+    def evaluate(self, designs: Sequence[Any]) -> Scores:
+        grad = torch.is_grad_enabled() and self.differentiable
+        parts = [m(designs, grad=grad) for m in self.members]
+        stacked = torch.stack([p.values.to(self.device) for p in parts])
+        mean = stacked.mean(dim=0)
+        std = stacked.std(dim=0, unbiased=False)
+        valid = torch.stack([p.valid.to(self.device) for p in parts]).all(dim=0)
+        errors = [next((p.errors[i] for p in parts if p.errors[i]), None) for i in range(len(designs))]
+        return Scores(
+            values=mean - self.pessimism * std,
+            valid=valid,
+            specs=self.specs,
+            std=std,
+            errors=errors,
+            info={"members": stacked.detach()},
+        )
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "members": [m.config() for m in self.members], "pessimism": self.pessimism}
+
+
+def build_part(part: Mapping[str, Any], *, where: str) -> Objective:
+    """Build a registered objective from a ``{"name": ..., "options": {...}}`` table."""
+    from gendesign.core.plugins import get_plugins
+
+    unknown = sorted(set(part) - {"name", "options"})
+    if not isinstance(part, Mapping) or "name" not in part or unknown:
+        raise ConfigError(f"{where} {dict(part)!r}: give a table with 'name' and optional 'options'")
+    return get_plugins().objectives.build(part["name"], part.get("options", {}))

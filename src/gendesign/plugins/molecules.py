@@ -1,0 +1,241 @@
+"""Built-in molecules plugin: a SMILES design space checked and canonicalised by RDKit.
+
+A design is a SMILES string. :meth:`SmilesSpace.validate` parses and sanitises it with RDKit and
+returns the canonical SMILES, so the canonical key of two spellings of one molecule is equal.
+Variation operators act on the molecular graph and always return sanitisable molecules:
+
+* :meth:`SmilesSpace.mutate`: one of (1) change an atom's element, (2) append an atom to an atom
+  with a free hydrogen, (3) delete a terminal atom, (4) raise or lower a bond order (no triple bonds in rings), retried until
+  RDKit sanitises the result (in the spirit of the graph GA of Jensen 2019, Chem. Sci. 10, 3567);
+* :meth:`SmilesSpace.crossover`: cut one acyclic single bond in each parent and join one fragment
+  of each (Jensen 2019's non-ring cut-and-join).
+
+Initial samples come from a pool: a SMILES file given by ``pool`` (one per line), or by default
+RDKit's packaged NCI subset ``rdkit/Data/NCI/first_5K.smi`` (5,000 molecules from the NCI open
+database, shipped in the RDKit wheel, BSD 3-clause licence).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gendesign.core.designs import DesignSpace
+from gendesign.core.errors import ConfigError, InvalidDesignError, require
+from gendesign.core.hookspecs import hookimpl
+
+ELEMENTS = ("C", "N", "O", "S", "F", "Cl", "Br")
+
+
+def rdkit_chem() -> Any:
+    """``rdkit.Chem`` with RDKit's log output silenced, or :class:`MissingDependencyError`."""
+    chem = require("rdkit.Chem", "molecules")
+    from rdkit import RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    return chem
+
+
+def nci_smiles_path() -> Path:
+    """Path of RDKit's packaged NCI subset (``first_5K.smi``, BSD licence)."""
+    require("rdkit", "molecules")
+    import rdkit
+
+    path = Path(rdkit.__file__).parent / "Data" / "NCI" / "first_5K.smi"
+    if not path.is_file():
+        raise ConfigError(f"RDKit's packaged NCI set is missing at {path}; pass pool=PATH to a SMILES file")
+    return path
+
+
+def canonical_smiles(smiles: str) -> str | None:
+    """RDKit canonical SMILES of ``smiles``, or None when it does not parse or sanitise."""
+    chem = rdkit_chem()
+    if not isinstance(smiles, str) or not smiles:
+        return None
+    mol = chem.MolFromSmiles(smiles)
+    if mol is None:
+        return None
+    return chem.MolToSmiles(mol)
+
+
+class SmilesSpace(DesignSpace):
+    """Molecules as SMILES strings, canonicalised and validated by RDKit.
+
+    Args:
+        pool: SMILES file (one per line, first field) that :meth:`sample` draws from; default
+            RDKit's packaged NCI set.
+        max_heavy_atoms: designs with more heavy atoms are invalid (``None``: no limit).
+        allow_fragments: accept disconnected molecules (``"."`` in the SMILES).
+        max_tries: attempts per mutation/crossover before returning the parent unchanged.
+    """
+
+    def __init__(self, pool: str | None = None, max_heavy_atoms: int | None = None, allow_fragments: bool = False, max_tries: int = 32) -> None:
+        self.chem = rdkit_chem()
+        if max_heavy_atoms is not None and max_heavy_atoms < 1:
+            raise ConfigError(f"max_heavy_atoms={max_heavy_atoms} must be >= 1")
+        if max_tries < 1:
+            raise ConfigError(f"max_tries={max_tries} must be >= 1")
+        self.pool_path = str(pool) if pool is not None else None
+        self.max_heavy_atoms = max_heavy_atoms
+        self.allow_fragments = allow_fragments
+        self.max_tries = max_tries
+        self._pool: list[str] | None = None
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "pool": self.pool_path, "max_heavy_atoms": self.max_heavy_atoms, "allow_fragments": self.allow_fragments}
+
+    def _mol(self, design: Any) -> Any:
+        if not isinstance(design, str) or not design.strip():
+            raise InvalidDesignError(f"a molecule design must be a non-empty SMILES string, got {design!r}")
+        mol = self.chem.MolFromSmiles(design.strip())
+        if mol is None:
+            raise InvalidDesignError(f"RDKit cannot parse or sanitise SMILES {design!r}")
+        return mol
+
+    def _check(self, mol: Any, design: Any) -> None:
+        if mol.GetNumAtoms() == 0:
+            raise InvalidDesignError(f"SMILES {design!r} has no atoms")
+        if not self.allow_fragments and len(self.chem.GetMolFrags(mol)) > 1:
+            raise InvalidDesignError(f"SMILES {design!r} is disconnected; set allow_fragments=true to accept it")
+        if self.max_heavy_atoms is not None and mol.GetNumHeavyAtoms() > self.max_heavy_atoms:
+            raise InvalidDesignError(f"SMILES {design!r} has {mol.GetNumHeavyAtoms()} heavy atoms > max_heavy_atoms={self.max_heavy_atoms}")
+
+    def validate(self, design: Any) -> str:
+        mol = self._mol(design)
+        self._check(mol, design)
+        return self.chem.MolToSmiles(mol)
+
+    def key(self, design: Any) -> str:
+        return self.validate(design)
+
+    def to_json(self, design: Any) -> str:
+        import json
+
+        return json.dumps(self.validate(design))
+
+    def display(self, design: Any) -> str:
+        return design if isinstance(design, str) else repr(design)
+
+    def pool(self) -> list[str]:
+        """The canonical, valid SMILES of the sampling pool (loaded once)."""
+        if self._pool is None:
+            path = Path(self.pool_path) if self.pool_path else nci_smiles_path()
+            if not path.is_file():
+                raise ConfigError(f"pool file {str(path)!r} does not exist")
+            seen: dict[str, None] = {}
+            for line in path.read_text().splitlines():
+                fields = line.split()
+                if not fields or fields[0].startswith("#"):
+                    continue
+                try:
+                    seen[self.validate(fields[0])] = None
+                except InvalidDesignError:
+                    continue
+            if not seen:
+                raise ConfigError(f"pool file {str(path)!r} holds no valid SMILES for this space")
+            self._pool = list(seen)
+        return self._pool
+
+    def sample(self, n: int, rng: np.random.Generator) -> list[str]:
+        pool = self.pool()
+        return [pool[i] for i in rng.integers(0, len(pool), size=n)]
+
+    def _finish(self, rw: Any) -> str | None:
+        try:
+            mol = rw.GetMol()
+            self.chem.SanitizeMol(mol)
+            return self.validate(self.chem.MolToSmiles(mol))
+        except Exception:  # noqa: BLE001 - RDKit raises several exception types for bad valences
+            return None
+
+    def _mutate_once(self, mol: Any, rng: np.random.Generator) -> str | None:
+        chem = self.chem
+        rw = chem.RWMol(mol)
+        chem.Kekulize(rw, clearAromaticFlags=True)
+        op = int(rng.integers(4))
+        atoms = list(rw.GetAtoms())
+        if op == 0:
+            atom = atoms[int(rng.integers(len(atoms)))]
+            element = ELEMENTS[int(rng.integers(len(ELEMENTS)))]
+            if element == atom.GetSymbol():
+                return None
+            atom.SetAtomicNum(chem.GetPeriodicTable().GetAtomicNumber(element))
+            atom.SetFormalCharge(0)
+            atom.SetNoImplicit(False)
+            atom.SetNumExplicitHs(0)
+        elif op == 1:
+            hosts = [a.GetIdx() for a in atoms if a.GetTotalNumHs() > 0]
+            if not hosts:
+                return None
+            host = hosts[int(rng.integers(len(hosts)))]
+            element = ELEMENTS[int(rng.integers(3))]
+            new = rw.AddAtom(chem.Atom(element))
+            rw.AddBond(host, new, chem.BondType.SINGLE)
+        elif op == 2:
+            leaves = [a.GetIdx() for a in atoms if a.GetDegree() == 1]
+            if not leaves or len(atoms) <= 1:
+                return None
+            rw.RemoveAtom(leaves[int(rng.integers(len(leaves)))])
+        else:
+            bonds = list(rw.GetBonds())
+            if not bonds:
+                return None
+            bond = bonds[int(rng.integers(len(bonds)))]
+            order = {chem.BondType.SINGLE: 1, chem.BondType.DOUBLE: 2, chem.BondType.TRIPLE: 3}.get(bond.GetBondType())
+            if order is None:
+                return None
+            order = max(1, min(2 if bond.IsInRing() else 3, order + (1 if rng.random() < 0.5 else -1)))
+            bond.SetBondType({1: chem.BondType.SINGLE, 2: chem.BondType.DOUBLE, 3: chem.BondType.TRIPLE}[order])
+        return self._finish(rw)
+
+    def mutate(self, design: Any, rng: np.random.Generator) -> str:
+        parent = self.validate(design)
+        mol = self.chem.MolFromSmiles(parent)
+        for _ in range(self.max_tries):
+            child = self._mutate_once(mol, rng)
+            if child is not None and child != parent:
+                return child
+        return parent
+
+    def _fragments(self, mol: Any, rng: np.random.Generator) -> Any | None:
+        chem = self.chem
+        cuttable = [b.GetIdx() for b in mol.GetBonds() if not b.IsInRing() and b.GetBondType() == chem.BondType.SINGLE]
+        if not cuttable:
+            return None
+        bond = cuttable[int(rng.integers(len(cuttable)))]
+        pieces = chem.GetMolFrags(chem.FragmentOnBonds(mol, [bond], addDummies=True, dummyLabels=[(1, 1)]), asMols=True, sanitizeFrags=False)
+        return pieces[int(rng.integers(len(pieces)))]
+
+    def crossover(self, a: Any, b: Any, rng: np.random.Generator) -> str:
+        chem = self.chem
+        pa, pb = self.validate(a), self.validate(b)
+        ma, mb = chem.MolFromSmiles(pa), chem.MolFromSmiles(pb)
+        for _ in range(self.max_tries):
+            fa, fb = self._fragments(ma, rng), self._fragments(mb, rng)
+            if fa is None or fb is None:
+                break
+            for atom in fa.GetAtoms():
+                if atom.GetAtomicNum() == 0:
+                    atom.SetAtomMapNum(1)
+            for atom in fb.GetAtoms():
+                if atom.GetAtomicNum() == 0:
+                    atom.SetAtomMapNum(1)
+            try:
+                joined = chem.molzip(fa, fb)
+                chem.SanitizeMol(joined)
+                child = self.validate(chem.MolToSmiles(joined))
+            except Exception:  # noqa: BLE001 - invalid joins are retried
+                continue
+            return child
+        return pa
+
+    def validate_many(self, designs: Sequence[Any]) -> list[Any]:
+        return [self.validate(d) for d in designs]
+
+
+@hookimpl
+def register_design_spaces(register: Any) -> None:
+    register("smiles", SmilesSpace)

@@ -1,0 +1,131 @@
+"""A peptide as residues plus termini, and its one-line text notation.
+
+Notation (a small subset of what peptide chemists write by hand):
+
+* canonical residues are one upper-case letter, every other monomer is its code in brackets:
+  ``GLW[dK][Orn]A``;
+* an N-terminal cap precedes the chain with a hyphen, a C-terminal cap follows it:
+  ``Ac-GLWK-NH2``; the defaults ``H-`` and ``-OH`` are omitted in the canonical form;
+* a head-to-tail cyclic peptide is ``cyclo(GLWK)``; it has no caps. Its canonical form is the
+  lexicographically smallest rotation of the token list, so every rotation of a ring has one key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gendesign.core.errors import InvalidDesignError
+from gendesign.plugins.peptides.monomers import C_CAPS, MONOMERS, N_CAPS, monomer
+
+_TOKEN = re.compile(r"\[([A-Za-z0-9]+)\]|([A-Z])")
+
+
+@dataclass(frozen=True)
+class Peptide:
+    """A peptide: residue codes `[n]`, terminal caps and cyclisation.
+
+    Attributes:
+        residues: monomer codes from :data:`~gendesign.plugins.peptides.monomers.MONOMERS`.
+        n_cap: key of :data:`~gendesign.plugins.peptides.monomers.N_CAPS` (``"H"`` is the free amine).
+        c_cap: key of :data:`~gendesign.plugins.peptides.monomers.C_CAPS` (``"OH"`` is the free acid).
+        cyclic: head-to-tail amide between the last carbonyl and the first nitrogen.
+    """
+
+    residues: tuple[str, ...]
+    n_cap: str = "H"
+    c_cap: str = "OH"
+    cyclic: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.residues:
+            raise InvalidDesignError("a peptide needs at least one residue")
+        for pos, code in enumerate(self.residues):
+            if code not in MONOMERS:
+                try:
+                    monomer(code)
+                except InvalidDesignError as exc:
+                    raise InvalidDesignError(f"residue {pos}: {exc}") from None
+        if self.n_cap not in N_CAPS:
+            raise InvalidDesignError(f"unknown N-terminal cap {self.n_cap!r}; choose one of {sorted(N_CAPS)}")
+        if self.c_cap not in C_CAPS:
+            raise InvalidDesignError(f"unknown C-terminal cap {self.c_cap!r}; choose one of {sorted(C_CAPS)}")
+        if self.cyclic:
+            if (self.n_cap, self.c_cap) != ("H", "OH"):
+                raise InvalidDesignError(
+                    f"a head-to-tail cyclic peptide has no termini, so n_cap={self.n_cap!r}, c_cap={self.c_cap!r} "
+                    "are meaningless; use n_cap='H', c_cap='OH'"
+                )
+            if len(self.residues) < 2:
+                raise InvalidDesignError("a head-to-tail cyclic peptide needs at least 2 residues")
+            object.__setattr__(self, "residues", min_rotation(self.residues))
+
+    def __len__(self) -> int:
+        return len(self.residues)
+
+    @property
+    def chain(self) -> str:
+        """The residue part of the notation, e.g. ``GLW[dK]``."""
+        return "".join(MONOMERS[c].token for c in self.residues)
+
+    def __str__(self) -> str:
+        if self.cyclic:
+            return f"cyclo({self.chain})"
+        head = "" if self.n_cap == "H" else f"{self.n_cap}-"
+        tail = "" if self.c_cap == "OH" else f"-{self.c_cap}"
+        return f"{head}{self.chain}{tail}"
+
+
+def min_rotation(tokens: Sequence[str]) -> tuple[str, ...]:
+    """The lexicographically smallest rotation of ``tokens`` (canonical start of a ring)."""
+    t = tuple(tokens)
+    return min(t[i:] + t[:i] for i in range(len(t)))
+
+
+def split_chain(chain: str) -> tuple[str, ...]:
+    """Residue codes of a chain string such as ``GLW[dK]``; any other character is an error."""
+    out: list[str] = []
+    pos = 0
+    while pos < len(chain):
+        m = _TOKEN.match(chain, pos)
+        if m is None:
+            raise InvalidDesignError(
+                f"cannot read a residue at offset {pos} of {chain!r} (character {chain[pos]!r}); write canonical "
+                "residues as one upper-case letter and other monomers in brackets, e.g. 'GL[dK][Orn]'"
+            )
+        code = m.group(1) or m.group(2)
+        if m.group(1) is not None and code in MONOMERS and len(code) == 1:
+            raise InvalidDesignError(f"canonical residue {code!r} at offset {pos} of {chain!r} must be written without brackets")
+        try:
+            monomer(code)
+        except InvalidDesignError as exc:
+            raise InvalidDesignError(f"{exc} (at offset {pos} of {chain!r})") from None
+        out.append(code)
+        pos = m.end()
+    return tuple(out)
+
+
+def parse_peptide(text: str) -> Peptide:
+    """Read the notation described in the module docstring; errors name the offending part."""
+    if not isinstance(text, str):
+        raise InvalidDesignError(f"a peptide string is required, got {type(text).__name__} {text!r}")
+    s = text.strip()
+    if not s:
+        raise InvalidDesignError("empty peptide string")
+    if s.startswith("cyclo("):
+        if not s.endswith(")"):
+            raise InvalidDesignError(f"{text!r} opens 'cyclo(' but does not end with ')'")
+        return Peptide(split_chain(s[6:-1]), cyclic=True)
+    n_cap, c_cap = "H", "OH"
+    head, sep, rest = s.partition("-")
+    if sep and head in N_CAPS:
+        n_cap, s = head, rest
+    body, sep, tail = s.rpartition("-")
+    if sep:
+        if tail not in C_CAPS:
+            raise InvalidDesignError(f"unknown C-terminal cap {tail!r} in {text!r}; choose one of {sorted(C_CAPS)}")
+        c_cap, s = tail, body
+    if "-" in s:
+        raise InvalidDesignError(f"cannot read {text!r}: the only hyphens allowed separate an N cap {sorted(N_CAPS)} or a C cap {sorted(C_CAPS)}")
+    return Peptide(split_chain(s), n_cap=n_cap, c_cap=c_cap)

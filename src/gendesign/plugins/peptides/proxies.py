@@ -1,0 +1,97 @@
+"""Property *proxies*: literature rules over descriptors, not trained predictors.
+
+Each function maps a peptide to a score in ``[0, 1]`` with a logistic link
+``sigma(z) = 1 / (1 + exp(-z))`` over a linear rule in descriptors from
+:mod:`~gendesign.plugins.peptides.descriptors`. The rules encode the direction and the rough
+thresholds reported in the cited papers; the slopes are chosen so that a threshold crossing moves
+the score by about one logit. They rank candidates sensibly and cost microseconds, but they are
+not calibrated probabilities: replace them with a trained model (``user_model``) when one exists.
+
+Solubility proxy (aqueous solubility of the free peptide)
+    ``z = 1 - 1.5 GRAVY + 0.5 min(|Q|, 4) - 6 max(0, f_hphob - 0.5)``, where ``Q`` is the net
+    charge at pH 7 and ``f_hphob`` the fraction of A, F, I, L, M, V, W, Y residues (parents).
+    Rules: hydrophobic peptides (GRAVY > 0) and peptides with more than 50 % hydrophobic residues
+    dissolve poorly; net charge improves water solubility (Kyte & Doolittle 1982; the solubility
+    guidelines of peptide vendors, e.g. Bachem and Sigma-Aldrich "Peptide solubility
+    guidelines"; Trevino, Scholtz & Pace, J. Mol. Biol. 366, 449, 2007, on charged residues).
+
+Hemolysis risk proxy (lysis of red blood cells by amphipathic cationic peptides)
+    ``z = 4 (H - 0.25) + 4 (muH - 0.35)`` with Eisenberg mean hydrophobicity ``H`` and hydrophobic
+    moment ``muH`` (helical, 100 deg). Hemolytic activity rises with both hydrophobicity and
+    amphipathicity (Dathe & Wieprecht, Biochim. Biophys. Acta 1462, 71, 1999; Chen et al.,
+    J. Biol. Chem. 280, 12316, 2005; Tossi, Sandri & Giangaspero, Biopolymers 55, 4, 2000).
+
+Membrane permeability proxy (passive permeability of beyond-rule-of-5 peptides)
+    ``s = sigma((1000 - MW)/100) sigma(logP + 2) sigma(6.5 - HBD) sigma((250 - TPSA)/25)``, the
+    soft version of the bRo5 space of orally available macrocycles, MW <= 1000, cLogP >= -2,
+    HBD <= 6, TPSA <= 250 (Doak et al., Chem. Biol. 21, 1115, 2014). Backbone N-methylation
+    removes amide donors and is the main lever on HBD (White et al., Nat. Chem. Biol. 7, 810, 2011;
+    Chatterjee et al., Acc. Chem. Res. 41, 1331, 2008).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from gendesign.plugins.peptides.descriptors import (
+    as_peptide,
+    gravy,
+    hydrophobic_moment,
+    mean_hydrophobicity,
+    net_charge,
+    parents,
+    structure_descriptors,
+)
+from gendesign.plugins.peptides.smiles import peptide_to_smiles
+
+HYDROPHOBIC_PARENTS = frozenset("AFILMVWY")
+
+PROXIES: dict[str, str] = {
+    "solubility_proxy": "max",
+    "hemolysis_proxy": "min",
+    "permeability_proxy": "max",
+}
+"""Proxy names and the direction in which they are good."""
+
+
+def _sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def solubility_proxy(design: Any) -> float:
+    """PROXY for aqueous solubility in ``[0, 1]`` from GRAVY, net charge and hydrophobic fraction (rule in the module docstring)."""
+    pep = as_peptide(design)
+    p = parents(pep)
+    f_hphob = sum(x in HYDROPHOBIC_PARENTS for x in p) / len(p)
+    z = 1.0 - 1.5 * gravy(pep) + 0.5 * min(abs(net_charge(pep)), 4.0) - 6.0 * max(0.0, f_hphob - 0.5)
+    return _sigmoid(z)
+
+
+def hemolysis_proxy(design: Any) -> float:
+    """PROXY for hemolysis risk in ``[0, 1]`` from Eisenberg hydrophobicity and hydrophobic moment (lower is safer)."""
+    pep = as_peptide(design)
+    z = 4.0 * (mean_hydrophobicity(pep) - 0.25) + 4.0 * (hydrophobic_moment(pep) - 0.35)
+    return _sigmoid(z)
+
+
+def permeability_proxy(design: Any) -> float:
+    """PROXY for passive membrane permeability in ``[0, 1]``: soft bRo5 rules on MW, logP, HBD and TPSA."""
+    pep = as_peptide(design)
+    d = structure_descriptors(peptide_to_smiles(pep))
+    return (
+        _sigmoid((1000.0 - d["molecular_weight"]) / 100.0)
+        * _sigmoid(d["logp"] + 2.0)
+        * _sigmoid(6.5 - d["hbd"])
+        * _sigmoid((250.0 - d["tpsa"]) / 25.0)
+    )
+
+
+PROXY_FUNCTIONS = {
+    "solubility_proxy": solubility_proxy,
+    "hemolysis_proxy": hemolysis_proxy,
+    "permeability_proxy": permeability_proxy,
+}

@@ -1,0 +1,84 @@
+"""Built-in vision plugin: image/video rewards, the reward-tuned diffusion generator, ``gendesign finetune``.
+
+Registers factories only; diffusers, peft, accelerate and transformers are imported when a part is
+built or the command runs, so listing plugins stays cheap and works without the ``vision`` extra.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from gendesign.core.hookspecs import hookimpl
+from gendesign.objectives.image_ensemble import RewardEnsemble
+from gendesign.objectives.image_learned import CLIPHeadReward
+from gendesign.objectives.image_rewards import (
+    Brightness,
+    Colourfulness,
+    Contrast,
+    JpegCompressibility,
+    JpegIncompressibility,
+    SobelEdgeAgreement,
+)
+from gendesign.objectives.video_rewards import SegmentalVideoReward
+
+
+def reward_diffusion(path: str | None = None, tiny: dict[str, Any] | None = None) -> Any:
+    """Diffusion backbone for reward fine-tuning: a local diffusers folder or a tiny model from config."""
+    from gendesign.generators.diffusion.backbone import load_backbone
+
+    return load_backbone(path, **(tiny or {}))
+
+
+@hookimpl
+def register_objectives(register: Any) -> None:
+    register("jpeg_compressibility", JpegCompressibility)
+    register("jpeg_incompressibility", JpegIncompressibility)
+    register("colourfulness", Colourfulness, aliases=("colorfulness",))
+    register("brightness", Brightness)
+    register("contrast", Contrast)
+    register("sobel_edge_agreement", SobelEdgeAgreement)
+    register("segmental_video_reward", SegmentalVideoReward)
+    register("reward_ensemble", RewardEnsemble)
+    register("clip_head_reward", CLIPHeadReward, aliases=("aesthetic_head",))
+
+
+@hookimpl
+def register_generators(register: Any) -> None:
+    register("reward_diffusion", reward_diffusion)
+
+
+@hookimpl
+def register_commands(cli: Any) -> None:
+    @cli.command(name="finetune")
+    @click.argument("config", type=click.Path(dir_okay=False))
+    @click.option("--resume", is_flag=True, help="Continue from OUTPUT_DIR/checkpoint (bit-identical continuation).")
+    @click.option("--steps", type=int, default=None, help="Override run.steps (e.g. to extend a finished run).")
+    @click.option("--output-dir", type=click.Path(file_okay=False), default=None, help="Override run.output_dir.")
+    def finetune_command(config: str, resume: bool, steps: int | None, output_dir: str | None) -> None:
+        """Reward fine-tuning of a diffusion model (DDPO, DRaFT-K, AlignProp, InstructVideo, Ctrl-U)."""
+        from gendesign.generators.diffusion.config import load_finetune_config
+        from gendesign.generators.diffusion.trainer import FinetuneTrainer
+
+        cfg = load_finetune_config(config)
+        if steps is not None:
+            cfg.run.steps = steps
+        if output_dir is not None:
+            cfg.run.output_dir = output_dir
+        trainer = FinetuneTrainer(cfg, resume=resume)
+        if trainer.is_main:
+            click.echo(
+                f"finetune: algorithm={trainer.algorithm_name} kind={trainer.backbone.kind} reward={cfg.reward.name} "
+                f"steps={trainer.step}->{cfg.run.steps} processes={trainer.accelerator.num_processes}"
+            )
+        result = trainer.train()
+        if not trainer.is_main:
+            return
+        last = result.evaluations[-1] if result.evaluations else {}
+        first = result.evaluations[0] if result.evaluations else {}
+        click.echo(
+            f"done: {result.steps_done} steps, held-out reward {first.get('heldout_reward', float('nan')):.4f} -> "
+            f"{last.get('heldout_reward', float('nan')):.4f}{' (stopped early)' if result.stopped_early else ''}"
+        )
+        click.echo(f"adapter: {result.adapter_dir}")

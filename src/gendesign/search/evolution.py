@@ -1,0 +1,436 @@
+"""A genetic algorithm for discrete and continuous design spaces, with learned feasibility.
+
+Survival is (mu + lambda): parents and offspring compete, the best ``population_size`` distinct
+designs survive. "Best" is the constrained-domination order of Deb (2000) combined with NSGA-II
+(Deb, Pratap, Agarwal & Meyarivan 2002):
+
+1. valid designs that satisfy every constraint column, ordered by the objective columns: for
+   ``K = 1`` by the canonical (maximised) value, for ``K > 1`` by non-domination rank, then by
+   crowding distance (larger first);
+2. valid designs that violate a constraint, by total violation
+   ``sum_c max(0, -sign_c (y_c - threshold_c))`` (smaller first);
+3. invalid designs (the objective failed or the design is infeasible). They are kept only while
+   no valid design exists; the first valid design culls them, so infeasible offspring can never
+   flood the population.
+
+Ties go to the younger design, so the population drifts across fitness plateaus (neutral moves
+are accepted), which matters on plateau-rich landscapes such as Ehrlich functions.
+
+Parents are chosen by tournament on that order (size ``tournament_size``; NSGA-II's binary
+crowded tournament for ``K > 1``, an elitist tournament for ``K = 1``). A child is a crossover of
+two parents with probability ``crossover_rate`` and otherwise a copy of one; it then receives
+``1 + Poisson(mean_mutations - 1)`` applications of the space's ``mutate_many`` (always without
+crossover, with probability ``mutation_after_crossover`` after it).
+
+On sequence spaces a :class:`~gendesign.search.feasibility.PairFeasibilityModel` learns which
+adjacent token pairs break feasibility from every reported result; a proposal is accepted with its
+Thompson-sampled probability of being feasible and otherwise redrawn (up to ``proposal_tries``
+times), so edits with a high estimated failure rate are rarely spent on the oracle. Proposals whose
+canonical key was already proposed or reported are never made again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import Field
+
+from gendesign.core.designs import DesignSpace
+from gendesign.core.objective import ObjectiveSpec, Scores
+from gendesign.core.pareto import nsga2_rank
+from gendesign.core.sequence_space import SequenceSpace
+from gendesign.core.strategy import SearchStrategy, StrategyOptions
+from gendesign.search.feasibility import PairFeasibilityModel
+
+
+class EvolutionOptions(StrategyOptions):
+    """Options of :class:`Evolution`.
+
+    Attributes:
+        population_size: survivors kept after each ``tell`` (``mu``).
+        tournament_size: contestants per parent selection; 1 is uniform parent choice.
+        crossover_rate: probability that a child comes from crossover of two parents.
+        mean_mutations: mean number of mutations per child, ``1 + Poisson(mean_mutations - 1)``.
+        mutation_after_crossover: probability that a crossover child is also mutated.
+        initial_designs: designs proposed first (e.g. a known feasible start).
+        initial_samples: random designs drawn from the space before breeding starts; default is
+            ``population_size`` without ``initial_designs`` and 0 with them (breed from the seeds).
+        learn_feasibility: on sequence spaces, learn which adjacent token pairs break feasibility
+            and steer proposals away from them.
+        feasibility_prior: ``(alpha, beta)`` Beta prior on a pair's failure probability.
+        proposal_tries: redraws per child when the feasibility model rejects a proposal.
+        repair_threshold: on sequence spaces with a feasibility model, a child pair never seen in a
+            valid design whose posterior failure mean exceeds this is repaired: one of its two
+            tokens (chosen at random) is redrawn among tokens likely to fit both neighbours.
+            1.0 disables repair.
+        restart_patience: single-objective runs only: after this many reported designs without a
+            strict improvement of the best value, the population is reset to the founders (the
+            population at the moment breeding began). The seen set and the feasibility model are
+            kept, so the restarted search neither repeats designs nor relearns constraints. This
+            escapes deep local optima such as interleaved motifs on Ehrlich functions. ``None``
+            disables restarts.
+        max_tries: extra redraws per child to find a design not proposed before.
+    """
+
+    population_size: int = Field(default=64, ge=2)
+    tournament_size: int = Field(default=2, ge=1)
+    crossover_rate: float = Field(default=0.5, ge=0.0, le=1.0)
+    mean_mutations: float = Field(default=1.5, ge=1.0)
+    mutation_after_crossover: float = Field(default=0.5, ge=0.0, le=1.0)
+    initial_designs: list[Any] = Field(default_factory=list)
+    initial_samples: int | None = Field(default=None, ge=0)
+    learn_feasibility: bool = True
+    feasibility_prior: tuple[float, float] = (0.25, 0.75)
+    proposal_tries: int = Field(default=8, ge=1)
+    repair_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
+    restart_patience: int | None = Field(default=1500, ge=1)
+    max_tries: int = Field(default=20, ge=1)
+
+
+@dataclass
+class _Member:
+    design: Any
+    key: str
+    values: list[float]
+    valid: bool
+    birth: int
+
+
+class Evolution(SearchStrategy):
+    """Elitist GA (``K = 1``) / NSGA-II (``K > 1``) with constrained domination and learned feasibility.
+
+    See the module docstring for the algorithm. Options are :class:`EvolutionOptions`.
+    """
+
+    Options = EvolutionOptions
+    options: EvolutionOptions
+
+    def __init__(
+        self,
+        space: DesignSpace,
+        specs: Sequence[ObjectiveSpec],
+        *,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+        options: StrategyOptions | None = None,
+    ) -> None:
+        super().__init__(space, specs, seed=seed, device=device, options=options)
+        opts = self.options
+        self.objective_columns = [k for k, s in enumerate(self.specs) if s.kind == "objective"]
+        self.constraint_columns = [k for k, s in enumerate(self.specs) if s.kind == "constraint"]
+        self.seen: set[str] = set()
+        self.seen_order: list[str] = []
+        self.queue: list[str] = [self.space.to_json(self.space.validate(d)) for d in opts.initial_designs]
+        self.initial_samples = opts.initial_samples if opts.initial_samples is not None else (0 if opts.initial_designs else opts.population_size)
+        self.initial_drawn = 0
+        self.births = 0
+        self.population: list[_Member] = []
+        self.feasibility: PairFeasibilityModel | None = None
+        if opts.learn_feasibility and isinstance(space, SequenceSpace):
+            self.feasibility = PairFeasibilityModel(space.vocab_size, opts.feasibility_prior)
+        self.proposals_rejected = 0
+        self.founders: list[_Member] | None = None
+        self.best_value = -math.inf
+        self.stagnation = 0
+        self.restarts = 0
+
+    def _mark(self, key: str) -> bool:
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        self.seen_order.append(key)
+        return True
+
+    def ask(self, n: int) -> list[Any]:
+        out: list[Any] = []
+        while self.queue and len(out) < n:
+            design = self.space.from_json(self.queue.pop(0))
+            if self._mark(self.space.key(design)):
+                out.append(design)
+        if len(out) < n and self.initial_drawn < self.initial_samples:
+            drawn = self._sample(min(n - len(out), self.initial_samples - self.initial_drawn))
+            self.initial_drawn += len(drawn)
+            out.extend(drawn)
+        if len(out) < n and self.population:
+            if self.founders is None:
+                self.founders = list(self.population)
+            out.extend(self._breed(n - len(out)))
+        if len(out) < n and not self.population and not out:
+            out.extend(self._sample(n - len(out)))
+        return out
+
+    def _sample(self, n: int) -> list[Any]:
+        out: list[Any] = []
+        budget = n * self.options.max_tries
+        while len(out) < n and budget > 0:
+            draws = self.space.sample(min(budget, n - len(out)), self.rng)
+            budget -= len(draws)
+            for design in draws:
+                if len(out) < n and self._mark(self.space.key(design)):
+                    out.append(self.space.validate(design))
+        return out
+
+    def _tournament(self) -> Any:
+        size = len(self.population)
+        picks = self.rng.integers(0, size, size=self.options.tournament_size)
+        return self.population[int(picks.min())].design
+
+    def _offspring(self, count: int) -> list[Any]:
+        """``count`` raw children: crossover or copy, then mutations."""
+        opts = self.options
+        children: list[Any] = []
+        mutations: list[int] = []
+        for _ in range(count):
+            p1 = self._tournament()
+            crossed = len(self.population) > 1 and self.rng.random() < opts.crossover_rate
+            child = self.space.crossover(p1, self._tournament(), self.rng) if crossed else p1
+            m = 1 + int(self.rng.poisson(opts.mean_mutations - 1.0))
+            if crossed and self.rng.random() >= opts.mutation_after_crossover:
+                m = 0
+            children.append(child)
+            mutations.append(m)
+        remaining = np.asarray(mutations)
+        while (remaining > 0).any():
+            idx = np.nonzero(remaining > 0)[0].tolist()
+            mutated = self.space.mutate_many([children[i] for i in idx], self.rng)
+            for i, c in zip(idx, mutated, strict=True):
+                children[i] = c
+            remaining = remaining - 1
+        if self.feasibility is not None and opts.repair_threshold < 1.0:
+            children = [self._repair(c, self.feasibility) for c in children]
+        return children
+
+    def _repair(self, design: Any, model: PairFeasibilityModel) -> Any:
+        """Redraw one token of every pair that is probably forbidden (two-site moves across feasibility gaps).
+
+        For a suspect pair at positions ``(t - 1, t)`` one side ``u`` is picked uniformly and its
+        token redrawn with probability proportional to ``P(ok(x_{u-1}, b)) P(ok(b, x_{u+1}))``, where
+        ``P(ok) = 1`` for a pair seen in a valid design and ``1 - E[theta]`` otherwise.
+        """
+        space: SequenceSpace = self.space  # type: ignore[assignment]
+        ids = space.ids(design)
+        v = model.vocab_size
+        mean_ok = 1.0 - model.mean_failure()
+        mean_ok[model.successes > 0] = 1.0
+        ok = mean_ok.reshape(v, v)
+        changed = False
+        for t in range(1, len(ids)):
+            pair = ids[t - 1] * v + ids[t]
+            if model.successes[pair] > 0 or 1.0 - mean_ok[pair] <= self.options.repair_threshold:
+                continue
+            u = t - 1 if self.rng.random() < 0.5 else t
+            weight = np.ones(v)
+            if u > 0:
+                weight = weight * ok[ids[u - 1], :]
+            if u + 1 < len(ids):
+                weight = weight * ok[:, ids[u + 1]]
+            weight[ids[u]] = 0.0
+            if weight.sum() <= 0:
+                continue
+            ids[u] = int(self.rng.choice(v, p=weight / weight.sum()))
+            changed = True
+        return space.validate(ids) if changed else design
+
+    def _breed(self, n: int) -> list[Any]:
+        opts = self.options
+        model = self.feasibility
+        thetas = [model.sample_failure(self.rng) for _ in range(n)] if model is not None else []
+        chosen: list[Any | None] = [None] * n
+        fallback: list[tuple[float, Any, str] | None] = [None] * n
+        taken: set[str] = set()
+        open_slots = list(range(n))
+        for attempt in range(opts.proposal_tries + opts.max_tries):
+            if not open_slots:
+                break
+            judging = model is not None and attempt < opts.proposal_tries
+            for slot, child in zip(open_slots, self._offspring(len(open_slots)), strict=True):
+                design = self.space.validate(child)
+                key = self.space.key(design)
+                if key in self.seen or key in taken:
+                    continue
+                if not judging:
+                    chosen[slot] = (design, key)
+                    taken.add(key)
+                    continue
+                assert model is not None
+                log_p = self._log_accept(model, design, thetas[slot])
+                if math.log(max(self.rng.random(), 1e-300)) < log_p:
+                    chosen[slot] = (design, key)
+                    taken.add(key)
+                else:
+                    self.proposals_rejected += 1
+                    best = fallback[slot]
+                    if best is None or log_p > best[0]:
+                        fallback[slot] = (log_p, design, key)
+            if model is not None and attempt == opts.proposal_tries - 1:
+                for slot in open_slots:
+                    best = fallback[slot]
+                    if chosen[slot] is None and best is not None and best[2] not in taken:
+                        chosen[slot] = (best[1], best[2])
+                        taken.add(best[2])
+            open_slots = [s for s in open_slots if chosen[s] is None]
+        out = []
+        for item in chosen:
+            if item is not None:
+                design, key = item
+                self._mark(key)
+                out.append(design)
+        return out
+
+    def _log_accept(self, model: PairFeasibilityModel, design: Any, theta: np.ndarray) -> float:
+        ids = np.asarray(self.space.ids(design), dtype=np.int64)  # type: ignore[attr-defined]
+        pairs = model.pairs(ids)
+        pairs = pairs[model.successes[pairs] == 0]
+        return float(np.log1p(-np.minimum(theta[pairs], 1.0 - 1e-12)).sum())
+
+    def tell(self, designs: Sequence[Any], scores: Scores) -> None:
+        values = scores.values.detach().to("cpu", torch.float64)
+        valid = scores.valid.detach().cpu()
+        present = {m.key for m in self.population}
+        for i, raw in enumerate(designs):
+            design = self.space.validate(raw)
+            key = self.space.key(design)
+            self._mark(key)
+            ok = bool(valid[i])
+            if self.feasibility is not None:
+                self.feasibility.observe(self.space.ids(design), ok)  # type: ignore[attr-defined]
+            if key in present:
+                continue
+            present.add(key)
+            self.population.append(_Member(design, key, values[i].tolist(), ok, self.births))
+            self.births += 1
+        self._track_stagnation(values, valid)
+        self._survive()
+
+    def _track_stagnation(self, values: torch.Tensor, valid: torch.Tensor) -> None:
+        patience = self.options.restart_patience
+        if patience is None or len(self.objective_columns) != 1 or self.founders is None:
+            return
+        col = self.objective_columns[0]
+        candidates = [
+            float(values[i, col]) * self.specs[col].sign
+            for i in range(values.shape[0])
+            if bool(valid[i]) and self._violation_of(values[i].tolist()) == 0.0
+        ]
+        top = max(candidates, default=-math.inf)
+        if top > self.best_value:
+            self.best_value = top
+            self.stagnation = 0
+            return
+        self.stagnation += int(values.shape[0])
+        if self.stagnation >= patience:
+            self.population = list(self.founders)
+            self.best_value = -math.inf
+            self.stagnation = 0
+            self.restarts += 1
+
+    def _violation(self, member: _Member) -> float:
+        return self._violation_of(member.values)
+
+    def _violation_of(self, values: list[float]) -> float:
+        """Total constraint violation ``sum_c max(0, -sign_c (y_c - threshold_c))`` of one row."""
+        total = 0.0
+        for k in self.constraint_columns:
+            spec = self.specs[k]
+            total += max(0.0, -spec.sign * (values[k] - float(spec.threshold)))  # type: ignore[arg-type]
+        return total
+
+    def _order(self, members: list[_Member]) -> list[int]:
+        """Indices of ``members`` best first (constrained domination, NSGA-II keys, younger on ties)."""
+        keys: list[tuple[float, float, float, float]] = [(0.0, 0.0, 0.0, 0.0)] * len(members)
+        feasible: list[int] = []
+        mean_fail = self.feasibility.mean_failure() if self.feasibility is not None else None
+        for i, m in enumerate(members):
+            if not m.valid:
+                penalty = 0.0
+                if mean_fail is not None and self.feasibility is not None:
+                    pairs = self.feasibility.pairs(self.space.ids(m.design))  # type: ignore[attr-defined]
+                    pairs = pairs[self.feasibility.successes[pairs] == 0]
+                    penalty = float(-np.log1p(-np.minimum(mean_fail[pairs], 1.0 - 1e-12)).sum())
+                keys[i] = (2.0, penalty, 0.0, -m.birth)
+                continue
+            violation = self._violation(m)
+            if violation > 0:
+                keys[i] = (1.0, violation, 0.0, -m.birth)
+            else:
+                feasible.append(i)
+        if feasible:
+            cols = self.objective_columns
+            canon = torch.tensor(
+                [[members[i].values[k] * self.specs[k].sign for k in cols] for i in feasible], dtype=torch.float64
+            ).reshape(len(feasible), len(cols))
+            if len(cols) == 0:
+                primary, secondary = torch.zeros(len(feasible)), torch.zeros(len(feasible))
+            elif len(cols) == 1:
+                primary, secondary = -canon[:, 0], torch.zeros(len(feasible))
+            else:
+                rank, crowd = nsga2_rank(canon)
+                primary, secondary = rank.to(torch.float64), -crowd
+            for j, i in enumerate(feasible):
+                keys[i] = (0.0, float(primary[j]), float(secondary[j]), -members[i].birth)
+        return sorted(range(len(members)), key=lambda i: keys[i])
+
+    def _survive(self) -> None:
+        if any(m.valid for m in self.population):
+            self.population = [m for m in self.population if m.valid]
+        order = self._order(self.population)[: self.options.population_size]
+        self.population = [self.population[i] for i in order]
+
+    def best(self) -> list[Any]:
+        """Current population in survival order, best first."""
+        return [m.design for m in self.population]
+
+    def _members_state(self, members: list[_Member]) -> dict[str, Any]:
+        return {
+            "designs": [self.space.to_json(m.design) for m in members],
+            "values": torch.tensor([m.values for m in members], dtype=torch.float64).reshape(len(members), len(self.specs)),
+            "valid": torch.tensor([m.valid for m in members], dtype=torch.bool),
+            "birth": torch.tensor([m.birth for m in members], dtype=torch.long),
+        }
+
+    def _members_from_state(self, state: dict[str, Any]) -> list[_Member]:
+        out = []
+        rows = zip(state["designs"], state["values"].tolist(), state["valid"].tolist(), state["birth"].tolist(), strict=True)
+        for text, vals, ok, birth in rows:
+            design = self.space.from_json(text)
+            out.append(_Member(design, self.space.key(design), [float(v) for v in vals], bool(ok), int(birth)))
+        return out
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            **super().state_dict(),
+            "seen": list(self.seen_order),
+            "queue": list(self.queue),
+            "initial_samples": self.initial_samples,
+            "initial_drawn": self.initial_drawn,
+            "births": self.births,
+            "proposals_rejected": self.proposals_rejected,
+            "population": self._members_state(self.population),
+            "feasibility": self.feasibility.state_dict() if self.feasibility is not None else None,
+            "founders": None if self.founders is None else self._members_state(self.founders),
+            "best_value": self.best_value,
+            "stagnation": self.stagnation,
+            "restarts": self.restarts,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.seen_order = list(state["seen"])
+        self.seen = set(self.seen_order)
+        self.queue = list(state["queue"])
+        self.initial_samples = int(state["initial_samples"])
+        self.initial_drawn = int(state["initial_drawn"])
+        self.births = int(state["births"])
+        self.proposals_rejected = int(state["proposals_rejected"])
+        self.population = self._members_from_state(state["population"])
+        self.founders = None if state["founders"] is None else self._members_from_state(state["founders"])
+        self.best_value = float(state["best_value"])
+        self.stagnation = int(state["stagnation"])
+        self.restarts = int(state["restarts"])
+        if self.feasibility is not None and state.get("feasibility") is not None:
+            self.feasibility.load_state_dict(state["feasibility"])

@@ -1,0 +1,198 @@
+"""Campaign strategy ``gflownet``: GFlowNet active learning on any objective, ``K >= 1``.
+
+Each round:
+
+* ``ask(n)`` samples trajectories from the current policy (exploration ``ask_epsilon``, logit
+  temperature ``ask_temperature``) and returns up to ``n`` designs that were neither asked nor told
+  before. When a draw yields too few unseen designs it draws again, up to ``max_ask_draws`` times,
+  with exploration rising linearly from ``ask_epsilon`` to 1 (uniformly random actions) on the
+  last draw and the draw size doubling (up to 4096 trajectories), so a concentrated policy still finds new designs. The forward trajectories are kept
+  until their scores arrive.
+* ``tell(designs, scores)`` stores the scored designs in the replay buffer (with its Pareto archive)
+  and takes ``train_steps`` gradient steps. The first step trains on the new designs (on their
+  forward trajectories when this strategy proposed them, on backward-sampled trajectories
+  otherwise) plus ``replay_fraction`` replay; each further step trains on a fresh replay draw of
+  ``train_batch_size`` designs, ``pareto_fraction`` of which come from the Pareto archive. With
+  ``augment_top_k > 0`` it then takes OP-GFN's backward-augmentation steps on the best designs.
+
+Rewards follow ``reward`` (``"order_preserving"`` by default, which needs no reward scale and
+handles any ``K`` through Pareto dominance). Constraint columns never enter the reward: a design
+that violates a constraint or failed to evaluate counts as invalid (the lowest reward, or ranked
+below every valid design).
+
+The environment is chosen from the design space: a
+:class:`~gendesign.core.sequence_space.SequenceSpace` gives the autoregressive
+:class:`~gendesign.generators.gflownet.sequence_env.SequenceEnv`, a
+:class:`~gendesign.objectives.hypergrid.GridSpace` the
+:class:`~gendesign.generators.gflownet.hypergrid.HyperGridEnv`.
+
+References: M. Jain et al. "Biological sequence design with GFlowNets", ICML 2022 (the active
+learning loop); Y. Chen, L. Mauch. "Order-preserving GFlowNets", ICLR 2024.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from pydantic import Field
+
+from gendesign.core.designs import DesignSpace
+from gendesign.core.errors import ConfigError
+from gendesign.core.objective import ObjectiveSpec, Scores
+from gendesign.core.sequence_space import SequenceSpace
+from gendesign.core.strategy import SearchStrategy, StrategyOptions
+from gendesign.generators.gflownet.env import DiscreteEnv, Trajectories
+from gendesign.generators.gflownet.hypergrid import HyperGridEnv
+from gendesign.generators.gflownet.sequence_env import SequenceEnv
+from gendesign.generators.gflownet.trainer import GFlowNetOptions, GFlowNetTrainer
+from gendesign.objectives.hypergrid import GridSpace
+
+
+class GFlowNetStrategyOptions(StrategyOptions, GFlowNetOptions):
+    """Options of :class:`GFlowNetStrategy`: every :class:`GFlowNetOptions` field plus the loop's own.
+
+    Attributes:
+        train_steps: gradient steps per ``tell``.
+        ask_epsilon: exploration while proposing designs.
+        ask_temperature: logit temperature while proposing designs.
+        max_ask_draws: sampling rounds ``ask`` may spend looking for unseen designs.
+        augment_top_k: best stored designs used for backward augmentation after each ``tell`` (0: off).
+        augment_per_state: backward trajectories per augmented design.
+    """
+
+    train_steps: int = Field(8, ge=1)
+    ask_epsilon: float = Field(0.05, ge=0, le=1)
+    ask_temperature: float = Field(1.0, gt=0)
+    max_ask_draws: int = Field(8, ge=1)
+    augment_top_k: int = Field(0, ge=0)
+    augment_per_state: int = Field(4, ge=1)
+    replay_fraction: float = Field(0.5, ge=0, le=1)
+    train_batch_size: int = Field(64, ge=1)
+
+
+def make_env(space: DesignSpace) -> DiscreteEnv:
+    """The GFlowNet environment for ``space`` (sequence or grid spaces)."""
+    if isinstance(space, SequenceSpace):
+        return SequenceEnv(space)
+    if isinstance(space, GridSpace):
+        return HyperGridEnv(space.ndim, space.height)
+    raise ConfigError(
+        f"strategy 'gflownet' has no environment for a {type(space).__name__}; it supports SequenceSpace "
+        "(space 'sequence' or an objective's sequence space) and GridSpace (the HyperGrid objectives)"
+    )
+
+
+class GFlowNetStrategy(SearchStrategy):
+    """GFlowNet active learning: sample from the policy, train on the scores plus replay."""
+
+    Options = GFlowNetStrategyOptions
+
+    def __init__(
+        self,
+        space: DesignSpace,
+        specs: Sequence[ObjectiveSpec],
+        *,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+        options: GFlowNetStrategyOptions | None = None,
+    ) -> None:
+        super().__init__(space, specs, seed=seed, device=device, options=options)
+        o: GFlowNetStrategyOptions = self.options  # type: ignore[assignment]
+        self.objective_columns = [k for k, s in enumerate(self.specs) if s.kind == "objective"]
+        if not self.objective_columns:
+            raise ConfigError(f"strategy 'gflownet' needs at least one objective column; got only constraints {[s.name for s in self.specs]}")
+        self.env = make_env(space)
+        gfn_options = GFlowNetOptions(**{k: getattr(o, k) for k in GFlowNetOptions.model_fields})
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.trainer = GFlowNetTrainer(
+                self.env, tuple(self.specs[k] for k in self.objective_columns), gfn_options, generator=self.torch_generator
+            )
+        self.trainer.policy.to(self.device)
+        self.seen: set[str] = set()
+        self.pending: dict[str, tuple[Trajectories, int]] = {}
+        self.rounds = 0
+
+    def ask(self, n: int) -> list[Any]:
+        o: GFlowNetStrategyOptions = self.options  # type: ignore[assignment]
+        out: list[Any] = []
+        self.pending = {}
+        for draw in range(o.max_ask_draws):
+            share = draw / (o.max_ask_draws - 1) if o.max_ask_draws > 1 else 0.0
+            epsilon = o.ask_epsilon + (1.0 - o.ask_epsilon) * share
+            size = min(max(n, 1) * 2**draw, max(n, 4096))
+            trajs = self.trainer.sample(size, epsilon=epsilon, temperature=o.ask_temperature)
+            for i, design in enumerate(self.env.to_designs(trajs.terminals.cpu())):
+                key = self.space.key(design)
+                if key in self.seen or key in self.pending:
+                    continue
+                self.pending[key] = (trajs, i)
+                out.append(design)
+                if len(out) == n:
+                    return out
+        return out
+
+    def _trajectories_for(self, designs: Sequence[Any], keys: list[str]) -> Trajectories:
+        fresh = [i for i, k in enumerate(keys) if k not in self.pending]
+        parts = []
+        for i, k in enumerate(keys):
+            if k in self.pending:
+                trajs, col = self.pending[k]
+                parts.append(_select(trajs, col))
+        if fresh:
+            states = self.env.from_designs([designs[i] for i in fresh]).to(self.device)
+            parts.append(self.trainer.backward_trajectories(states))
+        order = [i for i, k in enumerate(keys) if k in self.pending] + fresh
+        merged = Trajectories.cat(parts)
+        inverse = torch.empty(len(order), dtype=torch.long)
+        inverse[torch.tensor(order)] = torch.arange(len(order))
+        return _select(merged, inverse)
+
+    def tell(self, designs: Sequence[Any], scores: Scores) -> None:
+        o: GFlowNetStrategyOptions = self.options  # type: ignore[assignment]
+        designs = list(designs)
+        if not designs:
+            return
+        keys = [self.space.key(d) for d in designs]
+        self.seen.update(keys)
+        canonical = scores.canonical()[:, self.objective_columns].detach().cpu().to(torch.float64)
+        valid = scores.feasible().detach().cpu()
+        trajs = self._trajectories_for(designs, keys)
+        self.pending = {}
+        self.trainer.train_on_trajectories(trajs, canonical, valid)
+        for _ in range(o.train_steps - 1):
+            batch = self.trainer.replay_batch(o.train_batch_size)
+            if batch is None:
+                break
+            r_trajs, r_values, r_valid = batch
+            loss, _ = self.trainer.loss(r_trajs, r_values, r_valid)
+            self.trainer.step(loss)
+        if o.augment_top_k:
+            self.trainer.augment(o.augment_top_k, o.augment_per_state, steps=1)
+        self.rounds += 1
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "trainer": self.trainer.state_dict(), "seen": sorted(self.seen), "rounds": self.rounds}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.trainer.load_state_dict(state["trainer"])
+        self.seen = set(state["seen"])
+        self.rounds = int(state["rounds"])
+        self.pending = {}
+
+
+def _select(trajs: Trajectories, cols: int | torch.Tensor) -> Trajectories:
+    """The trajectories at batch positions ``cols`` (an index or a `[M]` index tensor)."""
+    idx = torch.as_tensor([cols] if isinstance(cols, int) else cols, dtype=torch.long)
+    horizon = int(trajs.lengths[idx].max()) + 1
+    return Trajectories(
+        states=trajs.states[: horizon + 1, idx],
+        actions=trajs.actions[:horizon, idx],
+        backward_actions=trajs.backward_actions[:horizon, idx],
+        lengths=trajs.lengths[idx],
+        terminals=trajs.terminals[idx],
+        conditions=None if trajs.conditions is None else trajs.conditions[idx],
+    )

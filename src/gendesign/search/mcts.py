@@ -1,0 +1,496 @@
+"""Multi-objective Monte-Carlo tree search over the reverse process of a masked diffusion model.
+
+The idea is PepTune's (Tang et al., "PepTune: De Novo Generation of Therapeutic Peptides with
+Multi-Objective-Guided Discrete Diffusion", arXiv 2412.17780, Sec. 2.3 and Alg. 3-6); the
+implementation fixes the flaws of its released code.
+
+Tree. The root's children are all-mask canvases, one per candidate length (pads after the length,
+drawn from the model's training length histogram or given). A node at depth ``d`` holds ids
+``x`` `[L]` at time ``t_d`` of the global grid ``t_d = 1 - d / T`` (``d = 0 .. T``): the grid
+*continues* across depth instead of restarting at ``t = 1`` for every expansion.
+
+Expansion. ``M`` independent reverse steps ``t_d -> t_{d+1}`` of the leaf (one batched
+:meth:`reverse_step` call) give its children; identical children are merged and their prior is
+``P(c | parent) = exp(log p(c)) / sum_c' exp(log p(c'))`` over the distinct children, with
+``log p`` the step's log-probability returned by the model.
+
+Rollout. Every new child is denoised to ``t = 0`` along the rest of the grid (stochastic ancestral
+sampling; the last step reveals every mask), decoded by the space, and scored through the
+objective interface: :meth:`MCTS.ask` returns the rollout designs and :meth:`MCTS.tell` backs up
+their scores. A rollout that decodes to an inadmissible design is not sent to the objective; it is
+backed up at once with the penalty reward ``-invalid_penalty`` in every component.
+
+Reward and backup. A rollout with canonical (maximise-view) values ``y`` `[K]` has reward
+``r = (y - lo) / (hi - lo)`` per objective, where ``[lo, hi]`` are the spec bounds when given and
+the observed range otherwise (re-read at every selection, so early and late rewards share one
+scale). Every node on the path stores the *mean* of the rewards below it:
+``Q(n) = (sum_valid r - invalid_penalty * n_invalid) / (n_valid + n_invalid)`` (PepTune sums the
+children into the parent, which biases selection towards expanded nodes).
+
+Selection (PUCT, Silver et al. 2017; PepTune Eq. 19-20). For each child ``c`` of ``n``
+
+``U_k(c) = Q_k(c) + c_puct * P(c | n) * sqrt(N(n)) / (1 + N(c))``
+
+where ``N`` counts rollouts below a node including those still waiting for scores (a virtual
+visit, so one batch does not pile onto one path). The next node is drawn uniformly from the
+children whose ``U`` vectors are Pareto non-dominated. Children that are exhausted (fully decoded
+and already scored, or whose subtree is) are skipped.
+
+Archive. Scored designs enter a :class:`~gendesign.core.pareto.ParetoArchive` that keeps only
+mutually non-dominated designs and, above ``archive_size``, drops the one with the smallest
+hypervolume contribution (two objectives with bounds) or crowding distance.
+
+Any space works whose ``decode(ids [B, L]) -> designs`` reads the model's ids (real tokens
+``0..V-1``, pad ``V``), e.g. :class:`~gendesign.core.sequence_space.SequenceSpace` or the peptide
+spaces; the model is any object with ``vocab_size``, ``pad_id``, ``mask_id``, ``max_length`` and
+``reverse_step(x_t, t, s, generator=...) -> (x_s, log_probs)`` such as
+:class:`~gendesign.generators.mdlm.model.MaskedDiffusionLM`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from pydantic import Field
+from torch import Tensor
+
+from gendesign.core.designs import DesignSpace
+from gendesign.core.errors import ConfigError, GendesignError, InvalidDesignError
+from gendesign.core.objective import ObjectiveSpec, Scores
+from gendesign.core.pareto import ParetoArchive, pareto_mask
+from gendesign.core.strategy import SearchStrategy, StrategyOptions
+
+
+class MCTSOptions(StrategyOptions):
+    """Options of :class:`MCTS`.
+
+    Attributes:
+        model: local directory of a saved masked diffusion model; default: the space's
+            ``default_generator()`` (the peptide spaces ship one).
+        steps: ``T``, number of reverse steps from ``t = 1`` to ``t = 0`` (tree depth below a canvas).
+        num_children: ``M``, reverse-step samples per expansion.
+        c_puct: exploration constant of the PUCT rule.
+        invalid_penalty: reward subtracted in every component for an inadmissible rollout.
+        archive_size: capacity of the Pareto archive.
+        lengths: canvas lengths (tokens) under the root; default: ``num_lengths`` draws from the
+            model's training length histogram.
+        num_lengths: how many lengths to draw when ``lengths`` is not given.
+        temperature: softmax temperature of the reverse steps.
+        top_p: nucleus mass of the reverse steps.
+        max_expansions_per_ask: cap on expansions while :meth:`MCTS.ask` looks for new designs.
+    """
+
+    model: str | None = None
+    steps: int = Field(32, ge=1)
+    num_children: int = Field(8, ge=1)
+    c_puct: float = Field(1.0, ge=0.0)
+    invalid_penalty: float = Field(1.0, ge=0.0)
+    archive_size: int = Field(128, ge=1)
+    lengths: list[int] | None = None
+    num_lengths: int = Field(4, ge=1)
+    temperature: float = Field(1.0, gt=0.0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    max_expansions_per_ask: int = Field(200, ge=1)
+
+
+@dataclass
+class Node:
+    """One tree node: ids ``x`` `[L]` at grid depth ``depth`` (time ``1 - depth / T``)."""
+
+    x: Tensor
+    depth: int
+    parent: int
+    prior: float = 1.0
+    children: list[int] = field(default_factory=list)
+    reward_sum: Tensor | None = None
+    n_valid: int = 0
+    n_invalid: int = 0
+    n_pending: int = 0
+    terminal: bool = False
+    exhausted: bool = False
+
+    @property
+    def n_scored(self) -> int:
+        return self.n_valid + self.n_invalid
+
+    @property
+    def visits(self) -> int:
+        return self.n_valid + self.n_invalid + self.n_pending
+
+
+def puct_scores(q: Tensor, prior: Tensor, parent_visits: int, child_visits: Tensor, c_puct: float) -> Tensor:
+    """The PUCT selection vectors ``U`` `[C, K]`.
+
+    ``U_k(c) = Q_k(c) + c_puct * P(c) * sqrt(N_parent) / (1 + N(c))``.
+
+    Args:
+        q: mean rewards `[C, K]` of the ``C`` children.
+        prior: `[C]` prior probabilities of the children.
+        parent_visits: ``N_parent``.
+        child_visits: `[C]` visit counts.
+        c_puct: exploration constant ``>= 0``.
+    """
+    bonus = c_puct * prior * math.sqrt(max(parent_visits, 1)) / (1.0 + child_visits.to(q.dtype))
+    return q + bonus.unsqueeze(-1)
+
+
+class MCTS(SearchStrategy):
+    """Pareto Monte-Carlo tree search over a masked diffusion model's reverse process (module docstring)."""
+
+    Options = MCTSOptions
+    options: MCTSOptions
+
+    def __init__(
+        self,
+        space: DesignSpace,
+        specs: Sequence[ObjectiveSpec],
+        *,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+        options: StrategyOptions | None = None,
+        model: Any = None,
+    ) -> None:
+        super().__init__(space, specs, seed=seed, device=device, options=options)
+        if not hasattr(space, "decode"):
+            raise ConfigError(f"MCTS needs a space with decode(ids); {type(space).__name__} has none (use a sequence or peptide space)")
+        self.model = model if model is not None else self._load_model()
+        self.model.eval()
+        vocab = getattr(space, "vocab_size", None)
+        if vocab is not None and vocab != self.model.vocab_size:
+            raise ConfigError(
+                f"the model has {self.model.vocab_size} real tokens but the space {type(space).__name__} has {vocab}; "
+                "use a model trained on this space's alphabet"
+            )
+        self.k = len(self.specs)
+        objectives = [s for s in self.specs if s.kind == "objective"]
+        if not objectives:
+            raise ConfigError("MCTS needs at least one column with kind='objective'")
+        self.archive = ParetoArchive(self.k, capacity=self.options.archive_size, prune="auto", ref_point=self._ref_point())
+        self.nodes: list[Node] = []
+        self.pending: dict[str, list[int]] = {}
+        self.scored: dict[str, Tensor | None] = {}
+        self.observed_lo = torch.full((self.k,), math.inf, dtype=torch.float64)
+        self.observed_hi = torch.full((self.k,), -math.inf, dtype=torch.float64)
+        self.timing = {"model_s": 0.0, "search_s": 0.0}
+        self.counts = {"rollouts": 0, "invalid_rollouts": 0, "duplicate_rollouts": 0, "expansions": 0}
+        self._build_root()
+
+    # ------------------------------------------------------------------ setup
+    def _load_model(self) -> Any:
+        path = self.options.model
+        if path is None:
+            default = getattr(self.space, "default_generator", None)
+            if default is None:
+                raise ConfigError(
+                    f"MCTS needs a masked diffusion model: set strategy option model = 'path/to/saved_model' "
+                    f"(the space {type(self.space).__name__} ships none)"
+                )
+            path = str(default())
+        from gendesign.generators.mdlm.model import MaskedDiffusionLM
+
+        if not Path(path).is_dir():
+            raise ConfigError(f"MCTS option model={path!r} is not a local directory written by MaskedDiffusionLM.save_pretrained")
+        return MaskedDiffusionLM.from_pretrained(path, device=self.device)
+
+    def _ref_point(self) -> Tensor | None:
+        if all(s.bounds is not None for s in self.specs):
+            from gendesign.core.pareto import reference_point
+
+            return reference_point(self.specs)
+        return None
+
+    def _canvas_lengths(self) -> list[int]:
+        if self.options.lengths is not None:
+            lengths = sorted(set(self.options.lengths))
+        else:
+            counts = getattr(self.model, "length_counts", None)
+            if counts is None or float(counts.sum()) <= 0:
+                raise ConfigError("the model has no length histogram; give the MCTS option lengths = [...]")
+            probs = (counts / counts.sum()).cpu().double()
+            draws = torch.multinomial(probs, self.options.num_lengths, replacement=True, generator=self.torch_generator)
+            lengths = sorted(set(draws.tolist()))
+        bad = [n for n in lengths if not 1 <= n <= self.model.max_length]
+        if bad:
+            raise ConfigError(f"MCTS lengths {bad} are outside 1..{self.model.max_length} (the model's max_length)")
+        return lengths
+
+    def _build_root(self) -> None:
+        lengths = self._canvas_lengths()
+        width = max(lengths)
+        root = Node(x=torch.empty(0, dtype=torch.long), depth=-1, parent=-1)
+        self.nodes = [root]
+        for n in lengths:
+            x = torch.full((width,), self.model.mask_id, dtype=torch.long)
+            x[n:] = self.model.pad_id
+            self.nodes.append(Node(x=x, depth=0, parent=0, prior=1.0 / len(lengths)))
+            root.children.append(len(self.nodes) - 1)
+
+    # ------------------------------------------------------------------ grid
+    def time_at(self, depth: int) -> float:
+        """``t_d = 1 - d / T``: the time of a node at ``depth`` on the global grid."""
+        return 1.0 - depth / self.options.steps
+
+    # ------------------------------------------------------------------ rewards
+    def _normalise(self, y: Tensor) -> Tensor:
+        """Map canonical values `[..., K]` to rewards with the spec bounds or the observed range."""
+        lo = self.observed_lo.clone()
+        hi = self.observed_hi.clone()
+        for k, s in enumerate(self.specs):
+            if s.bounds is not None:
+                a, b = s.bounds
+                lo[k], hi[k] = (a, b) if s.direction == "max" else (-b, -a)
+        span = torch.where(torch.isfinite(hi - lo) & (hi > lo), hi - lo, torch.ones_like(hi))
+        lo = torch.where(torch.isfinite(lo), lo, torch.zeros_like(lo))
+        return (y - lo) / span
+
+    def q_values(self, node: Node) -> Tensor:
+        """Mean reward vector `[K]` of the scored rollouts below ``node`` (invalid ones count ``-invalid_penalty``)."""
+        if node.n_scored == 0:
+            return torch.zeros(self.k, dtype=torch.float64)
+        valid_part = torch.zeros(self.k, dtype=torch.float64)
+        if node.n_valid:
+            assert node.reward_sum is not None
+            valid_part = self._normalise(node.reward_sum / node.n_valid) * node.n_valid
+        return (valid_part - self.options.invalid_penalty * node.n_invalid) / node.n_scored
+
+    # ------------------------------------------------------------------ tree policy
+    def _select(self) -> int | None:
+        """Walk from the root to an expandable leaf; ``None`` when the whole tree is exhausted."""
+        idx = 0
+        while True:
+            node = self.nodes[idx]
+            if not node.children:
+                return idx
+            live = [c for c in node.children if not self.nodes[c].exhausted]
+            if not live:
+                node.exhausted = True
+                if idx == 0:
+                    return None
+                idx = node.parent
+                continue
+            q = torch.stack([self.q_values(self.nodes[c]) for c in live])
+            prior = torch.tensor([self.nodes[c].prior for c in live], dtype=torch.float64)
+            visits = torch.tensor([self.nodes[c].visits for c in live], dtype=torch.float64)
+            u = puct_scores(q, prior, node.visits, visits, self.options.c_puct)
+            front = torch.nonzero(pareto_mask(u)).flatten().tolist()
+            idx = live[front[int(self.rng.integers(len(front)))]]
+
+    def _expand(self, idx: int) -> list[int]:
+        """Sample ``M`` reverse steps from leaf ``idx``; return the new distinct children."""
+        node = self.nodes[idx]
+        m = self.options.num_children
+        t = self.time_at(node.depth)
+        s = self.time_at(node.depth + 1)
+        x = node.x.unsqueeze(0).expand(m, -1).to(self.model.device)
+        start = time.perf_counter()
+        with torch.no_grad():
+            x_s, logp = self.model.reverse_step(
+                x,
+                torch.full((m,), t),
+                torch.full((m,), max(s, 0.0)),
+                temperature=self.options.temperature,
+                top_p=self.options.top_p,
+                generator=self.torch_generator,
+            )
+        self.timing["model_s"] += time.perf_counter() - start
+        x_s, logp = x_s.cpu(), logp.sum(-1).double().cpu()
+        unique: dict[tuple[int, ...], tuple[Tensor, float]] = {}
+        for row, lp in zip(x_s, logp.tolist()):
+            unique.setdefault(tuple(row.tolist()), (row, lp))
+        weights = torch.tensor([lp for _, lp in unique.values()], dtype=torch.float64)
+        prior = torch.softmax(weights, 0).tolist()
+        new = []
+        for (row, _), p in zip(unique.values(), prior):
+            child = Node(x=row.clone(), depth=node.depth + 1, parent=idx, prior=p)
+            child.terminal = child.depth >= self.options.steps or not bool((row == self.model.mask_id).any())
+            self.nodes.append(child)
+            node.children.append(len(self.nodes) - 1)
+            new.append(len(self.nodes) - 1)
+        self.counts["expansions"] += 1
+        return new
+
+    def _rollout(self, idxs: list[int]) -> Tensor:
+        """Finish denoising the nodes ``idxs`` along the rest of the grid; ids `[B, L]`."""
+        x = torch.stack([self.nodes[i].x for i in idxs]).to(self.model.device)
+        depth = self.nodes[idxs[0]].depth
+        start = time.perf_counter()
+        with torch.no_grad():
+            for d in range(depth, self.options.steps):
+                rows = (x == self.model.mask_id).any(-1)
+                if not bool(rows.any()):
+                    break
+                s = 0.0 if d + 1 >= self.options.steps else self.time_at(d + 1)
+                n = int(rows.sum())
+                x_s, _ = self.model.reverse_step(
+                    x[rows],
+                    torch.full((n,), self.time_at(d)),
+                    torch.full((n,), s),
+                    temperature=self.options.temperature,
+                    top_p=self.options.top_p,
+                    generator=self.torch_generator,
+                )
+                x[rows] = x_s
+        self.timing["model_s"] += time.perf_counter() - start
+        return x.cpu()
+
+    def _backup(self, idx: int, canonical: Tensor | None, *, pending_resolved: bool) -> None:
+        """Add one rollout result (canonical values `[K]`, or ``None`` for invalid) to ``idx`` and its ancestors."""
+        while idx >= 0:
+            node = self.nodes[idx]
+            if pending_resolved:
+                node.n_pending -= 1
+            if canonical is None:
+                node.n_invalid += 1
+            else:
+                node.reward_sum = canonical.clone() if node.reward_sum is None else node.reward_sum + canonical
+                node.n_valid += 1
+            idx = node.parent
+
+    def _mark_pending(self, idx: int) -> None:
+        while idx >= 0:
+            self.nodes[idx].n_pending += 1
+            idx = self.nodes[idx].parent
+
+    # ------------------------------------------------------------------ ask / tell
+    def ask(self, n: int) -> list[Any]:
+        """Expand and roll out until ``n`` new admissible designs are waiting for scores (or the tree is exhausted)."""
+        start = time.perf_counter()
+        model_before = self.timing["model_s"]
+        out: list[Any] = []
+        expansions = 0
+        while len(out) < n and expansions < self.options.max_expansions_per_ask:
+            leaf = self._select()
+            if leaf is None:
+                break
+            node = self.nodes[leaf]
+            if node.terminal:
+                node.exhausted = True
+                continue
+            children = self._expand(leaf)
+            expansions += 1
+            ids = self._rollout(children)
+            designs = self.space.decode(ids)  # type: ignore[attr-defined]
+            for child, design in zip(children, designs):
+                self.counts["rollouts"] += 1
+                child_node = self.nodes[child]
+                try:
+                    key = self.space.key(design)
+                    canonical_design = self.space.validate(design)
+                except InvalidDesignError:
+                    self.counts["invalid_rollouts"] += 1
+                    self._backup(child, None, pending_resolved=False)
+                    child_node.exhausted = child_node.terminal
+                    continue
+                if key in self.scored:
+                    self.counts["duplicate_rollouts"] += 1
+                    self._backup(child, self.scored[key], pending_resolved=False)
+                    child_node.exhausted = child_node.terminal
+                    continue
+                if key in self.pending:
+                    self.pending[key].append(child)
+                    self._mark_pending(child)
+                    continue
+                self.pending[key] = [child]
+                self._mark_pending(child)
+                out.append(canonical_design)
+        elapsed = time.perf_counter() - start
+        self.timing["search_s"] += elapsed - (self.timing["model_s"] - model_before)
+        return out
+
+    def tell(self, designs: Sequence[Any], scores: Scores) -> None:
+        """Back up the scores of rollout designs and add the feasible ones to the Pareto archive."""
+        start = time.perf_counter()
+        canonical = scores.canonical().detach().cpu().double()
+        feasible = scores.feasible().cpu()
+        keys: list[str] = []
+        rows: list[int] = []
+        for i, design in enumerate(designs):
+            try:
+                key = self.space.key(design)
+            except InvalidDesignError:
+                continue
+            value = canonical[i] if bool(feasible[i]) else None
+            if value is not None:
+                self.observed_lo = torch.minimum(self.observed_lo, value)
+                self.observed_hi = torch.maximum(self.observed_hi, value)
+                keys.append(key)
+                rows.append(i)
+            self.scored[key] = value
+            for child in self.pending.pop(key, []):
+                self._backup(child, value, pending_resolved=True)
+                node = self.nodes[child]
+                node.exhausted = node.terminal
+        if rows:
+            self.archive.add(canonical[rows], keys)
+        self.timing["search_s"] += time.perf_counter() - start
+
+    # ------------------------------------------------------------------ results
+    def pareto_keys(self) -> list[str]:
+        """Canonical keys of the archived (mutually non-dominated) designs."""
+        return [str(k) for k in self.archive.keys]
+
+    # ------------------------------------------------------------------ checkpointing
+    def state_dict(self) -> dict[str, Any]:
+        """The whole tree, the pending and scored rollouts, the archive, the normaliser and the RNGs."""
+        nodes = [
+            {
+                "x": n.x.tolist(),
+                "depth": n.depth,
+                "parent": n.parent,
+                "prior": n.prior,
+                "children": list(n.children),
+                "reward_sum": None if n.reward_sum is None else n.reward_sum.tolist(),
+                "n_valid": n.n_valid,
+                "n_invalid": n.n_invalid,
+                "n_pending": n.n_pending,
+                "terminal": n.terminal,
+                "exhausted": n.exhausted,
+            }
+            for n in self.nodes
+        ]
+        return {
+            **super().state_dict(),
+            "nodes": nodes,
+            "pending": {k: list(v) for k, v in self.pending.items()},
+            "scored": {k: None if v is None else v.tolist() for k, v in self.scored.items()},
+            "observed_lo": self.observed_lo.tolist(),
+            "observed_hi": self.observed_hi.tolist(),
+            "archive": {**self.archive.state_dict(), "values": self.archive.values.tolist()},
+            "counts": dict(self.counts),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore from :meth:`state_dict`; the result continues exactly as the saved search would have."""
+        missing = {"nodes", "pending", "scored", "observed_lo", "observed_hi", "archive"} - set(state)
+        if missing:
+            raise GendesignError(f"MCTS.load_state_dict: the state lacks {sorted(missing)}; it was not written by MCTS.state_dict")
+        super().load_state_dict(state)
+        self.nodes = []
+        for d in state["nodes"]:
+            self.nodes.append(
+                Node(
+                    x=torch.tensor(d["x"], dtype=torch.long),
+                    depth=d["depth"],
+                    parent=d["parent"],
+                    prior=d["prior"],
+                    children=list(d["children"]),
+                    reward_sum=None if d["reward_sum"] is None else torch.tensor(d["reward_sum"], dtype=torch.float64),
+                    n_valid=d["n_valid"],
+                    n_invalid=d["n_invalid"],
+                    n_pending=d["n_pending"],
+                    terminal=d["terminal"],
+                    exhausted=d["exhausted"],
+                )
+            )
+        self.pending = {k: list(v) for k, v in state["pending"].items()}
+        self.scored = {k: None if v is None else torch.tensor(v, dtype=torch.float64) for k, v in state["scored"].items()}
+        self.observed_lo = torch.tensor(state["observed_lo"], dtype=torch.float64)
+        self.observed_hi = torch.tensor(state["observed_hi"], dtype=torch.float64)
+        self.archive.load_state_dict(state["archive"])
+        self.counts.update(state.get("counts", {}))

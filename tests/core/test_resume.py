@@ -1,0 +1,172 @@
+"""A campaign run by the CLI in a subprocess is killed with SIGKILL mid-run and resumed with `gendesign resume`.
+
+The helper plugin's strategy sleeps inside ``tell``, i.e. after a batch was scored and committed to
+the ledger but before the round's checkpoint. Killing the process there leaves evaluations that no
+checkpoint knows about: the resumed run must serve them from the ledger instead of scoring them
+again. The counting objective appends every key it scores to a log file (fsynced), so the test sees
+exactly what the objective was asked across both processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import torch
+
+from gendesign.core.ledger import Ledger
+
+PLUGIN = '''
+import time
+
+from gendesign import hookimpl
+from gendesign.core.sequence_space import SequenceSpace
+from gendesign.core.strategy import SearchStrategy, StrategyOptions
+from gendesign.testing.fixtures import CountingObjective
+
+
+def score(xs):
+    return [[x.count("a"), x.count("b") * 0.5 + x.find("ab")] for x in xs]
+
+
+def counting(space, log_path: str, delay: float = 0.0):
+    """Counts what it scores into log_path."""
+    return CountingObjective(score, space, names=["a", "b"], log_path=log_path, delay=delay)
+
+
+class SlowUniform(SearchStrategy):
+    """Uniform samples; tell sleeps so that a kill lands between a commit and the checkpoint."""
+
+    class Options(StrategyOptions):
+        tell_delay: float = 0.0
+
+    def ask(self, n):
+        return self.space.sample(n, self.rng)
+
+    def tell(self, designs, scores):
+        time.sleep(self.options.tell_delay)
+
+
+@hookimpl
+def register_design_spaces(register):
+    register("ab_strings", SequenceSpace)
+
+
+@hookimpl
+def register_objectives(register):
+    register("counting", counting)
+
+
+@hookimpl
+def register_search_strategies(register):
+    register("slow_uniform", SlowUniform)
+'''
+
+RUNNER = '''
+import sys
+
+import gendesign.core.plugins as plugins
+
+plugins._SYSTEM = plugins.PluginSystem(builtins=plugins.BUILTIN_PLUGINS + ("counting_plugin",), entry_points=False)
+
+from gendesign.cli import main
+
+sys.argv = ["gendesign", *sys.argv[1:]]
+main()
+'''
+
+BUDGET = 96
+BATCH = 8
+
+
+def _config(log: Path, tell_delay: float) -> str:
+    return textwrap.dedent(
+        f"""
+        [campaign]
+        budget = {BUDGET}
+        batch_size = {BATCH}
+        seed = 11
+        progress = false
+        plots = false
+
+        [space]
+        name = "ab_strings"
+        options = {{ alphabet = "ab", length = 12 }}
+
+        [objective]
+        name = "counting"
+        options = {{ log_path = {json.dumps(str(log))} }}
+
+        [strategy]
+        name = "slow_uniform"
+        options = {{ tell_delay = {tell_delay} }}
+        """
+    )
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+@pytest.mark.parametrize("kill_after_batches", [1, 4])
+def test_sigkill_mid_run_then_resume_scores_every_design_exactly_once(tmp_path, kill_after_batches):
+    (tmp_path / "counting_plugin.py").write_text(PLUGIN)
+    (tmp_path / "runner.py").write_text(RUNNER)
+    log = tmp_path / "scored.log"
+    config = tmp_path / "campaign.toml"
+    config.write_text(_config(log, tell_delay=1.0))
+    run_dir = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, str(tmp_path / "runner.py"), "run", str(config), "--run-dir", str(run_dir)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while len(_lines(log)) < kill_after_batches * BATCH:
+        assert proc.poll() is None, proc.communicate()[1].decode()
+        assert time.monotonic() < deadline, "the campaign never scored its first batches"
+        time.sleep(0.01)
+    time.sleep(0.3)  # now inside the strategy's tell: the batch is committed, the round is not checkpointed
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+    before = _lines(log)
+    assert len(before) == kill_after_batches * BATCH
+    ckpt = run_dir / "checkpoint.pt"
+    if kill_after_batches == 1:
+        assert not ckpt.exists()
+    else:
+        state = torch.load(ckpt, weights_only=True)
+        assert state["counters"]["round"] == kill_after_batches - 1
+        assert state["counters"]["evaluations"] == (kill_after_batches - 1) * BATCH
+
+    config.write_text(_config(log, tell_delay=0.0))
+    (run_dir / "config.resolved.toml").write_text((run_dir / "config.resolved.toml").read_text().replace("tell_delay = 1.0", "tell_delay = 0.0"))
+    done = subprocess.run(
+        [sys.executable, str(tmp_path / "runner.py"), "resume", str(run_dir), "--no-progress"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    scored = _lines(log)
+    counts = Counter(scored)
+    assert [k for k, c in counts.items() if c > 1] == [], "a design was scored twice"
+    assert len(scored) == BUDGET
+    assert scored[: len(before)] == before
+    with Ledger(run_dir / "ledger.sqlite") as ledger:
+        rows = [ev for _, ev in ledger]
+        trajectory = ledger.trajectory(ledger.get_meta("run_id"))
+    assert len(rows) == BUDGET and len({r.key for r in rows}) == BUDGET
+    assert sorted(r.key for r in rows) == sorted(scored)
+    assert [t.evaluation.key for t in trajectory] == scored, "the resumed run replays the killed round from the ledger, in order"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["evaluations"] == BUDGET and summary["paid_evaluations"] == BUDGET and summary["stop_reason"] == "budget"
+    assert "outputs:" in done.stdout
