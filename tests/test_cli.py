@@ -44,12 +44,16 @@ def tiny(tmp_path):
 
 
 def test_plugins_json_lists_builtins_and_failures(monkeypatch, capsys):
-    code, out, _ = gendesign(monkeypatch, capsys, "plugins", "--all", "--json")
+    code, out, _ = gendesign(monkeypatch, capsys, "plugins", "--json")
     data = json.loads(out)
     assert code == 0 and set(data) == {"plugins", "failed"}
     core = {p["name"]: p for p in data["plugins"]}["gendesign.plugins.core_parts"]
     assert core["builtin"] and {"random", "evolution"} <= set(core["registers"]["strategies"])
     assert {"dtlz2", "ehrlich"} <= set(core["registers"]["objectives"])
+    code, text, _ = gendesign(monkeypatch, capsys, "plugins")
+    assert "gendesign.plugins.core_parts" not in text, "the text listing shows third-party plugins unless --all"
+    code, text, _ = gendesign(monkeypatch, capsys, "plugins", "--all")
+    assert "gendesign.plugins.core_parts 0.1.0 (built-in)" in text and "strategies: " in text
 
 
 def test_list_shows_names_with_one_line_docs(monkeypatch, capsys):

@@ -10,6 +10,7 @@ subclass) and runs a :class:`~gendesign.core.campaign.Campaign`. :func:`run_conf
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import math
 import tomllib
 from collections.abc import Callable, Sequence
@@ -19,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from gendesign.core.campaign import LEDGER_NAME, Campaign, CampaignResult
-from gendesign.core.config import CampaignConfig, load_config, parse_config
+from gendesign.core.campaign import LEDGER_NAME, RUN_FILE, Campaign, CampaignResult
+from gendesign.core.config import CampaignConfig, load_config
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import CampaignError, ConfigError, GendesignError, UnknownNameError
 from gendesign.core.executor import Executor, make_executor
@@ -138,7 +139,7 @@ def default_run_dir(root: str | Path = "runs") -> Path:
 def run_config(config: CampaignConfig, *, run_dir: str | Path | None = None, progress: bool | None = None, plugins: PluginSystem | None = None) -> CampaignResult:
     """Run the campaign ``config`` describes; the resolved config goes to ``run_dir/config.resolved.toml``."""
     target = Path(run_dir) if run_dir is not None else Path(config.campaign.run_dir) if config.campaign.run_dir else default_run_dir()
-    if (target / "checkpoint.pt").exists() or (target / LEDGER_NAME).exists():
+    if any((target / name).exists() for name in ("checkpoint.pt", LEDGER_NAME, RUN_FILE)):
         raise CampaignError(f"{target} already holds a run; continue it with `gendesign resume {target}` or choose another run_dir")
     resolved = config.model_copy(deep=True)
     resolved.campaign.run_dir = str(target)
@@ -172,6 +173,8 @@ def _campaign(config: CampaignConfig, parts: Parts, run_dir: Path) -> _ClosingCa
         progress=s.progress,
         plots=s.plots,
         strategy_name=parts.strategy_name,
+        ledger=s.ledger,
+        executor=make_executor(s.executor, s.workers),
         metadata={"config": config.model_dump(mode="json", exclude_none=True)},
     )
 
@@ -201,8 +204,13 @@ def resume_run(run_dir: str | Path, *, progress: bool | None = None, plugins: Pl
 def report_run(run_dir: str | Path, *, plots: bool = True, plugins: PluginSystem | None = None) -> dict[str, Any]:
     """Regenerate the CSV tables, ``summary.json`` and plots of ``run_dir`` from its ledger; nothing is evaluated."""
     target = Path(run_dir)
-    if not (target / LEDGER_NAME).is_file():
-        raise CampaignError(f"{target} has no {LEDGER_NAME}; point to a run directory written by a campaign")
+    run_id, ledger_path = None, target / LEDGER_NAME
+    if (target / RUN_FILE).is_file():
+        info = json.loads((target / RUN_FILE).read_text())
+        run_id = info["run_id"]
+        ledger_path = Path(info["ledger"]) if info.get("ledger") else ledger_path
+    if not ledger_path.is_file():
+        raise CampaignError(f"{target} has no {LEDGER_NAME} (nor a run.json naming a ledger); point to a run directory written by a campaign")
     space = None
     if (target / RESOLVED_CONFIG).is_file():
         config = load_config(target / RESOLVED_CONFIG)
@@ -211,8 +219,8 @@ def report_run(run_dir: str | Path, *, plots: bool = True, plugins: PluginSystem
             space = _build(system, "spaces", "[space]", config.space.name, config.space.options, seed=config.campaign.seed, device=config.campaign.device)
         else:
             space = build_parts(config, plugins=system).space
-    with Ledger(target / LEDGER_NAME) as ledger:
-        return write_outputs(target, ledger, space=space, plots=plots)
+    with Ledger(ledger_path) as ledger:
+        return write_outputs(target, ledger, run_id, space=space, plots=plots)
 
 
 def validate_config(path: str | Path, *, plugins: PluginSystem | None = None) -> list[str]:
@@ -329,10 +337,10 @@ def optimize(
 
     Example:
         >>> from gendesign.core.sequence_space import SequenceSpace
-        >>> space = SequenceSpace("01", length=8)
-        >>> result = optimize(lambda xs: [x.count("1") for x in xs], space, "random", budget=64, batch_size=16, progress=False)
-        >>> result.best["f"].values["f"]
-        8.0
+        >>> space = SequenceSpace("01", length=4)
+        >>> result = optimize(lambda xs: [x.count("1") for x in xs], space, "random", budget=16, batch_size=8, progress=False)
+        >>> result.best["f"].design, result.best["f"].values["f"], result.summary["evaluations"]
+        ('1111', 4.0, 16)
     """
     system = get_plugins()
     built_space = _as_space(space, objective, dict(space_options or {}), system, seed, device)

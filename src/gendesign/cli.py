@@ -19,12 +19,12 @@ def cli() -> None:
 
 
 @cli.command(name="plugins")
-@click.option("--all", "include_builtins", is_flag=True, help="Include the built-in plugins.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--all", "include_builtins", is_flag=True, help="Include the built-in plugins in the text listing (JSON always has them).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: every plugin, built-ins flagged with \"builtin\": true, and failures.")
 def plugins_command(include_builtins: bool, as_json: bool) -> None:
     """List installed plugins, what they register, and plugins that failed to load."""
     system = get_plugins()
-    infos = [asdict(i) for i in system.plugins(include_builtins=include_builtins)]
+    infos = [asdict(i) for i in system.plugins(include_builtins=include_builtins or as_json)]
     failures = [{"name": f.name, "error": f.error} for f in system.failures]
     if as_json:
         click.echo(json.dumps({"plugins": infos, "failed": failures}, indent=2))

@@ -80,3 +80,12 @@ def test_sbx_of_identical_parents_is_the_parent() -> None:
     space = BoxSpace([[0, 1], [0, 1]])
     rng = np.random.default_rng(2)
     assert space.crossover((0.3, 0.7), (0.3, 0.7), rng) == (0.3, 0.7)
+
+
+def test_registered_as_box_and_built_from_options() -> None:
+    from gendesign.core.plugins import PluginSystem
+
+    system = PluginSystem(entry_points=False)
+    space = system.spaces.build("box", {"bounds": [[0, 1], [2, 4]]})
+    assert isinstance(space, BoxSpace) and space.dim == 2
+    assert system.spaces.get("box").plugin == "gendesign.plugins.core_parts"

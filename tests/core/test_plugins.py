@@ -287,3 +287,21 @@ def test_check_pending_catches_a_misspelled_hook(tmp_path, monkeypatch, clean_en
     with pytest.raises(PluginError) as err:
         PluginSystem(builtins=(*BUILTIN_PLUGINS, typo), entry_points=False)
     assert "register_objective" in str(err.value) and "register_objectives" in str(err.value)
+
+
+def test_a_third_party_plugin_cannot_shadow_a_builtin(tmp_path, monkeypatch, clean_env):
+    shadow = _module(
+        tmp_path,
+        monkeypatch,
+        """
+        from gendesign import hookimpl
+
+        @hookimpl
+        def register_search_strategies(register):
+            register("evolution", lambda: None)
+        """,
+    )
+    _distribution(tmp_path, monkeypatch, "gendesign_shadow", {"shadow": shadow})
+    system = PluginSystem()
+    assert system.strategies.get("evolution").plugin == BUILTIN_PLUGINS[0]
+    assert "collides" in {f.name: f.error for f in system.failures}["shadow"]

@@ -1,8 +1,8 @@
 """A campaign run by the CLI in a subprocess is killed with SIGKILL mid-run and resumed with `gendesign resume`.
 
-The helper plugin's strategy sleeps inside ``tell``, i.e. after a batch was scored and committed to
-the ledger but before the round's checkpoint. Killing the process there leaves evaluations that no
-checkpoint knows about: the resumed run must serve them from the ledger instead of scoring them
+The helper plugin's strategy blocks inside ``tell`` of a chosen round (after writing a marker file),
+i.e. after the round's batch was scored and committed to the ledger but before the round's
+checkpoint. Killing the process there leaves evaluations that no checkpoint knows about: the resumed run must serve them from the ledger instead of scoring them
 again. The counting objective appends every key it scores to a log file (fsynced), so the test sees
 exactly what the objective was asked across both processes.
 """
@@ -42,17 +42,27 @@ def counting(space, log_path: str, delay: float = 0.0):
     return CountingObjective(score, space, names=["a", "b"], log_path=log_path, delay=delay)
 
 
-class SlowUniform(SearchStrategy):
-    """Uniform samples; tell sleeps so that a kill lands between a commit and the checkpoint."""
+class PausingUniform(SearchStrategy):
+    """Uniform samples; the pause_at-th tell writes a marker file and blocks, so a kill lands
+    after that round's batch was committed and before the round's checkpoint."""
 
     class Options(StrategyOptions):
-        tell_delay: float = 0.0
+        pause_at: int = 0
+        marker: str = ""
+
+    def __init__(self, space, specs, *, seed=0, device="cpu", options=None):
+        super().__init__(space, specs, seed=seed, device=device, options=options)
+        self.tells = 0
 
     def ask(self, n):
         return self.space.sample(n, self.rng)
 
     def tell(self, designs, scores):
-        time.sleep(self.options.tell_delay)
+        self.tells += 1
+        if self.tells == self.options.pause_at:
+            with open(self.options.marker, "w") as fh:
+                fh.write("paused")
+            time.sleep(600)
 
 
 @hookimpl
@@ -67,7 +77,7 @@ def register_objectives(register):
 
 @hookimpl
 def register_search_strategies(register):
-    register("slow_uniform", SlowUniform)
+    register("pausing_uniform", PausingUniform)
 '''
 
 RUNNER = '''
@@ -87,7 +97,7 @@ BUDGET = 96
 BATCH = 8
 
 
-def _config(log: Path, tell_delay: float) -> str:
+def _config(log: Path, pause_at: int, marker: Path) -> str:
     return textwrap.dedent(
         f"""
         [campaign]
@@ -106,8 +116,8 @@ def _config(log: Path, tell_delay: float) -> str:
         options = {{ log_path = {json.dumps(str(log))} }}
 
         [strategy]
-        name = "slow_uniform"
-        options = {{ tell_delay = {tell_delay} }}
+        name = "pausing_uniform"
+        options = {{ pause_at = {pause_at}, marker = {json.dumps(str(marker))} }}
         """
     )
 
@@ -122,7 +132,8 @@ def test_sigkill_mid_run_then_resume_scores_every_design_exactly_once(tmp_path, 
     (tmp_path / "runner.py").write_text(RUNNER)
     log = tmp_path / "scored.log"
     config = tmp_path / "campaign.toml"
-    config.write_text(_config(log, tell_delay=1.0))
+    marker = tmp_path / "paused"
+    config.write_text(_config(log, kill_after_batches, marker))
     run_dir = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(
@@ -131,13 +142,12 @@ def test_sigkill_mid_run_then_resume_scores_every_design_exactly_once(tmp_path, 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 120
-    while len(_lines(log)) < kill_after_batches * BATCH:
+    deadline = time.monotonic() + 240
+    while not marker.exists():
         assert proc.poll() is None, proc.communicate()[1].decode()
-        assert time.monotonic() < deadline, "the campaign never scored its first batches"
-        time.sleep(0.01)
-    time.sleep(0.3)  # now inside the strategy's tell: the batch is committed, the round is not checkpointed
-    os.kill(proc.pid, signal.SIGKILL)
+        assert time.monotonic() < deadline, "the campaign never reached the pause"
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)  # inside tell: the batch is committed, the round is not checkpointed
     proc.communicate()
     assert proc.returncode == -signal.SIGKILL
     before = _lines(log)
@@ -150,8 +160,8 @@ def test_sigkill_mid_run_then_resume_scores_every_design_exactly_once(tmp_path, 
         assert state["counters"]["round"] == kill_after_batches - 1
         assert state["counters"]["evaluations"] == (kill_after_batches - 1) * BATCH
 
-    config.write_text(_config(log, tell_delay=0.0))
-    (run_dir / "config.resolved.toml").write_text((run_dir / "config.resolved.toml").read_text().replace("tell_delay = 1.0", "tell_delay = 0.0"))
+    resolved = run_dir / "config.resolved.toml"
+    resolved.write_text(resolved.read_text().replace(f"pause_at = {kill_after_batches}", "pause_at = 0"))
     done = subprocess.run(
         [sys.executable, str(tmp_path / "runner.py"), "resume", str(run_dir), "--no-progress"], env=env, capture_output=True, text=True, timeout=300
     )

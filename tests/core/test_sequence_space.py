@@ -151,4 +151,15 @@ def test_sampling_is_uniform_over_tokens_and_lengths() -> None:
 
 def test_tiny_space_sampling_reaches_every_design() -> None:
     space = SequenceSpace("AB", length=3)
-    assert {space.key(d) for d in space.sample(200, np.random.default_rng(6))} == {"".join(p) for p in itertools.product("AB", repeat=3)}
+    assert {space.key(d) for d in space.sample(200, np.random.default_rng(6))} == {
+        "".join(p) for p in itertools.product("AB", repeat=3)
+    }
+
+
+def test_registered_as_sequence_and_built_from_options() -> None:
+    from gendesign.core.plugins import PluginSystem
+
+    system = PluginSystem(entry_points=False)
+    space = system.spaces.build("sequence", {"alphabet": "ACGT", "length": 5})
+    assert isinstance(space, SequenceSpace) and space.fixed_length and space.vocab_size == 4
+    assert system.spaces.get("sequence").plugin == "gendesign.plugins.core_parts"

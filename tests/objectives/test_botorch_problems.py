@@ -114,3 +114,16 @@ def test_bad_dimensions() -> None:
         DTLZ2(dim=2, num_objectives=2)
     with pytest.raises(Exception, match="dim >= 2"):
         ZDT1(dim=1)
+
+
+def test_core_plugin_registers_benchmark_objectives() -> None:
+    from gendesign.core.plugins import PluginSystem
+
+    system = PluginSystem(entry_points=False)
+    owners = {e.name: e.plugin for e in system.objectives}
+    for name in ("ehrlich", "branin_currin", "dtlz2", "zdt1", "zdt2", "zdt3"):
+        assert owners[name] == "gendesign.plugins.core_parts"
+    built = system.objectives.build("zdt2", {"dim": 3})
+    assert isinstance(built, ZDT2) and built.dim == 3
+    ehrlich = system.objectives.build("ehrlich", {"length": 16, "num_motifs": 2, "motif_length": 2, "objectives": "motifs"})
+    assert len(ehrlich.specs) == 2

@@ -45,7 +45,14 @@ class TestEhrlichConformance(ObjectiveConformance):
 
 @pytest.mark.parametrize(
     ("v", "length", "c", "k", "q", "seed"),
-    [(32, 32, 2, 4, 4, 0), (32, 32, 2, 4, 4, 1), (32, 128, 4, 4, 4, 0), (32, 256, 4, 8, 8, 2), (4, 6, 2, 2, 2, 5), (20, 8, 2, 2, 2, 7)],
+    [
+        (32, 32, 2, 4, 4, 0),
+        (32, 32, 2, 4, 4, 1),
+        (32, 128, 4, 4, 4, 0),
+        (32, 256, 4, 8, 8, 2),
+        (4, 6, 2, 2, 2, 5),
+        (20, 8, 2, 2, 2, 7),
+    ],
 )
 def test_optimal_solution_is_feasible_and_scores_one(v: int, length: int, c: int, k: int, q: int, seed: int) -> None:
     f = Ehrlich(num_states=v, length=length, num_motifs=c, motif_length=k, quantization=q, random_seed=seed)
@@ -75,7 +82,9 @@ def test_epistasis_matches_reference_and_response_closed_form() -> None:
     expected = torch.tensor([reference_value(f, d) for d in designs], dtype=torch.float32)
     assert torch.allclose(f(designs).values[:, 0], expected, atol=1e-6)
     h = torch.tensor([0.0, 0.25, 0.5, 1.0], dtype=torch.float64)
-    assert torch.allclose(f.response(h), torch.tensor([0.0, 0.25 * (1 - 0.8 * 0.1875), 0.5 * (1 - 0.8 * 0.25), 1.0], dtype=torch.float64))
+    assert torch.allclose(
+        f.response(h), torch.tensor([0.0, 0.25 * (1 - 0.8 * 0.1875), 0.5 * (1 - 0.8 * 0.25), 1.0], dtype=torch.float64)
+    )
 
 
 def test_quantisation_levels() -> None:

@@ -27,9 +27,14 @@ def forbid_ab(xs: list[str]) -> list[float]:
     return [float("nan") if "AB" in x else float(x.count("A")) for x in xs]
 
 
-def run(strategy, objective: Objective, budget: int, batch: int = 16) -> tuple[list[str], torch.Tensor, torch.Tensor]:
+def run(
+    strategy, objective: Objective, budget: int, batch: int = 16, target: float | None = None
+) -> tuple[list[str], torch.Tensor, torch.Tensor]:
+    """Ask/tell until ``budget`` designs were scored (or a valid value reaches ``target``)."""
     keys, values, valid = [], [], []
     while len(keys) < budget:
+        if target is not None and values and bool((torch.cat(values)[torch.cat(valid)] >= target).any()):
+            break
         designs = strategy.ask(min(batch, budget - len(keys)))
         if not designs:
             break
@@ -142,7 +147,9 @@ def test_learning_feasibility_cuts_wasted_evaluations() -> None:
     for learn in (True, False):
         invalid = []
         for seed in range(3):
-            ga = Evolution(space, objective.specs, seed=seed, options=Evolution.Options(population_size=16, learn_feasibility=learn))
+            ga = Evolution(
+                space, objective.specs, seed=seed, options=Evolution.Options(population_size=16, learn_feasibility=learn)
+            )
             _, _, valid = run(ga, objective, 400)
             invalid.append(1.0 - valid[100:].float().mean().item())
             if learn:
@@ -160,11 +167,15 @@ def test_solves_counting_problem_with_forbidden_pair() -> None:
         assert values[valid].max().item() == 12.0
 
 
-def test_solves_small_ehrlich_from_its_initial_solution() -> None:
-    f = Ehrlich(num_states=8, length=16, num_motifs=2, motif_length=3, quantization=3, random_seed=0)
+def test_solves_small_ehrlich_from_its_initial_solution_where_random_fails() -> None:
+    f = Ehrlich(num_states=16, length=24, num_motifs=2, motif_length=4, quantization=4, random_seed=0)
+    space = f.default_space()
+    baseline = RandomSearch(space, f.specs, seed=0, options=RandomSearch.Options(initial_designs=[f.initial_solution()]))
+    _, values, valid = run(baseline, f, 2000, batch=32)
+    assert values[valid].max().item() < 1.0
     for seed in range(2):
-        ga = Evolution(f.default_space(), f.specs, seed=seed, options=Evolution.Options(initial_designs=[f.initial_solution()], population_size=32))
-        keys, values, valid = run(ga, f, 3000, batch=32)
+        ga = Evolution(space, f.specs, seed=seed, options=Evolution.Options(initial_designs=[f.initial_solution()], population_size=32))
+        keys, values, valid = run(ga, f, 2000, batch=32, target=1.0)
         assert keys[0] == f.initial_solution()
         assert values[valid].max().item() == 1.0
         assert len(set(keys)) == len(keys)
@@ -215,3 +226,23 @@ def test_registered_with_aliases_and_validated_options() -> None:
         system.strategies.build("evolution", {"population_size": 1}, space=space, specs=specs, seed=0, device="cpu")
     with pytest.raises(ConfigError, match="crossover"):
         system.strategies.build("evolution", {"crossover": 0.5}, space=space, specs=specs, seed=0, device="cpu")
+
+
+def test_tell_ignores_designs_outside_the_space() -> None:
+    space = SequenceSpace("AB", length=4)
+    objective = FunctionObjective(lambda xs: [float(len(x)) for x in xs])
+    for strategy in (Evolution(space, objective.specs, seed=0), RandomSearch(space, objective.specs, seed=0)):
+        scores = objective(["ABAB", "ABC"])
+        strategy.tell(["ABAB", "ABC"], scores)
+        assert "ABAB" not in [space.key(d) for d in strategy.ask(20)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_solves_ehrlich_l32_within_10k_evaluations(seed: int) -> None:
+    """Issue target 13a: Ehrlich v=32, L=32, c=2, k=4, q=4 reaches f = 1 within 10,000 evaluations."""
+    f = Ehrlich(num_states=32, length=32, num_motifs=2, motif_length=4, quantization=4, random_seed=seed)
+    ga = Evolution(f.default_space(), f.specs, seed=seed, options=Evolution.Options(initial_designs=[f.initial_solution()]))
+    keys, values, valid = run(ga, f, 10_000, batch=50, target=1.0)
+    assert values[valid].max().item() == 1.0
+    assert len(keys) <= 10_000 and len(set(keys)) == len(keys)

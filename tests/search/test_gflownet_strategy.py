@@ -94,8 +94,50 @@ def test_unsupported_space_names_the_supported_ones():
 def test_optimize_runs_gflownet_on_a_multiobjective_grid(tmp_path):
     objective = HyperGridMO(("branin", "currin"), height=16)
     result = gendesign.optimize(
-        objective, strategy="gflownet", budget=48, batch_size=16, seed=0, run_dir=tmp_path / "run", progress=False, plots=False, **SMALL
+        objective,
+        strategy="gflownet",
+        budget=48,
+        batch_size=16,
+        seed=0,
+        run_dir=tmp_path / "run",
+        progress=False,
+        plots=False,
+        **SMALL,
     )
     assert len(result.history) == 48
     assert len({objective.space.key(r.design) for r in result.history}) == 48
     assert len(result.pareto) >= 1
+
+
+def test_initial_random_designs_are_a_warm_start_trained_through_backward_trajectories():
+    objective = HyperGrid(ndim=2, height=16)
+    s = _strategy(objective.default_space(), objective.specs, initial_random=20)
+    first = s.ask(16)
+    assert len(first) == 16 and not s.pending
+    s.tell(first, objective(first))
+    second = s.ask(16)
+    assert len(second) == 4 and not s.pending
+    s.tell(second, objective(second))
+    third = s.ask(16)
+    assert len(third) == 16 and len(s.pending) == 16
+    assert len(s.trainer.replay) == 20
+
+
+def test_initial_designs_come_first_and_survive_a_checkpoint():
+    objective = HyperGrid(ndim=2, height=8)
+    s = _strategy(objective.default_space(), objective.specs, initial_designs=[[7, 7], [0, 3], [5, 5]])
+    assert s.ask(2) == [(7, 7), (0, 3)]
+    other = _strategy(objective.default_space(), objective.specs)
+    other.load_state_dict(s.state_dict())
+    assert other.ask(2) == [(5, 5)]
+
+
+@pytest.mark.parametrize("name", ["gflownet_hypergrid.toml", "gflownet_ehrlich.toml"])
+def test_example_configs_build_a_gflownet_campaign(name):
+    from pathlib import Path
+
+    from gendesign.api import validate_config
+
+    path = Path(__file__).resolve().parents[2] / "examples" / name
+    lines = validate_config(str(path))
+    assert any("GFlowNetStrategy" in line for line in lines)

@@ -56,7 +56,9 @@ def test_tiny_space_is_enumerated_exactly_once_then_exhausted() -> None:
 def test_initial_designs_come_first_and_told_designs_are_skipped() -> None:
     space = SequenceSpace("AB", length=2)
     objective = FunctionObjective(lambda xs: [0.0] * len(xs))
-    strategy = RandomSearch(space, objective.specs, seed=1, options=RandomSearch.Options(initial_designs=["BA", [0, 0]], max_tries=50))
+    strategy = RandomSearch(
+        space, objective.specs, seed=1, options=RandomSearch.Options(initial_designs=["BA", [0, 0]], max_tries=50)
+    )
     strategy.tell(["AB"], objective(["AB"]))
     first = strategy.ask(2)
     assert first == ["BA", "AA"]

@@ -48,11 +48,12 @@ from gendesign.core.ledger import Evaluation, Ledger
 from gendesign.core.objective import Objective, ObjectiveSpec, Scores, canonical_values, constraint_satisfied
 from gendesign.core.pareto import hypervolume, pareto_mask, reference_point
 from gendesign.core.progress import Progress
-from gendesign.core.report import specs_to_json, write_outputs
+from gendesign.core.report import front_indices, specs_to_json, write_outputs
 from gendesign.core.strategy import SearchStrategy
 
 CHECKPOINT_NAME = "checkpoint.pt"
 LEDGER_NAME = "ledger.sqlite"
+RUN_FILE = "run.json"
 CHECKPOINT_FORMAT = 1
 
 
@@ -71,6 +72,7 @@ class Counters:
         failed: scored designs the objective marked invalid.
         idle_rounds: rounds in a row that proposed nothing new.
         objective_seconds: wall seconds inside the objective.
+        strategy_seconds: wall seconds inside ``strategy.ask`` and ``strategy.tell``.
         wall_seconds: wall seconds of the whole run, over all sessions.
         stop_reason: why the run stopped (``None`` while running).
     """
@@ -85,6 +87,7 @@ class Counters:
     failed: int = 0
     idle_rounds: int = 0
     objective_seconds: float = 0.0
+    strategy_seconds: float = 0.0
     wall_seconds: float = 0.0
     stop_reason: str | None = None
 
@@ -274,23 +277,20 @@ class Campaign:
                     f"{self.run_dir} was run with objective fingerprint {self._checkpoint['fingerprint']}, but this objective has "
                     f"{self.fingerprint}: the objective or its options changed. Resume with the original configuration or use a new run_dir"
                 )
-        elif run_id is None and self.run_dir is not None:
-            run_id = self.ledger.get_meta("run_id")
+        elif run_id is None and self.run_dir is not None and (self.run_dir / RUN_FILE).is_file():
+            run_id = json.loads((self.run_dir / RUN_FILE).read_text())["run_id"]
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.counters = Counters()
         self._known: dict[str, Evaluation] = {}
         self._order: list[str] = []
         self._front = torch.empty(0, len(self._objective_columns), dtype=torch.float64)
+        self._pending: list[Tensor] = []
         self._best = torch.full((len(self._objective_columns),), -math.inf, dtype=torch.float64)
+        self._restored = False
 
     @property
     def _objective_columns(self) -> list[int]:
         return [k for k, s in enumerate(self.specs) if s.kind == "objective"]
-
-    @property
-    def resuming(self) -> bool:
-        """Whether :meth:`run` continues an interrupted run from its checkpoint."""
-        return self._checkpoint is not None or bool(self.run_dir is not None and self.ledger.trajectory(self.run_id))
 
     def _read_checkpoint(self) -> dict[str, Any] | None:
         if self.run_dir is None or not (self.run_dir / CHECKPOINT_NAME).is_file():
@@ -312,9 +312,18 @@ class Campaign:
         with self.ledger.transaction():
             self.ledger.set_meta("run_id", self.run_id)
             self.ledger.set_meta(f"run:{self.run_id}", meta)
+        if self.run_dir is not None:
+            ledger_path = str(self.ledger.path.resolve()) if self.ledger.path is not None else None
+            (self.run_dir / RUN_FILE).write_text(json.dumps({"run_id": self.run_id, "ledger": ledger_path}, indent=2))
 
     def _restore(self) -> None:
         """Load the checkpoint (if any), forget the trajectory after it, and rebuild the run's state from the ledger."""
+        meta = self.ledger.get_meta(f"run:{self.run_id}")
+        if meta is not None and meta.get("fingerprint") != self.fingerprint:
+            raise CampaignError(
+                f"run {self.run_id!r} in this ledger was scored with objective fingerprint {meta.get('fingerprint')}, but this objective "
+                f"has {self.fingerprint}: the objective or its options changed. Resume with the original configuration or use a new run_dir"
+            )
         ckpt = self._checkpoint
         last_round = 0
         if ckpt is not None:
@@ -326,7 +335,7 @@ class Campaign:
         self._remember([entry.evaluation for entry in self.ledger.trajectory(self.run_id)])
 
     def _remember(self, evs: Sequence[Evaluation]) -> None:
-        """Add evaluations to the run's state: known keys, best values and the running front."""
+        """Add evaluations to the run's state: known keys, best values, and rows pending for the running front."""
         for ev in evs:
             self._known[ev.key] = ev
             self._order.append(ev.key)
@@ -341,16 +350,20 @@ class Campaign:
         canon = canonical_values(values[:, cols], [self.specs[k] for k in cols])
         self._best = torch.maximum(self._best, canon.max(dim=0).values)
         if len(cols) >= 2:
-            pool = torch.cat([self._front, canon])
-            self._front = pool[pareto_mask(pool)]
+            self._pending.append(canon)
 
     def _advance(self, progress: Progress, evaluations: int) -> None:
         if progress.enabled:
             progress.update(evaluations, *self._progress_stats())
 
     def _progress_stats(self) -> tuple[dict[str, float], float | None]:
+        """Best natural value per objective column, and the hypervolume of the feasible front (K >= 2)."""
         cols = self._objective_columns
         best = {self.specs[k].name: float(self._best[i]) * self.specs[k].sign for i, k in enumerate(cols)}
+        if self._pending:
+            pool = torch.cat([self._front, *self._pending])
+            self._front = pool[pareto_mask(pool)]
+            self._pending = []
         if len(cols) < 2 or self._front.shape[0] == 0:
             return best, None
         specs = [self.specs[k] for k in cols]
@@ -358,21 +371,28 @@ class Campaign:
         ref = reference_point(specs, self._front * signs).double()
         return best, hypervolume(self._front, ref)
 
-    def _evaluation(self, key: str, design_text: str, scores: Scores, row: int, round_: int, seconds: float) -> Evaluation:
-        std = None if scores.std is None else tuple(float(x) for x in scores.std[row].tolist())
-        return Evaluation(
-            key=key,
-            design=design_text,
-            values=tuple(float(x) for x in scores.values[row].tolist()),
-            std=std,
-            valid=bool(scores.valid[row]),
-            error=scores.errors[row],
-            source="objective",
-            run_id=self.run_id,
-            round=round_,
-            strategy=self.strategy_name,
-            seconds=seconds,
-        )
+    def _evaluations(self, batch: Sequence[tuple[str, Any]], scores: Scores, round_: int, seconds: float) -> list[Evaluation]:
+        """Ledger rows for a scored batch of ``(key, canonical design)``; ``seconds`` is split evenly."""
+        values = scores.values.tolist()
+        std = scores.std.tolist() if scores.std is not None else [None] * len(batch)
+        valid = scores.valid.tolist()
+        per_item = seconds / len(batch)
+        return [
+            Evaluation(
+                key=key,
+                design=self.space.to_json(design),
+                values=tuple(values[i]),
+                std=None if std[i] is None else tuple(std[i]),
+                valid=valid[i],
+                error=scores.errors[i],
+                source="objective",
+                run_id=self.run_id,
+                round=round_,
+                strategy=self.strategy_name,
+                seconds=per_item,
+            )
+            for i, (key, design) in enumerate(batch)
+        ]
 
     def _round(self, asked: Sequence[Any], round_: int, progress: Progress) -> int:
         """Resolve, score and tell one round; returns the number of designs new to this run."""
@@ -433,8 +453,7 @@ class Campaign:
         for start in range(0, len(fresh), self.batch_size):
             batch = fresh[start : start + self.batch_size]
             scores, seconds = self.executor.evaluate(self.objective, [d for _, d in batch])
-            per_item = seconds / len(batch)
-            evs = [self._evaluation(key, self.space.to_json(d), scores, i, round_, per_item) for i, (key, d) in enumerate(batch)]
+            evs = self._evaluations(batch, scores, round_, seconds)
             self.ledger.record(self.fingerprint, evs, run_id=self.run_id, round=round_)
             self._remember(evs)
             c.evaluations += len(batch)
@@ -444,7 +463,10 @@ class Campaign:
             self._advance(progress, len(batch))
         told = [(d, key) for d, key in resolved if key in self._known]
         if told:
-            self.strategy.tell([d for d, _ in told], self._scores([key for _, key in told]))
+            scores = self._scores([key for _, key in told])
+            start = time.perf_counter()
+            self.strategy.tell([d for d, _ in told], scores)
+            c.strategy_seconds += time.perf_counter() - start
         return len(rejected) + len(cached) + len(fresh)
 
     def _scores(self, keys: Sequence[str]) -> Scores:
@@ -480,16 +502,24 @@ class Campaign:
         return None
 
     def run(self) -> CampaignResult:
-        """Run (or continue) the campaign to a stop condition and write the outputs."""
+        """Run (or continue) the campaign to a stop condition and write the outputs.
+
+        The first call restores the run directory's checkpoint, if any; later calls on the same
+        object continue from its live state (e.g. after raising :attr:`budget`).
+        """
+        if not self._restored:
+            self._restore()
+            self._restored = True
         self._write_metadata()
-        self._restore()
         session_start = time.perf_counter()
         wall_before = self.counters.wall_seconds
         progress = Progress(self.budget, initial=self.counters.evaluations, enabled=self.progress, description=self.strategy_name)
         try:
             while (reason := self._stop_reason()) is None:
                 n = min(self.batch_size, self.budget - self.counters.evaluations)
+                start = time.perf_counter()
                 asked = list(self.strategy.ask(n))
+                self.counters.strategy_seconds += time.perf_counter() - start
                 if not asked:
                     reason = "strategy_exhausted"
                     break
@@ -534,8 +564,8 @@ class Campaign:
         pareto: list[ParetoPoint] = []
         if feasible_rows and cols:
             Y = torch.tensor([[r.values[names[k]] for k in cols] for r in feasible_rows], dtype=torch.float64)
-            mask = pareto_mask(canonical_values(Y, [self.specs[k] for k in cols]))
-            pareto = [ParetoPoint(r.design, r.key, r.values) for r, m in zip(feasible_rows, mask.tolist()) if m]
+            front = front_indices(canonical_values(Y, [self.specs[k] for k in cols]))
+            pareto = [ParetoPoint(feasible_rows[i].design, feasible_rows[i].key, feasible_rows[i].values) for i in front]
         best: dict[str, ParetoPoint | None] = {}
         for k in cols:
             spec = self.specs[k]

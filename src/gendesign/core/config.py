@@ -60,6 +60,9 @@ class CampaignSettings(BaseModel):
     patience_rounds: int = Field(20, gt=0, description="stop after this many rounds in a row that proposed nothing new")
     progress: bool = True
     plots: bool = True
+    executor: Literal["inline", "process"] = Field("inline", description="score batches in this process or in a process pool")
+    workers: int = Field(2, gt=0, description="worker processes for executor = 'process'")
+    ledger: str | None = Field(None, description="a ledger file shared between runs as a cache (default: run_dir/ledger.sqlite)")
 
 
 class CampaignConfig(BaseModel):

@@ -32,7 +32,7 @@ class Executor(ABC):
             the wall seconds spent.
         """
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: executors without workers have nothing to release
         """Release workers; the executor cannot be used afterwards."""
 
 

@@ -33,6 +33,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gendesign.plugins.peptides.plugin",
     "gendesign.plugins.mcts",
     "gendesign.plugins.gflownet",
+    "gendesign.plugins.mdlm",
+    "gendesign.plugins.molecules",
 )
 
 KINDS: dict[str, str] = {

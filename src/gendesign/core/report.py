@@ -8,7 +8,8 @@ report regenerated later is identical to the one the run wrote. Files:
 * ``pareto.csv`` - the feasible non-dominated designs (objective columns only, directions
   respected), with the space's ``describe()`` columns;
 * ``summary.json`` - budget, evaluations, raw calls, invalid counts, hypervolume and its reference
-  point, best per objective, wall time split into objective and engine time;
+  point, best per objective, wall time split into objective, strategy (ask/tell) and engine time
+  (the rest: validation, keys, ledger, checkpoints);
 * ``pareto_front.png`` (K = 2, or the three pairwise panels for K = 3), ``hypervolume.png`` (K >= 2)
   and ``best.png`` (best value of each objective against evaluations).
 
@@ -114,11 +115,28 @@ def load_run(ledger: Ledger, run_id: str | None = None) -> RunData:
     return RunData(run_id, specs, entries, values, valid, feasible, scored, meta)
 
 
+def front_indices(Y: Tensor, chunk: int = 2048) -> list[int]:
+    """Indices (ascending) of the non-dominated rows of canonical values ``Y`` `[N, K]`; NaN rows never qualify.
+
+    Equal to ``pareto_mask(Y)``, computed incrementally: the front of the first ``i`` rows is merged
+    with the next chunk and filtered again. Dominance is transitive, so a row dropped early is
+    dominated by a row that stays; the cost is ``O(N * (F + chunk))`` for a front of size ``F``
+    instead of ``O(N^2)``.
+    """
+    if Y.shape[0] == 0:
+        return []
+    keep = torch.empty(0, dtype=torch.long)
+    for start in range(0, Y.shape[0], chunk):
+        idx = torch.cat([keep, torch.arange(start, min(start + chunk, Y.shape[0]))])
+        keep = idx[pareto_mask(Y[idx])]
+    return keep.tolist()
+
+
 def pareto_indices(data: RunData) -> list[int]:
     """Rows of feasible designs that are non-dominated on the objective columns."""
     if not data.entries or not data.objective_columns:
         return []
-    return torch.nonzero(pareto_mask(data.objective_canonical())).flatten().tolist()
+    return front_indices(data.objective_canonical())
 
 
 def run_reference_point(data: RunData) -> Tensor | None:
@@ -128,10 +146,10 @@ def run_reference_point(data: RunData) -> Tensor | None:
         return None
     if all(s.bounds is not None for s in specs):
         return reference_point(specs).double()
-    feasible = data.values[data.feasible][:, data.objective_columns]
-    if feasible.shape[0] == 0:
+    front = pareto_indices(data)
+    if not front:
         return None
-    return reference_point(specs, feasible).double()
+    return reference_point(specs, data.values[front][:, data.objective_columns]).double()
 
 
 def hypervolume_trace(data: RunData, ref: Tensor, max_points: int = 200) -> tuple[list[int], list[float]]:
@@ -224,7 +242,8 @@ def summarize(data: RunData, space: DesignSpace | None = None) -> dict[str, Any]
         hv = hypervolume(data.objective_canonical()[front], ref) if front else 0.0
     wall = float(counters.get("wall_seconds", 0.0))
     obj_s = float(counters.get("objective_seconds", 0.0))
-    engine = max(wall - obj_s, 0.0)
+    strategy_s = float(counters.get("strategy_seconds", 0.0))
+    engine = max(wall - obj_s - strategy_s, 0.0)
     signs = [s.sign for s in data.objective_specs]
     return {
         "run_id": data.run_id,
@@ -256,6 +275,7 @@ def summarize(data: RunData, space: DesignSpace | None = None) -> dict[str, Any]
         "time": {
             "wall_seconds": wall,
             "objective_seconds": obj_s,
+            "strategy_seconds": strategy_s,
             "engine_seconds": engine,
             "engine_ms_per_evaluation": 1000.0 * engine / n_scored if n_scored else None,
         },

@@ -57,7 +57,9 @@ class BoTorchProblem(Objective):
         self.ref_point = torch.tensor(ref, dtype=torch.float64)
         self.max_hv = float(problem.max_hv)
         self.specs = tuple(
-            ObjectiveSpec(f"{self.label}_f{k}", "min", bounds=(0.0, ref[k]), description=f"{type(problem).__name__} objective {k}")
+            ObjectiveSpec(
+                f"{self.label}_f{k}", "min", bounds=(0.0, ref[k]), description=f"{type(problem).__name__} objective {k}"
+            )
             for k in range(problem.num_objectives)
         )
         self.space = BoxSpace(problem.bounds.T.tolist())
@@ -84,7 +86,9 @@ class BoTorchProblem(Objective):
         try:
             front = self.problem.gen_pareto_front(n)
         except NotImplementedError:
-            raise ConfigError(f"{type(self.problem).__name__} has no closed-form Pareto front; sample the input box instead") from None
+            raise ConfigError(
+                f"{type(self.problem).__name__} has no closed-form Pareto front; sample the input box instead"
+            ) from None
         return front.to(torch.float64)
 
     def config(self) -> dict[str, Any]:
@@ -115,7 +119,9 @@ class DTLZ2(BoTorchProblem):
 
     def __init__(self, dim: int = 6, num_objectives: int = 2, device: str | torch.device = "cpu") -> None:
         if num_objectives < 2 or dim <= num_objectives:
-            raise ConfigError(f"DTLZ2 needs num_objectives >= 2 and dim > num_objectives, got dim={dim}, num_objectives={num_objectives}")
+            raise ConfigError(
+                f"DTLZ2 needs num_objectives >= 2 and dim > num_objectives, got dim={dim}, num_objectives={num_objectives}"
+            )
         from botorch.test_functions.multi_objective import DTLZ2 as _Problem
 
         self._setup(_Problem(dim=dim, num_objectives=num_objectives), device)

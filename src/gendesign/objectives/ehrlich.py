@@ -110,7 +110,7 @@ def quantize(counts: Tensor, motif_length: int, quantization: int) -> Tensor:
 
 
 class Ehrlich(Objective):
-    """An Ehrlich function instance (Stanton et al. 2024, arXiv:2407.00236); see the module docstring.
+    """Ehrlich function (Stanton et al. 2024): spaced-motif presence under a banded Markov-chain feasibility constraint.
 
     Designs are strings over ``ALPHABET[:num_states]`` of length ``length`` (or integer token lists).
     Values are ``f(x)`` `[B, 1]` (``objectives="product"``) or ``r(h_i)`` `[B, c]`
@@ -191,7 +191,9 @@ class Ehrlich(Objective):
             if is_primitive(mask):
                 break
         else:
-            raise ConfigError(f"no ergodic transition matrix in {_MAX_MATRIX_DRAWS} draws for num_states={v}; try another random_seed")
+            raise ConfigError(
+                f"no ergodic transition matrix in {_MAX_MATRIX_DRAWS} draws for num_states={v}; try another random_seed"
+            )
         transition = torch.where(mask, dense, torch.zeros_like(dense))
         self.allowed: Tensor = mask
         """`[v, v]` bool: ``allowed[a, b]`` iff token ``b`` may follow token ``a``."""
@@ -307,7 +309,10 @@ class Ehrlich(Objective):
     def random_feasible(self, n: int, rng: np.random.Generator) -> list[str]:
         """``n`` DMP trajectories drawn with ``rng``: feasible designs for seeding a search."""
         gen = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
-        return ["".join(ALPHABET[t] for t in sample_dmp(self.stationary, self.transition, self.length, gen).tolist()) for _ in range(n)]
+        return [
+            "".join(ALPHABET[t] for t in sample_dmp(self.stationary, self.transition, self.length, gen).tolist())
+            for _ in range(n)
+        ]
 
     def __repr__(self) -> str:
         return (

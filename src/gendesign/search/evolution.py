@@ -34,13 +34,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from pydantic import Field
 
 from gendesign.core.designs import DesignSpace
+from gendesign.core.errors import ConfigError, InvalidDesignError
 from gendesign.core.objective import ObjectiveSpec, Scores
 from gendesign.core.pareto import nsga2_rank
 from gendesign.core.sequence_space import SequenceSpace
@@ -72,8 +73,10 @@ class EvolutionOptions(StrategyOptions):
             strict improvement of the best value, the population is reset to the founders (the
             population at the moment breeding began). The seen set and the feasibility model are
             kept, so the restarted search neither repeats designs nor relearns constraints. This
-            escapes deep local optima such as interleaved motifs on Ehrlich functions. ``None``
-            disables restarts.
+            escapes deep local optima such as interleaved motifs on Ehrlich functions. ``"auto"``
+            uses ``ceil(1.5 L (V - 1))`` on a sequence space (1.5 times the number of single-site
+            substitutions, so a search that is still finding improving point mutations is not cut
+            short) and 1500 elsewhere; ``None`` disables restarts.
         max_tries: extra redraws per child to find a design not proposed before.
     """
 
@@ -88,7 +91,7 @@ class EvolutionOptions(StrategyOptions):
     feasibility_prior: tuple[float, float] = (0.25, 0.75)
     proposal_tries: int = Field(default=8, ge=1)
     repair_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
-    restart_patience: int | None = Field(default=1500, ge=1)
+    restart_patience: int | Literal["auto"] | None = "auto"
     max_tries: int = Field(default=20, ge=1)
 
 
@@ -126,7 +129,9 @@ class Evolution(SearchStrategy):
         self.seen: set[str] = set()
         self.seen_order: list[str] = []
         self.queue: list[str] = [self.space.to_json(self.space.validate(d)) for d in opts.initial_designs]
-        self.initial_samples = opts.initial_samples if opts.initial_samples is not None else (0 if opts.initial_designs else opts.population_size)
+        self.initial_samples = (
+            opts.initial_samples if opts.initial_samples is not None else (0 if opts.initial_designs else opts.population_size)
+        )
         self.initial_drawn = 0
         self.births = 0
         self.population: list[_Member] = []
@@ -134,10 +139,21 @@ class Evolution(SearchStrategy):
         if opts.learn_feasibility and isinstance(space, SequenceSpace):
             self.feasibility = PairFeasibilityModel(space.vocab_size, opts.feasibility_prior)
         self.proposals_rejected = 0
+        self.restart_patience = self._patience()
         self.founders: list[_Member] | None = None
         self.best_value = -math.inf
         self.stagnation = 0
         self.restarts = 0
+
+    def _patience(self) -> int | None:
+        value = self.options.restart_patience
+        if value != "auto":
+            if value is not None and value < 1:
+                raise ConfigError(f"restart_patience={value} must be >= 1, 'auto' or None")
+            return value
+        if isinstance(self.space, SequenceSpace):
+            return math.ceil(1.5 * self.space.max_length * (self.space.vocab_size - 1))
+        return 1500
 
     def _mark(self, key: str) -> bool:
         if key in self.seen:
@@ -147,6 +163,7 @@ class Evolution(SearchStrategy):
         return True
 
     def ask(self, n: int) -> list[Any]:
+        """Initial designs first, then initial random samples, then bred children; never a design seen before."""
         out: list[Any] = []
         while self.queue and len(out) < n:
             design = self.space.from_json(self.queue.pop(0))
@@ -202,26 +219,24 @@ class Evolution(SearchStrategy):
                 children[i] = c
             remaining = remaining - 1
         if self.feasibility is not None and opts.repair_threshold < 1.0:
-            children = [self._repair(c, self.feasibility) for c in children]
+            ok = self.feasibility.ok_matrix()
+            children = [self._repair(c, ok) for c in children]
         return children
 
-    def _repair(self, design: Any, model: PairFeasibilityModel) -> Any:
+    def _repair(self, design: Any, ok: np.ndarray) -> Any:
         """Redraw one token of every pair that is probably forbidden (two-site moves across feasibility gaps).
 
-        For a suspect pair at positions ``(t - 1, t)`` one side ``u`` is picked uniformly and its
-        token redrawn with probability proportional to ``P(ok(x_{u-1}, b)) P(ok(b, x_{u+1}))``, where
-        ``P(ok) = 1`` for a pair seen in a valid design and ``1 - E[theta]`` otherwise.
+        For a suspect pair at positions ``(t - 1, t)`` (``1 - ok[a, b] > repair_threshold``) one side
+        ``u`` is picked uniformly and its token redrawn with probability proportional to
+        ``ok[x_{u-1}, b] ok[b, x_{u+1}]``, where ``ok`` `[V, V]` is
+        :meth:`PairFeasibilityModel.ok_matrix` (1 for proven pairs, ``1 - E[theta]`` otherwise).
         """
         space: SequenceSpace = self.space  # type: ignore[assignment]
         ids = space.ids(design)
-        v = model.vocab_size
-        mean_ok = 1.0 - model.mean_failure()
-        mean_ok[model.successes > 0] = 1.0
-        ok = mean_ok.reshape(v, v)
+        v = ok.shape[0]
         changed = False
         for t in range(1, len(ids)):
-            pair = ids[t - 1] * v + ids[t]
-            if model.successes[pair] > 0 or 1.0 - mean_ok[pair] <= self.options.repair_threshold:
+            if 1.0 - ok[ids[t - 1], ids[t]] <= self.options.repair_threshold:
                 continue
             u = t - 1 if self.rng.random() < 0.5 else t
             weight = np.ones(v)
@@ -237,6 +252,7 @@ class Evolution(SearchStrategy):
         return space.validate(ids) if changed else design
 
     def _breed(self, n: int) -> list[Any]:
+        """Up to ``n`` unseen children; with a feasibility model each slot keeps a Thompson sample of ``theta``."""
         opts = self.options
         model = self.feasibility
         thetas = [model.sample_failure(self.rng) for _ in range(n)] if model is not None else []
@@ -258,7 +274,7 @@ class Evolution(SearchStrategy):
                     taken.add(key)
                     continue
                 assert model is not None
-                log_p = self._log_accept(model, design, thetas[slot])
+                log_p = model.log_accept(self.space.ids(design), thetas[slot])  # type: ignore[attr-defined]
                 if math.log(max(self.rng.random(), 1e-300)) < log_p:
                     chosen[slot] = (design, key)
                     taken.add(key)
@@ -282,18 +298,16 @@ class Evolution(SearchStrategy):
                 out.append(design)
         return out
 
-    def _log_accept(self, model: PairFeasibilityModel, design: Any, theta: np.ndarray) -> float:
-        ids = np.asarray(self.space.ids(design), dtype=np.int64)  # type: ignore[attr-defined]
-        pairs = model.pairs(ids)
-        pairs = pairs[model.successes[pairs] == 0]
-        return float(np.log1p(-np.minimum(theta[pairs], 1.0 - 1e-12)).sum())
-
     def tell(self, designs: Sequence[Any], scores: Scores) -> None:
+        """Add the reported designs to the population and run survival; designs outside the space are ignored."""
         values = scores.values.detach().to("cpu", torch.float64)
         valid = scores.valid.detach().cpu()
         present = {m.key for m in self.population}
         for i, raw in enumerate(designs):
-            design = self.space.validate(raw)
+            try:
+                design = self.space.validate(raw)
+            except InvalidDesignError:
+                continue
             key = self.space.key(design)
             self._mark(key)
             ok = bool(valid[i])
@@ -308,7 +322,7 @@ class Evolution(SearchStrategy):
         self._survive()
 
     def _track_stagnation(self, values: torch.Tensor, valid: torch.Tensor) -> None:
-        patience = self.options.restart_patience
+        patience = self.restart_patience
         if patience is None or len(self.objective_columns) != 1 or self.founders is None:
             return
         col = self.objective_columns[0]
@@ -344,14 +358,12 @@ class Evolution(SearchStrategy):
         """Indices of ``members`` best first (constrained domination, NSGA-II keys, younger on ties)."""
         keys: list[tuple[float, float, float, float]] = [(0.0, 0.0, 0.0, 0.0)] * len(members)
         feasible: list[int] = []
-        mean_fail = self.feasibility.mean_failure() if self.feasibility is not None else None
+        model = self.feasibility
+        mean_fail = model.mean_failure() if model is not None else None
         for i, m in enumerate(members):
             if not m.valid:
-                penalty = 0.0
-                if mean_fail is not None and self.feasibility is not None:
-                    pairs = self.feasibility.pairs(self.space.ids(m.design))  # type: ignore[attr-defined]
-                    pairs = pairs[self.feasibility.successes[pairs] == 0]
-                    penalty = float(-np.log1p(-np.minimum(mean_fail[pairs], 1.0 - 1e-12)).sum())
+                # Invalid designs rank by their estimated -log P(feasible) under the posterior mean.
+                penalty = 0.0 if model is None else -model.log_accept(self.space.ids(m.design), mean_fail)  # type: ignore[attr-defined, arg-type]
                 keys[i] = (2.0, penalty, 0.0, -m.birth)
                 continue
             violation = self._violation(m)

@@ -12,9 +12,10 @@ keeps a Beta posterior over the failure probability ``theta_ab`` of every ordere
   An invalid design whose pairs are all cleared teaches nothing (its cause is not pairwise).
 
 The posterior is ``theta_ab ~ Beta(alpha_0 + f_ab, beta_0 + s_ab)``. A proposal ``x`` is accepted
-with probability ``prod_{(a, b) in pairs(x)} (1 - theta_ab)`` under one Thompson sample of
-``theta`` (Thompson 1933), so edits with a high estimated failure rate are rarely proposed while
-unexplored pairs keep being tried in proportion to their posterior plausibility.
+with probability ``prod_{(a, b) in U(x)} (1 - theta_ab)`` over its pairs ``U(x)`` that no valid design
+has shown, under one Thompson sample of ``theta`` (Thompson 1933), so edits with a high estimated
+failure rate are rarely proposed while unexplored pairs keep being tried in proportion to their
+posterior plausibility. Pairs already seen in a valid design count as safe, mirroring the blame rule.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class PairFeasibilityModel:
         if valid:
             self.successes[p] += 1.0
             return
-        suspects = p[self.successes[p] == 0]
+        suspects = self.unproven(ids)
         if suspects.size:
             self.failures[suspects] += 1.0 / suspects.size
 
@@ -77,10 +78,20 @@ class PairFeasibilityModel:
         a, b = self.prior
         return rng.beta(a + self.failures, b + self.successes)
 
-    def log_accept(self, ids: Sequence[int] | np.ndarray, theta: np.ndarray) -> float:
-        """``sum_{pairs} log(1 - theta_ab)``: log-probability that ``ids`` is feasible under ``theta``."""
+    def unproven(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Distinct pair indices `[P]` of ``ids`` that no valid design has shown yet."""
         p = self.pairs(ids)
-        return float(np.log1p(-np.minimum(theta[p], 1.0 - 1e-12)).sum())
+        return p[self.successes[p] == 0]
+
+    def log_accept(self, ids: Sequence[int] | np.ndarray, theta: np.ndarray) -> float:
+        """``sum_{(a, b) in U} log(1 - theta_ab)`` over the unproven pairs ``U``: log P(feasible) under ``theta`` `[V * V]`."""
+        return float(np.log1p(-np.minimum(theta[self.unproven(ids)], 1.0 - 1e-12)).sum())
+
+    def ok_matrix(self) -> np.ndarray:
+        """`[V, V]` plausibility ``P(ok(a, b))``: 1 for proven pairs, ``1 - E[theta_ab]`` otherwise."""
+        ok = 1.0 - self.mean_failure()
+        ok[self.successes > 0] = 1.0
+        return ok.reshape(self.vocab_size, self.vocab_size)
 
     def known_bad(self, threshold: float = 0.5) -> list[tuple[int, int]]:
         """Pairs ``(a, b)`` never seen in a valid design whose posterior mean failure exceeds ``threshold``."""

@@ -2,7 +2,8 @@
 
 Each round:
 
-* ``ask(n)`` samples trajectories from the current policy (exploration ``ask_epsilon``, logit
+* ``ask(n)`` first returns the ``initial_designs``, then ``initial_random`` designs from the space's own sampler (an optional
+  warm start), then samples trajectories from the current policy (exploration ``ask_epsilon``, logit
   temperature ``ask_temperature``) and returns up to ``n`` designs that were neither asked nor told
   before. When a draw yields too few unseen designs it draws again, up to ``max_ask_draws`` times,
   with exploration rising linearly from ``ask_epsilon`` to 1 (uniformly random actions) on the
@@ -60,6 +61,10 @@ class GFlowNetStrategyOptions(StrategyOptions, GFlowNetOptions):
         max_ask_draws: sampling rounds ``ask`` may spend looking for unseen designs.
         augment_top_k: best stored designs used for backward augmentation after each ``tell`` (0: off).
         augment_per_state: backward trajectories per augmented design.
+        initial_designs: designs proposed first, before anything else (e.g. a known feasible start).
+        initial_random: designs drawn from the space's own sampler before the policy proposes
+            anything (an offline warm start that the policy then learns from through backward
+            trajectories).
     """
 
     train_steps: int = Field(8, ge=1)
@@ -68,6 +73,8 @@ class GFlowNetStrategyOptions(StrategyOptions, GFlowNetOptions):
     max_ask_draws: int = Field(8, ge=1)
     augment_top_k: int = Field(0, ge=0)
     augment_per_state: int = Field(4, ge=1)
+    initial_designs: list[Any] = Field(default_factory=list)
+    initial_random: int = Field(0, ge=0)
     replay_fraction: float = Field(0.5, ge=0, le=1)
     train_batch_size: int = Field(64, ge=1)
 
@@ -102,7 +109,9 @@ class GFlowNetStrategy(SearchStrategy):
         o: GFlowNetStrategyOptions = self.options  # type: ignore[assignment]
         self.objective_columns = [k for k, s in enumerate(self.specs) if s.kind == "objective"]
         if not self.objective_columns:
-            raise ConfigError(f"strategy 'gflownet' needs at least one objective column; got only constraints {[s.name for s in self.specs]}")
+            raise ConfigError(
+                f"strategy 'gflownet' needs at least one objective column; got only constraints {[s.name for s in self.specs]}"
+            )
         self.env = make_env(space)
         gfn_options = GFlowNetOptions(**{k: getattr(o, k) for k in GFlowNetOptions.model_fields})
         with torch.random.fork_rng(devices=[]):
@@ -114,11 +123,17 @@ class GFlowNetStrategy(SearchStrategy):
         self.seen: set[str] = set()
         self.pending: dict[str, tuple[Trajectories, int]] = {}
         self.rounds = 0
+        self._queued = [space.validate(d) for d in o.initial_designs]
 
     def ask(self, n: int) -> list[Any]:
         o: GFlowNetStrategyOptions = self.options  # type: ignore[assignment]
         out: list[Any] = []
         self.pending = {}
+        if self._queued:
+            out, self._queued = self._queued[:n], self._queued[n:]
+            return out
+        if len(self.seen) < o.initial_random:
+            return self._random_designs(min(n, o.initial_random - len(self.seen)))
         for draw in range(o.max_ask_draws):
             share = draw / (o.max_ask_draws - 1) if o.max_ask_draws > 1 else 0.0
             epsilon = o.ask_epsilon + (1.0 - o.ask_epsilon) * share
@@ -134,21 +149,45 @@ class GFlowNetStrategy(SearchStrategy):
                     return out
         return out
 
+    def _random_designs(self, m: int) -> list[Any]:
+        """Up to ``m`` unseen, distinct designs from the space's sampler (the warm start)."""
+        out: list[Any] = []
+        keys: set[str] = set()
+        for design in self.space.sample(4 * m, self.rng):
+            key = self.space.key(design)
+            if key in self.seen or key in keys:
+                continue
+            keys.add(key)
+            out.append(design)
+            if len(out) == m:
+                break
+        return out
+
     def _trajectories_for(self, designs: Sequence[Any], keys: list[str]) -> Trajectories:
+        """Trajectories ending in ``designs``, in order: the asked forward ones where known, backward samples otherwise."""
+        known = [i for i, k in enumerate(keys) if k in self.pending]
         fresh = [i for i, k in enumerate(keys) if k not in self.pending]
-        parts = []
-        for i, k in enumerate(keys):
-            if k in self.pending:
-                trajs, col = self.pending[k]
-                parts.append(_select(trajs, col))
+        parts = [_select(*self._pending_batch([keys[i] for i in known]))] if known else []
         if fresh:
             states = self.env.from_designs([designs[i] for i in fresh]).to(self.device)
             parts.append(self.trainer.backward_trajectories(states))
-        order = [i for i, k in enumerate(keys) if k in self.pending] + fresh
         merged = Trajectories.cat(parts)
-        inverse = torch.empty(len(order), dtype=torch.long)
-        inverse[torch.tensor(order)] = torch.arange(len(order))
+        inverse = torch.empty(len(keys), dtype=torch.long)
+        inverse[torch.tensor(known + fresh, dtype=torch.long)] = torch.arange(len(keys))
         return _select(merged, inverse)
+
+    def _pending_batch(self, keys: list[str]) -> tuple[Trajectories, torch.Tensor]:
+        """The asked trajectories of ``keys`` as one batch and the positions within it (all come from one ``ask``)."""
+        batches = {id(self.pending[k][0]): self.pending[k][0] for k in keys}
+        if len(batches) == 1:
+            return next(iter(batches.values())), torch.tensor([self.pending[k][1] for k in keys], dtype=torch.long)
+        merged = Trajectories.cat(list(batches.values()))
+        offsets, start = {}, 0
+        for key_id, batch in batches.items():
+            offsets[key_id] = start
+            start += len(batch)
+        cols = [offsets[id(self.pending[k][0])] + self.pending[k][1] for k in keys]
+        return merged, torch.tensor(cols, dtype=torch.long)
 
     def tell(self, designs: Sequence[Any], scores: Scores) -> None:
         o: GFlowNetStrategyOptions = self.options  # type: ignore[assignment]
@@ -174,13 +213,20 @@ class GFlowNetStrategy(SearchStrategy):
         self.rounds += 1
 
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "trainer": self.trainer.state_dict(), "seen": sorted(self.seen), "rounds": self.rounds}
+        return {
+            **super().state_dict(),
+            "trainer": self.trainer.state_dict(),
+            "seen": sorted(self.seen),
+            "rounds": self.rounds,
+            "queued": [self.space.to_json(d) for d in self._queued],
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.trainer.load_state_dict(state["trainer"])
         self.seen = set(state["seen"])
         self.rounds = int(state["rounds"])
+        self._queued = [self.space.from_json(t) for t in state["queued"]]
         self.pending = {}
 
 

@@ -79,11 +79,15 @@ class MCTSOptions(StrategyOptions):
         invalid_penalty: reward subtracted in every component for an inadmissible rollout.
         archive_size: capacity of the Pareto archive.
         lengths: canvas lengths (tokens) under the root; default: ``num_lengths`` draws from the
-            model's training length histogram.
+            model's training length histogram restricted to the space's ``min_length..max_length``.
         num_lengths: how many lengths to draw when ``lengths`` is not given.
         temperature: softmax temperature of the reverse steps.
         top_p: nucleus mass of the reverse steps.
         max_expansions_per_ask: cap on expansions while :meth:`MCTS.ask` looks for new designs.
+        widening_c: progressive widening: a node with ``N`` visits may be expanded
+            ``max(1, floor(widening_c * N ** widening_alpha))`` times, each adding up to ``M`` children;
+            ``0`` expands every node once, as PepTune does.
+        widening_alpha: exponent of progressive widening.
     """
 
     model: str | None = None
@@ -97,6 +101,8 @@ class MCTSOptions(StrategyOptions):
     temperature: float = Field(1.0, gt=0.0)
     top_p: float = Field(1.0, gt=0.0, le=1.0)
     max_expansions_per_ask: int = Field(200, ge=1)
+    widening_c: float = Field(1.0, ge=0.0)
+    widening_alpha: float = Field(0.5, ge=0.0, le=1.0)
 
 
 @dataclass
@@ -107,6 +113,7 @@ class Node:
     depth: int
     parent: int
     prior: float = 1.0
+    log_step: float = 0.0
     children: list[int] = field(default_factory=list)
     reward_sum: Tensor | None = None
     n_valid: int = 0
@@ -114,6 +121,7 @@ class Node:
     n_pending: int = 0
     terminal: bool = False
     exhausted: bool = False
+    expansions: int = 0
 
     @property
     def n_scored(self) -> int:
@@ -212,7 +220,14 @@ class MCTS(SearchStrategy):
             counts = getattr(self.model, "length_counts", None)
             if counts is None or float(counts.sum()) <= 0:
                 raise ConfigError("the model has no length histogram; give the MCTS option lengths = [...]")
-            probs = (counts / counts.sum()).cpu().double()
+            probs = counts.detach().cpu().double().clone()
+            lo, hi = getattr(self.space, "min_length", None), getattr(self.space, "max_length", None)
+            if lo is not None and hi is not None:
+                outside = (torch.arange(probs.numel()) < lo) | (torch.arange(probs.numel()) > hi)
+                probs[outside] = 0.0
+            if float(probs.sum()) <= 0:
+                raise ConfigError(f"the model never saw lengths in the space's range {lo}..{hi}; give the MCTS option lengths = [...]")
+            probs = probs / probs.sum()
             draws = torch.multinomial(probs, self.options.num_lengths, replacement=True, generator=self.torch_generator)
             lengths = sorted(set(draws.tolist()))
         bad = [n for n in lengths if not 1 <= n <= self.model.max_length]
@@ -267,8 +282,12 @@ class MCTS(SearchStrategy):
             node = self.nodes[idx]
             if not node.children:
                 return idx
+            if idx != 0 and not node.terminal and node.expansions < self.allowed_expansions(node):
+                return idx
             live = [c for c in node.children if not self.nodes[c].exhausted]
             if not live:
+                if idx != 0 and not node.terminal:
+                    return idx
                 node.exhausted = True
                 if idx == 0:
                     return None
@@ -280,6 +299,10 @@ class MCTS(SearchStrategy):
             u = puct_scores(q, prior, node.visits, visits, self.options.c_puct)
             front = torch.nonzero(pareto_mask(u)).flatten().tolist()
             idx = live[front[int(self.rng.integers(len(front)))]]
+
+    def allowed_expansions(self, node: Node) -> int:
+        """Progressive widening (Coulom 2007; Couetoux et al. 2011): ``max(1, floor(c * N^alpha))``."""
+        return max(1, math.floor(self.options.widening_c * node.visits**self.options.widening_alpha))
 
     def _expand(self, idx: int) -> list[int]:
         """Sample ``M`` reverse steps from leaf ``idx``; return the new distinct children."""
@@ -300,19 +323,25 @@ class MCTS(SearchStrategy):
             )
         self.timing["model_s"] += time.perf_counter() - start
         x_s, logp = x_s.cpu(), logp.sum(-1).double().cpu()
-        unique: dict[tuple[int, ...], tuple[Tensor, float]] = {}
-        for row, lp in zip(x_s, logp.tolist()):
-            unique.setdefault(tuple(row.tolist()), (row, lp))
-        weights = torch.tensor([lp for _, lp in unique.values()], dtype=torch.float64)
-        prior = torch.softmax(weights, 0).tolist()
+        node.expansions += 1
+        self.counts["expansions"] += 1
+        known = {tuple(self.nodes[c].x.tolist()): c for c in node.children}
+        log_step = {tuple(self.nodes[c].x.tolist()): self.nodes[c].log_step for c in node.children}
         new = []
-        for (row, _), p in zip(unique.values(), prior):
-            child = Node(x=row.clone(), depth=node.depth + 1, parent=idx, prior=p)
+        for row, lp in zip(x_s, logp.tolist()):
+            key = tuple(row.tolist())
+            if key in known:
+                continue
+            child = Node(x=row.clone(), depth=node.depth + 1, parent=idx, log_step=lp)
             child.terminal = child.depth >= self.options.steps or not bool((row == self.model.mask_id).any())
             self.nodes.append(child)
             node.children.append(len(self.nodes) - 1)
+            known[key] = len(self.nodes) - 1
+            log_step[key] = lp
             new.append(len(self.nodes) - 1)
-        self.counts["expansions"] += 1
+        prior = torch.softmax(torch.tensor([self.nodes[c].log_step for c in node.children], dtype=torch.float64), 0)
+        for c, p in zip(node.children, prior.tolist()):
+            self.nodes[c].prior = p
         return new
 
     def _rollout(self, idxs: list[int]) -> Tensor:
@@ -374,6 +403,10 @@ class MCTS(SearchStrategy):
                 continue
             children = self._expand(leaf)
             expansions += 1
+            if not children:
+                if all(self.nodes[c].exhausted for c in node.children):
+                    node.exhausted = True
+                continue
             ids = self._rollout(children)
             designs = self.space.decode(ids)  # type: ignore[attr-defined]
             for child, design in zip(children, designs):
@@ -444,6 +477,8 @@ class MCTS(SearchStrategy):
                 "depth": n.depth,
                 "parent": n.parent,
                 "prior": n.prior,
+                "log_step": n.log_step,
+                "expansions": n.expansions,
                 "children": list(n.children),
                 "reward_sum": None if n.reward_sum is None else n.reward_sum.tolist(),
                 "n_valid": n.n_valid,
@@ -479,6 +514,8 @@ class MCTS(SearchStrategy):
                     depth=d["depth"],
                     parent=d["parent"],
                     prior=d["prior"],
+                    log_step=d["log_step"],
+                    expansions=d["expansions"],
                     children=list(d["children"]),
                     reward_sum=None if d["reward_sum"] is None else torch.tensor(d["reward_sum"], dtype=torch.float64),
                     n_valid=d["n_valid"],

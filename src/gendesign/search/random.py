@@ -73,8 +73,10 @@ class RandomSearch(SearchStrategy):
         return out
 
     def tell(self, designs: Sequence[Any], scores: Scores) -> None:
+        """Remember the reported designs so they are never proposed; designs outside the space are ignored."""
         for design in designs:
-            self._mark(self.space.key(design))
+            if self.space.is_valid(design):
+                self._mark(self.space.key(design))
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "seen": list(self.seen_order), "queue": list(self.queue)}

@@ -76,7 +76,9 @@ def test_subtb_matches_brute_force(lam):
 def test_subtb_large_lambda_tends_to_tb():
     s = _scores()
     log_r = torch.tensor([-0.3, 1.2])
-    assert subtrajectory_balance_loss(s, log_r, lam=1e6).item() == pytest.approx(trajectory_balance_loss(s, log_r).item(), rel=1e-4)
+    assert subtrajectory_balance_loss(s, log_r, lam=1e6).item() == pytest.approx(
+        trajectory_balance_loss(s, log_r).item(), rel=1e-4
+    )
 
 
 def test_losses_need_flows_and_matching_shapes():

@@ -73,7 +73,12 @@ def test_capacity_keeps_the_newest():
 
 def test_augmentation_trains_on_backward_trajectories_of_top_states():
     env = HyperGridEnv(2, 4)
-    trainer = GFlowNetTrainer(env, (ObjectiveSpec("u"),), GFlowNetOptions(reward="order_preserving", hidden=16, layers=1), torch.Generator().manual_seed(0))
+    trainer = GFlowNetTrainer(
+        env,
+        (ObjectiveSpec("u"),),
+        GFlowNetOptions(reward="order_preserving", hidden=16, layers=1),
+        torch.Generator().manual_seed(0),
+    )
     states = env.all_terminal_states()
     trainer.replay.add(states, states.sum(1, keepdim=True).double(), torch.ones(16, dtype=torch.bool))
     assert trainer.augment(top_k=2, per_state=3, steps=2) == 12

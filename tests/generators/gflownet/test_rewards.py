@@ -61,7 +61,9 @@ def test_listwise_target_is_uniform_over_batch_non_dominated_set():
 def test_op_tb_gradient_leaves_log_z_untouched_and_matches_chain_rule():
     env = HyperGridEnv(ndim=2, height=4)
     specs = (ObjectiveSpec("a"), ObjectiveSpec("b"))
-    trainer = GFlowNetTrainer(env, specs, GFlowNetOptions(reward="order_preserving", hidden=16, layers=1), torch.Generator().manual_seed(0))
+    trainer = GFlowNetTrainer(
+        env, specs, GFlowNetOptions(reward="order_preserving", hidden=16, layers=1), torch.Generator().manual_seed(0)
+    )
     trajs = trainer.sample(8, epsilon=0.5)
     values = torch.rand(8, 2, generator=torch.Generator().manual_seed(1)).double()
     valid = torch.ones(8, dtype=torch.bool)
@@ -80,7 +82,12 @@ def test_op_tb_gradient_leaves_log_z_untouched_and_matches_chain_rule():
 
 def test_preference_pairs_train_toward_the_preferred_item():
     env = HyperGridEnv(ndim=2, height=4)
-    trainer = GFlowNetTrainer(env, (ObjectiveSpec("u"),), GFlowNetOptions(reward="order_preserving", hidden=32, layers=2, lr=3e-3), torch.Generator().manual_seed(0))
+    trainer = GFlowNetTrainer(
+        env,
+        (ObjectiveSpec("u"),),
+        GFlowNetOptions(reward="order_preserving", hidden=32, layers=2, lr=3e-3),
+        torch.Generator().manual_seed(0),
+    )
     preferred = torch.tensor([[1, 2]])
     others = env.all_terminal_states()
     others = others[(others != preferred).any(dim=1)]
@@ -129,7 +136,9 @@ def test_kl_to_uniform_closed_form():
     k1 = sum(1 / 3 * (math.log(1 / 3) - math.log(x)) for x in [0.5, 0.25, 0.25])
     k2 = sum(0.5 * (math.log(0.5) - math.log(x)) for x in [0.9, 0.1])
     assert kl.item() == pytest.approx((k1 + k2) / 2, rel=1e-5)
-    assert backward_kl_to_uniform(torch.log(torch.full((1, 2), 0.5)), torch.ones(1, 2, dtype=torch.bool)).item() == pytest.approx(0.0, abs=1e-7)
+    assert backward_kl_to_uniform(torch.log(torch.full((1, 2), 0.5)), torch.ones(1, 2, dtype=torch.bool)).item() == pytest.approx(
+        0.0, abs=1e-7
+    )
 
 
 def test_kl_regulariser_pulls_learned_backward_policy_to_uniform():

@@ -23,7 +23,8 @@ from pydantic import Field
 from torch import Tensor
 
 from gendesign.generators.diffusion.algorithm import AlgorithmOptions, RewardAlgorithm, TrainContext, nan_safe_mean
-from gendesign.generators.diffusion.sampling import ddim_step, gaussian_log_prob, sample_trajectory
+from gendesign.generators.diffusion.backbone import Conditioning
+from gendesign.generators.diffusion.sampling import Trajectory, ddim_step, gaussian_log_prob, sample_trajectory
 
 
 class DDPOOptions(AlgorithmOptions):
@@ -125,7 +126,17 @@ class DDPO(RewardAlgorithm):
             if bool(finite.any()):
                 adv[finite] = (rewards[finite] - rewards[finite].mean()) / (rewards[finite].std(unbiased=False) + 1e-6)
         adv = adv.clamp(-o.adv_clip_max, o.adv_clip_max).to(ctx.device)
-        b, s = len(prompts), len(traj.timesteps)
+        stats = self.update(ctx, traj, cond, adv)
+        metrics = {k: sum(v) / len(v) for k, v in stats.items() if v}
+        metrics["reward_mean"] = float(nan_safe_mean(rewards))
+        metrics["reward_std"] = float(rewards[torch.isfinite(rewards)].std(unbiased=False)) if bool(torch.isfinite(rewards).any()) else 0.0
+        return metrics
+
+    def update(self, ctx: TrainContext, traj: Trajectory, cond: Conditioning, adv: Tensor) -> dict[str, list[float]]:
+        """The PPO-clip inner epochs on sampled trajectories with advantages ``adv`` `[B]`; returns per-update stats."""
+        o = self.options
+        b = len(cond.prompts)
+        s = len(traj.timesteps)
         n_train = max(1, int(round(s * o.timestep_fraction)))
         stats: dict[str, list[float]] = {"loss": [], "clipfrac": [], "approx_kl": [], "kl": [], "grad_norm": []}
         for _ in range(o.inner_epochs):
@@ -152,13 +163,11 @@ class DDPO(RewardAlgorithm):
                         stats["kl"].append(float(kl.detach()))
                     ctx.backward(loss / n_train)
                     stats["loss"].append(float(loss.detach()))
-                    stats["clipfrac"].append(float(((ratio - 1).abs() > o.clip_range).float().mean()))
-                    stats["approx_kl"].append(float(0.5 * ((log_prob - old) ** 2).mean()))
+                    with torch.no_grad():
+                        stats["clipfrac"].append(float(((ratio - 1).abs() > o.clip_range).float().mean()))
+                        stats["approx_kl"].append(float(0.5 * ((log_prob - old) ** 2).mean()))
                 stats["grad_norm"].append(ctx.optimizer_step())
-        metrics = {k: sum(v) / len(v) for k, v in stats.items() if v}
-        metrics["reward_mean"] = float(nan_safe_mean(rewards))
-        metrics["reward_std"] = float(rewards[torch.isfinite(rewards)].std(unbiased=False)) if bool(torch.isfinite(rewards).any()) else 0.0
-        return metrics
+        return stats
 
     def state_dict(self) -> dict[str, Any]:
         return {"tracker": self.tracker.state_dict()}

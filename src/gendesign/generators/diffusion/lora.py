@@ -41,11 +41,17 @@ class LoraSettings(BaseModel):
 def add_lora(module: nn.Module, settings: LoraSettings) -> nn.Module:
     """Inject LoRA layers into ``module`` in place, freeze every non-LoRA parameter, return ``module``."""
     peft = require("peft", "vision")
+    targets = resolve_targets(module, settings.target_modules)
+    if not targets:
+        raise ConfigError(
+            f"LoRA target_modules={settings.target_modules} match no Linear or Conv layer of {type(module).__name__}; "
+            "use names such as 'to_q', 'to_k', 'to_v', 'to_out.0', 'conv1', 'conv2'"
+        )
     config = peft.LoraConfig(
         r=settings.rank,
         lora_alpha=settings.alpha,
         lora_dropout=settings.dropout,
-        target_modules=settings.target_modules,
+        target_modules=targets,
         init_lora_weights=True if settings.init == "default" else settings.init,
     )
     try:
@@ -55,6 +61,20 @@ def add_lora(module: nn.Module, settings: LoraSettings) -> nn.Module:
     for name, p in module.named_parameters():
         p.requires_grad_("lora_" in name)
     return module
+
+
+def resolve_targets(module: nn.Module, suffixes: list[str]) -> list[str]:
+    """Full names of the ``nn.Linear`` / ``nn.Conv2d`` / ``nn.Conv3d`` layers whose name ends with a suffix.
+
+    Matching by layer type as well as name skips containers that share a name (the temporal
+    ``conv1`` of a UNet3D block is an ``nn.Sequential``).
+    """
+    kinds = (nn.Linear, nn.Conv2d, nn.Conv3d)
+    return [
+        name
+        for name, m in module.named_modules()
+        if isinstance(m, kinds) and any(name == s or name.endswith("." + s) for s in suffixes)
+    ]
 
 
 def is_lora_name(name: str) -> bool:

@@ -92,7 +92,9 @@ def distribution_metrics(indices: Tensor, rewards: Tensor, mode_mask: Tensor | N
     out: dict[str, float] = {"l1": l1_distance(p_hat, p_star), "jsd": jensen_shannon(p_hat, p_star)}
     if mode_mask is not None:
         found, mass = modes_found(indices, mode_mask)
-        out.update(modes_found=found, modes_total=int(mode_mask.sum()), mode_mass=mass, mode_mass_exact=float(p_star[mode_mask].sum()))
+        out.update(
+            modes_found=found, modes_total=int(mode_mask.sum()), mode_mass=mass, mode_mass_exact=float(p_star[mode_mask].sum())
+        )
     return out
 
 

@@ -33,7 +33,14 @@ class ReplayBuffer:
         archive_capacity: most states in the Pareto archive.
     """
 
-    def __init__(self, state_dim: int, num_objectives: int, capacity: int = 100_000, pareto_fraction: float = 0.1, archive_capacity: int = 1024) -> None:
+    def __init__(
+        self,
+        state_dim: int,
+        num_objectives: int,
+        capacity: int = 100_000,
+        pareto_fraction: float = 0.1,
+        archive_capacity: int = 1024,
+    ) -> None:
         if capacity < 1:
             raise ConfigError(f"ReplayBuffer: capacity={capacity} must be >= 1")
         if not 0.0 <= pareto_fraction <= 1.0:

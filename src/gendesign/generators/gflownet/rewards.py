@@ -35,6 +35,7 @@ import math
 from collections.abc import Sequence
 from typing import Literal
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.nn import functional as F
@@ -95,19 +96,24 @@ def pairwise_order_loss(log_r_hat: Tensor, utility: Tensor, partner: Tensor, tie
 
     Args:
         log_r_hat: `[B]` learned log-rewards.
-        utility: `[B]` canonical values (``-inf`` for invalid designs).
+        utility: `[B]` canonical values (``-inf`` for invalid designs, which rank below every valid one).
         partner: `[B]` index of each sample's partner.
         tie_tol: ``|u_i - u_j| <= tie_tol`` counts as a tie (label 1/2).
 
     Returns:
-        scalar, the mean over the ``B`` pairs.
+        scalar, the mean over the informative pairs: a pair of two invalid designs carries no order
+        and is left out (zero when no pair is informative).
     """
     ui, uj = utility, utility[partner]
-    both_inf = torch.isinf(ui) & torch.isinf(uj) & (ui == uj)
-    tie = both_inf | ((ui - uj).abs() <= tie_tol)
+    both_invalid = torch.isinf(ui) & torch.isinf(uj) & (ui == uj)
+    tie = (ui - uj).abs() <= tie_tol
     label = torch.where(tie, torch.full_like(ui, 0.5), (ui > uj).to(ui.dtype))
     d = log_r_hat - log_r_hat[partner]
-    return F.binary_cross_entropy_with_logits(d, label.to(d.dtype))
+    per_pair = F.binary_cross_entropy_with_logits(d, label.to(d.dtype), reduction="none")
+    informative = ~both_invalid
+    if not bool(informative.any()):
+        return log_r_hat.sum() * 0.0
+    return per_pair[informative].mean()
 
 
 def listwise_order_loss(log_r_hat: Tensor, canonical: Tensor) -> Tensor:
@@ -234,8 +240,13 @@ class PreferenceReward(RewardStrategy):
         return self.num_objectives * self.bins
 
     def sample_weights(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """`[n, K]` Dirichlet(alpha) weights, drawn as normalised Gamma(alpha, 1) variables."""
-        gammas = torch._standard_gamma(torch.full((n, self.num_objectives), self.alpha), generator=generator)
+        """`[n, K]` Dirichlet(alpha) weights, drawn as normalised Gamma(alpha, 1) variables.
+
+        The gamma draws come from a NumPy generator seeded from ``generator``, so the weights are
+        reproducible from the torch generator's state alone.
+        """
+        seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+        gammas = torch.from_numpy(np.random.default_rng(seed).gamma(self.alpha, size=(n, self.num_objectives))).to(torch.float32)
         return gammas / gammas.sum(dim=1, keepdim=True)
 
     def encode(self, weights: Tensor) -> Tensor:

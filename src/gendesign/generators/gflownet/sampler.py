@@ -166,7 +166,9 @@ def sample_backward(
         rev_states.append(prev)
         state = prev
     if not bool(env.is_initial(state).all()):
-        raise ConfigError(f"backward walk did not reach s_0 within max_length={env.max_length} steps; are these terminal states of the env?")
+        raise ConfigError(
+            f"backward walk did not reach s_0 within max_length={env.max_length} steps; are these terminal states of the env?"
+        )
     m = len(rev_fwd)
     horizon = m + 1
     t = torch.arange(horizon + 1, device=device).unsqueeze(1)
@@ -181,7 +183,14 @@ def sample_backward(
         actions = torch.where(inside, torch.stack(rev_fwd)[src.clamp(max=m - 1), cols[:horizon]], actions)
         back = torch.where(inside, torch.stack(rev_back)[src.clamp(max=m - 1), cols[:horizon]], back)
     actions[lengths, torch.arange(b, device=device)] = env.exit_action
-    return Trajectories(states=states, actions=actions, backward_actions=back, lengths=lengths, terminals=terminals.to(device), conditions=conditions)
+    return Trajectories(
+        states=states,
+        actions=actions,
+        backward_actions=back,
+        lengths=lengths,
+        terminals=terminals.to(device),
+        conditions=conditions,
+    )
 
 
 @dataclass

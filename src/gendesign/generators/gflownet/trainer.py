@@ -46,7 +46,9 @@ class GFlowNetOptions(BaseModel):
     loss: Literal["tb", "db", "subtb"] = "tb"
     subtb_lambda: float = Field(0.9, gt=0, description="SubTB's lambda")
     reward: Literal["power", "preference", "order_preserving"] = "order_preserving"
-    reward_options: dict[str, Any] = Field(default_factory=dict, description="options of the reward strategy (beta, alpha, bins, order, ...)")
+    reward_options: dict[str, Any] = Field(
+        default_factory=dict, description="options of the reward strategy (beta, alpha, bins, order, ...)"
+    )
     hidden: int = Field(256, ge=1)
     layers: int = Field(2, ge=1)
     architecture: Literal["mlp", "transformer"] = "mlp"
@@ -56,7 +58,9 @@ class GFlowNetOptions(BaseModel):
     train_batch_size: int = Field(128, ge=1, description="trajectories per gradient step")
     epsilon: float = Field(0.0, ge=0, le=1, description="exploration: chance of a uniform random action while training")
     temperature: float = Field(1.0, gt=0, description="logit temperature while training")
-    replay_fraction: float = Field(0.0, ge=0, lt=1, description="share of each training batch replayed from the buffer (as backward trajectories)")
+    replay_fraction: float = Field(
+        0.0, ge=0, lt=1, description="share of each training batch replayed from the buffer (as backward trajectories)"
+    )
     pareto_fraction: float = Field(0.1, ge=0, le=1, description="share of each replay draw taken from the Pareto archive")
     replay_capacity: int = Field(100_000, ge=1)
     kl_weight: float = Field(0.0, ge=0, description="weight of KL(U || P_B); OP-GFN uses 0.1 with a learned P_B")
@@ -117,7 +121,9 @@ class GFlowNetTrainer:
         self.steps = 0
         self.trajectories_seen = 0
 
-    def sample(self, n: int, *, epsilon: float | None = None, temperature: float | None = None, conditions: Tensor | None = None) -> Trajectories:
+    def sample(
+        self, n: int, *, epsilon: float | None = None, temperature: float | None = None, conditions: Tensor | None = None
+    ) -> Trajectories:
         """``n`` forward trajectories; conditions are drawn from the reward strategy when it needs them."""
         if conditions is None:
             conditions = self.reward.sample_conditions(n, self.generator)
@@ -181,7 +187,9 @@ class GFlowNetTrainer:
         states, values, valid = self.replay.sample(n, self.generator)
         return self.backward_trajectories(states), values, valid
 
-    def train_on_trajectories(self, trajs: Trajectories, canonical: Tensor, valid: Tensor, *, store: bool = True) -> dict[str, float]:
+    def train_on_trajectories(
+        self, trajs: Trajectories, canonical: Tensor, valid: Tensor, *, store: bool = True
+    ) -> dict[str, float]:
         """One gradient step on ``trajs`` plus replayed states; stores them in the replay first.
 
         With replay fraction ``f`` the step adds ``round(f * B / (1 - f))`` replayed states, so that
@@ -208,7 +216,9 @@ class GFlowNetTrainer:
         self.trajectories_seen += len(trajs)
         return parts
 
-    def train_online(self, score_fn: ScoreFn, n_steps: int, callback: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, float]:
+    def train_online(
+        self, score_fn: ScoreFn, n_steps: int, callback: Callable[[int, dict[str, float]], None] | None = None
+    ) -> dict[str, float]:
         """Synthetic online training: each step samples ``train_batch_size`` trajectories and scores them with ``score_fn``.
 
         Args:
@@ -260,7 +270,9 @@ class GFlowNetTrainer:
             losers: `[P, D]` the terminal states they beat.
         """
         if winners.shape != losers.shape:
-            raise ConfigError(f"preference pairs need equal shapes, got winners {list(winners.shape)} and losers {list(losers.shape)}")
+            raise ConfigError(
+                f"preference pairs need equal shapes, got winners {list(winners.shape)} and losers {list(losers.shape)}"
+            )
         p = winners.shape[0]
         conditions = self.reward.sample_conditions(p, self.generator)
         both = torch.cat([winners, losers])

@@ -64,6 +64,14 @@ def _as_times(value: Tensor | float, batch: int, device: torch.device) -> Tensor
     return t
 
 
+def _categorical(probs: Tensor, generator: torch.Generator | None) -> Tensor:
+    """One draw per row of ``probs`` `[M, K]` (rows need not be normalised), by inverse CDF in float64."""
+    cdf = probs.double().cumsum(-1)
+    gen_device = generator.device if generator is not None else probs.device
+    u = torch.rand((probs.shape[0], 1), generator=generator, device=gen_device, dtype=torch.float64).to(probs.device)
+    return torch.searchsorted(cdf, u * cdf[:, -1:], right=True).squeeze(-1).clamp(max=probs.shape[1] - 1)
+
+
 def step_from_predictions(
     model: MaskedDiffusionLM,
     x_t: Tensor,
@@ -72,11 +80,17 @@ def step_from_predictions(
     x0_log_probs: Tensor,
     generator: torch.Generator | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """The reverse step given the clean-token log-probabilities `[B, L, V]`; returns ``(x_s, log_probs)``.
+    """The reverse step given the clean-token distribution; returns ``(x_s, log_probs)``.
 
-    ``log_probs`` `[B, L]` holds, per position, the log-probability of the transition that was
-    drawn: 0 for positions that were not masked, :math:`\\log p(\\text{stay masked})` for masks that
-    stayed, and :math:`\\log p(x_s^\\ell = v)` for masks revealed as ``v``.
+    ``x0_log_probs`` `[B, L, V]` are log-probabilities (or logits: each row is normalised here)
+    of the clean token. ``log_probs`` `[B, L]` holds, per position, the log-probability of the
+    transition that was drawn: 0 for positions that were not masked, :math:`\log p(\text{stay
+    masked})` for masks that stayed, and :math:`\log p(x_s^\ell = v)` for masks revealed as ``v``.
+
+    With one schedule for all tokens the step factorises into a Bernoulli reveal with probability
+    :math:`q = (\alpha_s-\alpha_t)/(1-\alpha_t)` and, for revealed positions only, a draw from
+    :math:`\mu`; the softmax is then computed for revealed positions only, which keeps the step's
+    cost close to one denoiser forward pass.
     """
     masked = x_t == model.mask_id
     log_probs = torch.zeros(x_t.shape, dtype=torch.float32, device=x_t.device)
@@ -85,21 +99,31 @@ def step_from_predictions(
         return x_s, log_probs
     rows = masked.nonzero(as_tuple=True)[0]
     v = model.vocab_size
-    q = model.schedule.class_unmask_probability(t, s)[:, :v]
-    final = (s <= 0)[rows].unsqueeze(-1)
-    q_rows = torch.where(final, torch.ones_like(q[rows]), q[rows])
-    p_reveal = x0_log_probs[masked].exp() * q_rows
-    p_stay = (1.0 - p_reveal.sum(-1, keepdim=True)).clamp_min(0.0)
-    p_stay = torch.where(final, torch.zeros_like(p_stay), p_stay)
-    probs = torch.cat([p_reveal, p_stay], dim=-1).double()
-    cdf = probs.cumsum(-1)
-    cdf = cdf / cdf[:, -1:]
+    final = s <= 0
     gen_device = generator.device if generator is not None else x_t.device
-    u = torch.rand((probs.shape[0], 1), generator=generator, device=gen_device, dtype=torch.float64).to(x_t.device)
-    choice = torch.searchsorted(cdf, u, right=True).squeeze(-1).clamp(max=v)
+    if model.schedule.uniform:
+        q = torch.where(final, torch.ones_like(t), model.schedule.base.unmask_probability(t, s))[rows]
+        u = torch.rand(rows.shape, generator=generator, device=gen_device, dtype=torch.float64).to(x_t.device)
+        reveal = u < q.double()
+        logits = x0_log_probs[masked][reveal]
+        logp = F.log_softmax(logits.float(), dim=-1)
+        tokens = _categorical(logp.exp(), generator) if logits.shape[0] else torch.empty(0, dtype=torch.long, device=x_t.device)
+        step_lp = torch.where(reveal, torch.log(q), torch.log1p(-q))
+        step_lp[reveal] = step_lp[reveal] + logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
+        new = torch.full_like(rows, model.mask_id)
+        new[reveal] = tokens
+        x_s[masked] = new
+        log_probs[masked] = step_lp.float()
+        return x_s, log_probs
+    q = model.schedule.class_unmask_probability(t, s)[:, :v]
+    q_rows = torch.where(final[rows].unsqueeze(-1), torch.ones_like(q[rows]), q[rows])
+    p_reveal = F.softmax(x0_log_probs[masked].float(), dim=-1) * q_rows
+    p_stay = (1.0 - p_reveal.sum(-1, keepdim=True)).clamp_min(0.0)
+    p_stay = torch.where(final[rows].unsqueeze(-1), torch.zeros_like(p_stay), p_stay)
+    probs = torch.cat([p_reveal, p_stay], dim=-1).double()
+    choice = _categorical(probs, generator)
     chosen_p = probs.gather(-1, choice.unsqueeze(-1)).squeeze(-1)
-    new = torch.where(choice == v, torch.full_like(choice, model.mask_id), choice)
-    x_s[masked] = new
+    x_s[masked] = torch.where(choice == v, torch.full_like(choice, model.mask_id), choice)
     log_probs[masked] = torch.log(chosen_p / probs.sum(-1)).float()
     return x_s, log_probs
 
@@ -185,7 +209,10 @@ class Sampler:
 
     def _predict(self, x_t: Tensor, t: Tensor) -> Tensor:
         self.forward_rows += x_t.shape[0]
-        return sampling_log_probs(self.model.x0_logits(x_t, t), self.temperature, self.top_p)
+        logits = self.model.x0_logits(x_t, t)
+        if self.top_p >= 1.0:
+            return logits / self.temperature if self.temperature != 1.0 else logits
+        return sampling_log_probs(logits, self.temperature, self.top_p)
 
     @torch.no_grad()
     def denoise(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:

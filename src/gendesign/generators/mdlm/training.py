@@ -63,7 +63,7 @@ class DataOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    corpus: str = Field(description="text file, one design per line")
+    corpus: str = Field(description="text file, one design per line, or 'package:NAME/path' inside an installed package")
     tokenizer: Literal["smiles", "residue"] = "smiles"
     alphabet: str | list[str] | None = Field(None, description="tokens for tokenizer='residue'")
     separator: str = ""
@@ -114,6 +114,7 @@ class TrainingOptions(BaseModel):
     warmup_steps: int = Field(100, ge=0)
     min_lr_ratio: float = Field(0.1, ge=0.0, le=1.0, description="cosine decay floor as a fraction of lr")
     grad_clip: float | None = Field(1.0, gt=0)
+    estimator: Literal["time", "count"] = Field("time", description="training estimator of the NELBO (see MaskedDiffusionLM.loss); validation always uses 'time'")
     val_every_steps: int = Field(200, gt=0)
     checkpoint_every_steps: int = Field(200, gt=0)
     accelerator: Literal["cpu", "gpu", "auto"] = "cpu"
@@ -188,14 +189,33 @@ def load_train_config(source: str | Path | dict[str, Any] | TrainConfig) -> Trai
         raise ConfigError(format_validation_error(exc, where=where, model=TrainConfig)) from None
 
 
+def resolve_corpus_path(path: str | Path) -> Path:
+    """A corpus path; ``"package:NAME/inner/path"`` names a file inside an installed Python package.
+
+    Example: ``"package:rdkit/Data/NCI/first_5K.smi"`` is RDKit's packaged NCI subset (BSD licence).
+    """
+    text = str(path)
+    if text.startswith("package:"):
+        import importlib.util
+
+        package, _, inner = text[len("package:") :].partition("/")
+        spec = importlib.util.find_spec(package) if package else None
+        if spec is None or not spec.submodule_search_locations:
+            raise ConfigError(f"corpus {text!r}: package {package!r} is not installed")
+        p = Path(next(iter(spec.submodule_search_locations))) / inner
+    else:
+        p = Path(text)
+    if not p.is_file():
+        raise ConfigError(f"corpus file {str(p)!r} does not exist")
+    return p
+
+
 def read_corpus(path: str | Path, limit: int | None = None) -> list[str]:
     """Designs of a corpus file: stripped non-empty lines that do not start with ``#``.
 
     A line ``SMILES<whitespace>name`` (``.smi`` style) keeps only its first field.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"corpus file {str(p)!r} does not exist")
+    p = resolve_corpus_path(path)
     out = []
     with p.open() as fh:
         for line in fh:
@@ -315,7 +335,7 @@ def make_lightning_module(model_config: dict[str, Any], training: dict[str, Any]
             self.val_nelbo = MeanMetric()
 
         def training_step(self, batch: Tensor, batch_idx: int) -> Tensor:
-            total, tokens = self.model.loss(batch)
+            total, tokens = self.model.loss(batch, estimator=self.training_options.estimator)
             loss = total / tokens
             self.log("train/nelbo", loss, prog_bar=True, batch_size=batch.shape[0])
             return loss
@@ -436,10 +456,10 @@ def train(config: str | Path | dict[str, Any] | TrainConfig) -> MaskedDiffusionL
         results = trainer.validate(module, datamodule=datamodule, verbose=False)
         if results:
             metrics = {k: float(v) for k, v in results[0].items()}
+    if trainer.global_step % cfg.training.checkpoint_every_steps:
+        trainer.save_checkpoint(str(last))
+    trainer.strategy.barrier()
     if trainer.is_global_zero:
-        checkpoint_path = last if last.is_file() else None
-        if checkpoint_path is None or trainer.global_step % cfg.training.checkpoint_every_steps:
-            trainer.save_checkpoint(str(last))
         model = module.model.cpu().eval()
         meta = {
             "global_step": int(trainer.global_step),
@@ -453,6 +473,7 @@ def train(config: str | Path | dict[str, Any] | TrainConfig) -> MaskedDiffusionL
         }
         model.save_pretrained(out, extra=meta)
         (out / "train_config.json").write_text(json.dumps(cfg.model_dump(), indent=2))
+    trainer.strategy.barrier()
     return module.model.cpu().eval()
 
 

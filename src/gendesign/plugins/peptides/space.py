@@ -18,6 +18,7 @@ import json
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -157,6 +158,28 @@ class PeptideSpace(DesignSpace):
 
     def display(self, design: Any) -> str:
         return self.validate(design)
+
+    def default_generator(self) -> Path:
+        """Directory of the shipped peptide MDLM, used by model-backed strategies such as ``mcts``.
+
+        Raises:
+            ConfigError: if this space's monomer set differs from the model's vocabulary
+                (``monomers="all"``); train a model on this space's monomers and pass its path instead.
+        """
+        from gendesign.plugins.peptides.train_mdlm import shipped_path
+
+        path = shipped_path()
+        cfg_file = path / "config.json"
+        if not cfg_file.is_file():
+            raise ConfigError(f"the shipped peptide MDLM is missing at {path}; reinstall gendesign or pass a model path")
+        tokens = json.loads(cfg_file.read_text()).get("tokenizer", {}).get("tokens")
+        if tokens != self.tokens:
+            raise ConfigError(
+                f"the shipped peptide MDLM reads monomers='all' ({len(tokens or [])} tokens) but this space has "
+                f"{self.vocab_size} monomers {list(self.monomers)[:5]}...; use monomers='all' or pass the strategy a model "
+                "trained on this space (python -m gendesign.plugins.peptides.train_mdlm shows how)"
+            )
+        return path
 
     def smiles(self, design: Any) -> str:
         """Canonical isomeric SMILES of ``design`` (exact; built residue by residue)."""

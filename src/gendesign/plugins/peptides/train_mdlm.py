@@ -96,11 +96,11 @@ def train(
     out: Path,
     *,
     seed: int = 0,
-    steps: int = 1500,
-    batch_size: int = 48,
+    steps: int = 1200,
+    batch_size: int = 32,
     lr: float = 1e-3,
-    d_model: int = 96,
-    n_layers: int = 3,
+    d_model: int = 64,
+    n_layers: int = 2,
     n_heads: int = 4,
 ) -> dict[str, Any]:
     """Train the peptide MDLM and save it to ``out``; return the training record."""
@@ -152,13 +152,13 @@ def train(
         opt.step()
         sched.step()
         running += float(loss.detach())
-        if (step + 1) % 250 == 0 or step + 1 == steps:
+        if (step + 1) % 200 == 0 or step + 1 == steps:
             model.eval()
             with torch.no_grad():
                 vgen = torch.Generator().manual_seed(1234)
                 vt = sum(float(model.loss(b, generator=vgen)[0]) for b in x_val.split(256))
                 vn = int((x_val != model.pad_id).sum())
-            history.append({"step": step + 1, "train_nelbo_per_token": running / 250, "val_nelbo_per_token": vt / vn})
+            history.append({"step": step + 1, "train_nelbo_per_token": running / 200, "val_nelbo_per_token": vt / vn})
             print(json.dumps(history[-1]), flush=True)
             running = 0.0
     record = {
@@ -193,10 +193,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=shipped_path())
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=1500)
-    parser.add_argument("--batch-size", type=int, default=48)
+    parser.add_argument("--steps", type=int, default=1200)
+    parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args(argv)
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     train(args.out, seed=args.seed, steps=args.steps, batch_size=args.batch_size)
 
 

@@ -41,6 +41,8 @@ def detailed_balance_loss(scores: TrajectoryScores, log_rewards: Tensor | None, 
     terms = [residual[inner]]
     if log_rewards is not None:
         if log_rewards.shape != scores.lengths.shape:
-            raise ConfigError(f"detailed_balance_loss: log_rewards has shape {list(log_rewards.shape)}, expected [{scores.lengths.shape[0]}]")
+            raise ConfigError(
+                f"detailed_balance_loss: log_rewards has shape {list(log_rewards.shape)}, expected [{scores.lengths.shape[0]}]"
+            )
         terms.append(scores.terminal_log_flow() - log_rewards)
     return torch.cat(terms).pow(2).mean()

@@ -35,5 +35,7 @@ def trajectory_balance_loss(scores: TrajectoryScores, log_rewards: Tensor | None
     if log_rewards is None:
         return scores.log_pf.new_zeros(())
     if log_rewards.shape != scores.lengths.shape:
-        raise ConfigError(f"trajectory_balance_loss: log_rewards has shape {list(log_rewards.shape)}, expected [{scores.lengths.shape[0]}]")
+        raise ConfigError(
+            f"trajectory_balance_loss: log_rewards has shape {list(log_rewards.shape)}, expected [{scores.lengths.shape[0]}]"
+        )
     return trajectory_balance_residuals(scores, log_rewards).pow(2).mean()

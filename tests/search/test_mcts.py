@@ -1,0 +1,224 @@
+"""Monte-Carlo tree search over a masked diffusion model's reverse process."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gendesign.core.errors import ConfigError
+from gendesign.core.objective import FunctionObjective, ObjectiveSpec
+from gendesign.core.pareto import pareto_mask
+from gendesign.core.sequence_space import SequenceSpace
+from gendesign.search.mcts import MCTS, MCTSOptions, puct_scores
+
+
+class ProductMDLM:
+    """A toy masked diffusion model whose clean-token distribution is a fixed product over positions.
+
+    ``reverse_step`` follows the MDLM posterior of the log-linear schedule: a mask is revealed with
+    probability ``(t - s) / t`` (all of them at ``s = 0``) as a draw from ``softmax(logits[l])``.
+    """
+
+    def __init__(self, logits: torch.Tensor) -> None:
+        self.logits = logits
+        self.max_length, self.vocab_size = logits.shape
+        self.pad_id, self.mask_id = self.vocab_size, self.vocab_size + 1
+        self.length_counts = torch.zeros(self.max_length + 1)
+        self.length_counts[self.max_length] = 1.0
+        self.device = torch.device("cpu")
+        self.calls = 0
+
+    def eval(self):
+        return self
+
+    def reverse_step(self, x_t, t, s, temperature=1.0, top_p=1.0, generator=None):
+        self.calls += 1
+        b, n = x_t.shape
+        masked = x_t == self.mask_id
+        q = torch.where(s <= 0, torch.ones_like(t), (t - s) / t).unsqueeze(-1).expand(b, n)
+        reveal = masked & (torch.rand((b, n), generator=generator) < q)
+        probs = torch.softmax(self.logits[:n] / temperature, -1)
+        draw = torch.multinomial(probs.repeat(b, 1), 1, generator=generator).view(b, n)
+        x_s = torch.where(reveal, draw, x_t)
+        lp = torch.log(probs.repeat(b, 1, 1).gather(-1, draw.unsqueeze(-1)).squeeze(-1))
+        logp = torch.where(reveal, torch.log(q) + lp, torch.where(masked, torch.log1p(-q.clamp(max=1 - 1e-12)), torch.zeros_like(lp)))
+        return x_s, logp
+
+
+def _run(strategy, objective, budget, batch=8):
+    seen = 0
+    best = -math.inf
+    history = []
+    while seen < budget:
+        designs = strategy.ask(min(batch, budget - seen))
+        if not designs:
+            break
+        scores = objective(designs)
+        strategy.tell(designs, scores)
+        seen += len(designs)
+        history.extend(designs)
+        best = max(best, float(scores.values[:, 0].max()))
+    return best, history
+
+
+def test_puct_exploration_term_has_the_right_sign_and_size():
+    q = torch.tensor([[0.5, 0.1], [0.5, 0.1], [0.2, 0.3]], dtype=torch.float64)
+    prior = torch.tensor([0.5, 0.5, 0.5], dtype=torch.float64)
+    visits = torch.tensor([1.0, 9.0, 1.0], dtype=torch.float64)
+    u = puct_scores(q, prior, 16, visits, 2.0)
+    assert torch.allclose(u - q, (2.0 * 0.5 * 4.0 / (1 + visits)).unsqueeze(-1).expand(3, 2))
+    assert (u[0] > u[1]).all()
+    assert torch.equal(puct_scores(q, prior, 16, visits, 0.0), q)
+    bigger_prior = puct_scores(q, torch.tensor([0.9, 0.5, 0.5], dtype=torch.float64), 16, visits, 2.0)
+    assert (bigger_prior[0] > u[0]).all()
+    assert (puct_scores(q, prior, 64, visits, 2.0) > u).all()
+
+
+def test_exploration_picks_the_unvisited_child_among_equal_values():
+    space = SequenceSpace("AB", length=2)
+    model = ProductMDLM(torch.zeros(2, 2))
+    s = MCTS(space, (ObjectiveSpec("f", bounds=(0, 1)),), options=MCTSOptions(steps=2, num_children=4, lengths=[2], c_puct=1.0), model=model)
+    root = s.nodes[0]
+    canvas = s.nodes[root.children[0]]
+    for i, n_valid in enumerate([5, 0]):
+        child = type(canvas)(x=canvas.x.clone(), depth=1, parent=root.children[0], prior=0.5, n_valid=n_valid, reward_sum=torch.tensor([0.5 * n_valid], dtype=torch.float64) if n_valid else None)
+        s.nodes.append(child)
+        canvas.children.append(len(s.nodes) - 1)
+    canvas.n_valid = 5
+    canvas.reward_sum = torch.tensor([2.5], dtype=torch.float64)
+    s.nodes[-1].n_valid, s.nodes[-1].reward_sum = 1, torch.tensor([0.5], dtype=torch.float64)
+    assert s._select() == len(s.nodes) - 1
+
+
+def test_time_grid_continues_across_depth():
+    model = ProductMDLM(torch.zeros(6, 3))
+    s = MCTS(SequenceSpace("ABC", length=6), (ObjectiveSpec("f"),), options=MCTSOptions(steps=6, num_children=2, lengths=[6]), model=model)
+    assert [s.time_at(d) for d in range(7)] == pytest.approx([1 - d / 6 for d in range(7)])
+    seen = []
+    original = model.reverse_step
+
+    def spy(x_t, t, s_, **kw):
+        seen.append((float(t[0]), float(s_[0])))
+        return original(x_t, t, s_, **kw)
+
+    model.reverse_step = spy
+    s.ask(4)
+    assert seen[0] == pytest.approx((1.0, 5 / 6))
+    assert all(a > b for a, b in seen)
+    assert seen[1][0] == pytest.approx(5 / 6)
+
+
+def test_mcts_finds_the_known_best_sequence_that_sampling_misses():
+    length, vocab = 6, 4
+    target = [3, 1, 0, 2, 3, 1]
+    logits = torch.zeros(length, vocab)
+    for i, tok in enumerate(target):
+        logits[i, (tok + 1) % vocab] = 1.5
+    model = ProductMDLM(logits)
+    space = SequenceSpace("ABCD", length=length)
+    target_text = "".join("ABCD"[i] for i in target)
+    obj = FunctionObjective(lambda xs: [sum(a == b for a, b in zip(x, target_text)) for x in xs], names="matches")
+    obj.specs = (ObjectiveSpec("matches", bounds=(0.0, float(length))),)
+    p_target = math.prod(float(torch.softmax(logits[i], 0)[t]) for i, t in enumerate(target))
+    budget = 400
+    assert 1 - (1 - p_target) ** budget < 0.02
+    found = 0
+    for seed in range(3):
+        strategy = MCTS(space, obj.specs, seed=seed, options=MCTSOptions(steps=length, num_children=8, lengths=[length], c_puct=0.5), model=model)
+        best, designs = _run(strategy, obj, budget)
+        assert len(set(designs)) == len(designs)
+        found += best == length
+        assert strategy.archive.keys == [target_text] if best == length else True
+    assert found == 3
+
+
+def test_invalid_rollouts_are_penalised_not_evaluated():
+    model = ProductMDLM(torch.zeros(5, 3))
+    space = SequenceSpace("ABC", min_length=1, max_length=3)
+    obj = FunctionObjective(lambda xs: [1.0] * len(xs), names="f")
+    obj.specs = (ObjectiveSpec("f", bounds=(0.0, 1.0)),)
+    s = MCTS(space, obj.specs, options=MCTSOptions(steps=5, num_children=4, lengths=[3, 5], invalid_penalty=2.0), model=model)
+    designs = s.ask(8)
+    assert all(len(d) == 3 for d in designs)
+    long_canvas = s.nodes[s.nodes[0].children[1]]
+    assert long_canvas.n_invalid > 0 and long_canvas.n_valid == 0
+    assert s.q_values(long_canvas).tolist() == [-2.0]
+    s.tell(designs, obj(designs))
+    short_canvas = s.nodes[s.nodes[0].children[0]]
+    assert s.q_values(short_canvas).tolist() == [1.0]
+
+
+def test_backups_are_means_not_sums():
+    model = ProductMDLM(torch.zeros(4, 2))
+    space = SequenceSpace("AB", length=4)
+    obj = FunctionObjective(lambda xs: [x.count("A") for x in xs], names="a")
+    obj.specs = (ObjectiveSpec("a", bounds=(0.0, 4.0)),)
+    s = MCTS(space, obj.specs, options=MCTSOptions(steps=4, num_children=6, lengths=[4]), model=model)
+    _run(s, obj, 40)
+    for node in s.nodes[1:]:
+        if node.n_valid:
+            q = float(s.q_values(node)[0])
+            assert 0.0 <= q <= 1.0
+            assert q == pytest.approx(float(node.reward_sum[0]) / node.n_valid / 4.0)
+    canvas = s.nodes[1]
+    assert canvas.n_valid == sum(s.nodes[c].n_valid for c in canvas.children) + (canvas.n_valid - sum(s.nodes[c].n_valid for c in canvas.children))
+    assert canvas.n_valid >= max(s.nodes[c].n_valid for c in canvas.children)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_archive_is_strictly_non_dominated_and_bounded(seed):
+    rng = np.random.default_rng(seed)
+    length = 6
+    model = ProductMDLM(torch.tensor(rng.normal(size=(length, 4)), dtype=torch.float32))
+    space = SequenceSpace("ABCD", length=length)
+    w = torch.tensor(rng.normal(size=(3, length, 4)))
+
+    def f(xs):
+        ids = torch.tensor([["ABCD".index(c) for c in x] for x in xs])
+        return torch.stack([w[k].gather(-1, ids.unsqueeze(-1)).squeeze(-1).sum(-1) for k in range(3)], -1).float()
+
+    obj = FunctionObjective(f, names=["f0", "f1", "f2"], directions=["max", "min", "max"])
+    s = MCTS(space, obj.specs, seed=seed, options=MCTSOptions(steps=length, num_children=6, lengths=[length], archive_size=10), model=model)
+    designs = []
+    for _ in range(12):
+        batch = s.ask(8)
+        s.tell(batch, obj(batch))
+        designs += batch
+        vals = s.archive.values
+        assert len(s.archive) <= 10
+        assert bool(pareto_mask(vals).all())
+        assert len(set(s.archive.keys)) == len(s.archive)
+    canon = obj(designs).canonical().double()
+    front = canon[pareto_mask(canon)]
+    for v in s.archive.values:
+        assert not any(bool((u >= v).all() and (u > v).any()) for u in canon)
+    assert len(front) >= len(s.archive)
+
+
+def test_state_dict_resume_continues_identically():
+    length = 5
+    model = ProductMDLM(torch.randn(length, 3, generator=torch.Generator().manual_seed(0)))
+    space = SequenceSpace("ABC", length=length)
+    obj = FunctionObjective(lambda xs: [[x.count("A"), x.count("C")] for x in xs], names=["a", "c"])
+    opts = MCTSOptions(steps=length, num_children=4, lengths=[length])
+    a = MCTS(space, obj.specs, seed=3, options=opts, model=model)
+    for _ in range(3):
+        d = a.ask(6)
+        a.tell(d, obj(d))
+    pending = a.ask(6)
+    state = a.state_dict()
+    import json
+
+    json.dumps({k: v for k, v in state.items() if k not in ("torch_generator", "archive")})
+    b = MCTS(space, obj.specs, seed=99, options=opts, model=model)
+    b.load_state_dict(state)
+    a.tell(pending, obj(pending))
+    b.tell(pending, obj(pending))
+    assert a.ask(6) == b.ask(6)
+    assert a.archive.keys == b.archive.keys
+
+
+def test_model_and_space_vocabularies_must_agree():
+    with pytest.raises(ConfigError, match="real tokens"):
+        MCTS(SequenceSpace("ABC", length=4), (ObjectiveSpec("f"),), options=MCTSOptions(lengths=[4]), model=ProductMDLM(torch.zeros(4, 5)))
