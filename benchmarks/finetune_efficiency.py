@@ -106,7 +106,7 @@ def hand_draft_step(unet, sched, opt, labels, gen) -> float:
     torch.nn.utils.clip_grad_norm_(params, 1.0)
     opt.step()
     opt.zero_grad(set_to_none=True)
-    return float(-loss)
+    return float(-loss.detach())
 
 
 def hand_ddpo_step(unet, sched, opt, labels, gen) -> float:

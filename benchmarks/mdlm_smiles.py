@@ -29,6 +29,7 @@ import math
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -295,7 +296,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=64, help="MDLM reverse steps for the quality samples")
     p.add_argument("--num-samples", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workdir", default=str(RESULTS / "mdlm_smiles_work"))
+    p.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "gendesign_mdlm_smiles"), help="models and checkpoints (kept out of the repository)")
     args = p.parse_args()
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
     if args.part == "mdlm":

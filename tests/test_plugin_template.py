@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -29,12 +28,16 @@ except (importlib.metadata.PackageNotFoundError, ImportError):  # pragma: no cov
     pytest.skip(f"the plugin template is not installed; pip install {TEMPLATE}", allow_module_level=True)
 
 
-def test_discovered_through_its_entry_point():
+def test_discovered_through_its_entry_point(fresh_plugins, monkeypatch, capsys):
+    from gendesign.cli import main
+
     (ep,) = [e for e in importlib.metadata.entry_points(group="gendesign") if e.name == "template"]
     assert ep.value == "gendesign_plugin_template.plugin"
-    out = subprocess.run([str(Path(sys.executable).with_name("gendesign")), "plugins", "--json"], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    plugins = {p["name"]: p for p in json.loads(out.stdout)["plugins"]}
+    monkeypatch.setattr(sys, "argv", ["gendesign", "plugins", "--json"])
+    main()
+    data = json.loads(capsys.readouterr().out)
+    assert "template" not in {f["name"] for f in data["failed"]}
+    plugins = {p["name"]: p for p in data["plugins"]}
     info = plugins["template"]
     assert info["version"] == "0.1.0" and not info["builtin"]
     assert info["registers"] == {"spaces": ["lattice"], "objectives": ["lattice_distance"], "strategies": ["hill_climb"]}

@@ -19,7 +19,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import pytest
 import torch
 
 from gendesign.core.ledger import Ledger
@@ -126,22 +125,10 @@ def _lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
-@pytest.mark.parametrize("kill_after_batches", [1, 4])
-def test_sigkill_mid_run_then_resume_scores_every_design_exactly_once(tmp_path, kill_after_batches):
-    (tmp_path / "counting_plugin.py").write_text(PLUGIN)
-    (tmp_path / "runner.py").write_text(RUNNER)
-    log = tmp_path / "scored.log"
-    config = tmp_path / "campaign.toml"
-    marker = tmp_path / "paused"
-    config.write_text(_config(log, kill_after_batches, marker))
-    run_dir = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, str(tmp_path / "runner.py"), "run", str(config), "--run-dir", str(run_dir)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+def _run_until_paused(cmd: list[str], env: dict[str, str], marker: Path) -> None:
+    """Start ``cmd``, wait for the strategy's pause marker, SIGKILL the process."""
+    marker.unlink(missing_ok=True)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 240
     while not marker.exists():
         assert proc.poll() is None, proc.communicate()[1].decode()
@@ -150,33 +137,49 @@ def test_sigkill_mid_run_then_resume_scores_every_design_exactly_once(tmp_path, 
     os.kill(proc.pid, signal.SIGKILL)  # inside tell: the batch is committed, the round is not checkpointed
     proc.communicate()
     assert proc.returncode == -signal.SIGKILL
-    before = _lines(log)
-    assert len(before) == kill_after_batches * BATCH
-    ckpt = run_dir / "checkpoint.pt"
-    if kill_after_batches == 1:
-        assert not ckpt.exists()
-    else:
-        state = torch.load(ckpt, weights_only=True)
-        assert state["counters"]["round"] == kill_after_batches - 1
-        assert state["counters"]["evaluations"] == (kill_after_batches - 1) * BATCH
 
+
+def _set_pause(run_dir: Path, old: int, new: int) -> None:
     resolved = run_dir / "config.resolved.toml"
-    resolved.write_text(resolved.read_text().replace(f"pause_at = {kill_after_batches}", "pause_at = 0"))
-    done = subprocess.run(
-        [sys.executable, str(tmp_path / "runner.py"), "resume", str(run_dir), "--no-progress"], env=env, capture_output=True, text=True, timeout=300
-    )
+    text = resolved.read_text()
+    assert f"pause_at = {old}" in text
+    resolved.write_text(text.replace(f"pause_at = {old}", f"pause_at = {new}"))
+
+
+def test_sigkill_mid_run_then_resume_scores_every_design_exactly_once(tmp_path):
+    """Kill in round 1 (no checkpoint yet), resume and kill again in round 3, resume to the end."""
+    (tmp_path / "counting_plugin.py").write_text(PLUGIN)
+    (tmp_path / "runner.py").write_text(RUNNER)
+    log, marker, run_dir = tmp_path / "scored.log", tmp_path / "paused", tmp_path / "run"
+    config = tmp_path / "campaign.toml"
+    config.write_text(_config(log, 1, marker))
+    env = {**os.environ, "PYTHONPATH": str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1"}
+    runner = [sys.executable, str(tmp_path / "runner.py")]
+
+    _run_until_paused([*runner, "run", str(config), "--run-dir", str(run_dir)], env, marker)
+    first = _lines(log)
+    assert len(first) == BATCH and not (run_dir / "checkpoint.pt").exists()
+
+    _set_pause(run_dir, 1, 3)  # the resumed process replays round 1 (tell 1), scores round 2 (tell 2), pauses in round 3
+    _run_until_paused([*runner, "resume", str(run_dir), "--no-progress"], env, marker)
+    second = _lines(log)
+    assert len(second) == 3 * BATCH and second[:BATCH] == first, "round 1 was served from the ledger, not scored again"
+    state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    assert state["counters"]["round"] == 2 and state["counters"]["evaluations"] == 2 * BATCH
+
+    _set_pause(run_dir, 3, 0)
+    done = subprocess.run([*runner, "resume", str(run_dir), "--no-progress"], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     scored = _lines(log)
     counts = Counter(scored)
     assert [k for k, c in counts.items() if c > 1] == [], "a design was scored twice"
-    assert len(scored) == BUDGET
-    assert scored[: len(before)] == before
+    assert len(scored) == BUDGET and scored[: len(second)] == second
     with Ledger(run_dir / "ledger.sqlite") as ledger:
         rows = [ev for _, ev in ledger]
         trajectory = ledger.trajectory(ledger.get_meta("run_id"))
     assert len(rows) == BUDGET and len({r.key for r in rows}) == BUDGET
     assert sorted(r.key for r in rows) == sorted(scored)
-    assert [t.evaluation.key for t in trajectory] == scored, "the resumed run replays the killed round from the ledger, in order"
+    assert [t.evaluation.key for t in trajectory] == scored, "the resumed runs replay the killed rounds from the ledger, in order"
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["evaluations"] == BUDGET and summary["paid_evaluations"] == BUDGET and summary["stop_reason"] == "budget"
     assert "outputs:" in done.stdout

@@ -2,6 +2,7 @@
 
 import io
 
+import numpy as np
 import pytest
 import torch
 
@@ -141,3 +142,23 @@ def test_example_configs_build_a_gflownet_campaign(name):
     path = Path(__file__).resolve().parents[2] / "examples" / name
     lines = validate_config(str(path))
     assert any("GFlowNetStrategy" in line for line in lines)
+
+
+def test_pair_feasibility_steers_proposals_away_from_blamed_pairs():
+    space = SequenceSpace("ABC", length=4)
+    forbidden = "AB"
+    objective = FunctionObjective(lambda xs: [float("nan") if forbidden in x else x.count("C") for x in xs], names="c")
+    s = _strategy(space, objective.specs, ask_epsilon=0.0, train_steps=1, lr=1e-9, lr_log_z=1e-9)
+    for _ in range(6):
+        _round(s, objective, 12)
+    model = s.feasibility
+    ab = space.index["A"] * 3 + space.index["B"]
+    assert model.successes[ab] == 0 and model.failures[ab] > 0
+    assert model.mean_failure()[ab] > 0.5
+    state = s.state_dict()
+    other = _strategy(space, objective.specs)
+    other.load_state_dict(state)
+    assert np.array_equal(other.feasibility.failures, model.failures)
+    s.seen.clear()
+    proposals = s.ask(60)
+    assert sum(forbidden in p for p in proposals) / len(proposals) < 0.15

@@ -60,6 +60,12 @@ class RewardEnsemble(Objective):
             info={"members": stacked.detach()},
         )
 
+    def to(self, device: str | torch.device) -> RewardEnsemble:
+        super().to(device)
+        for m in self.members:
+            m.to(self.device)
+        return self
+
     def config(self) -> dict[str, Any]:
         return {**super().config(), "members": [m.config() for m in self.members], "pessimism": self.pessimism}
 

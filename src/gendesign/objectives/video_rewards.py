@@ -126,6 +126,11 @@ class SegmentalVideoReward(Objective):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.generator.set_state(state["generator"])
 
+    def to(self, device: str | torch.device) -> SegmentalVideoReward:
+        super().to(device)
+        self.image_reward.to(self.device)
+        return self
+
     def config(self) -> dict[str, Any]:
         return {
             **super().config(),

@@ -403,7 +403,8 @@ def sample_command(source: str, num: int | None, steps: int | None, temperature:
         batch_size=defaults.batch_size,
         generator=gen,
     )
-    texts = [d if isinstance(d, str) else "".join(d) for d in designs]
+    separator = getattr(model.tokenizer, "separator", "")
+    texts = [d if isinstance(d, str) else separator.join(d) for d in designs]
     if space_name is not None:
         from gendesign.core.plugins import get_plugins
 

@@ -16,6 +16,13 @@ Each round:
   ``train_batch_size`` designs, ``pareto_fraction`` of which come from the Pareto archive. With
   ``augment_top_k > 0`` it then takes OP-GFN's backward-augmentation steps on the best designs.
 
+On sequence spaces proposals are tilted by a learned model of which adjacent token pairs make
+designs invalid (``pair_feasibility``, on by default; the model of
+:mod:`gendesign.search.feasibility`): the policy's logits for appending ``b`` after ``a`` get
+``log(1 - theta_ab)`` for a Thompson-sampled failure rate ``theta_ab`` of every pair that no valid
+design has shown. This matters for heavily constrained spaces such as Ehrlich functions, where a
+uniformly random sequence is almost never feasible. Training always scores the untilted policy.
+
 Rewards follow ``reward`` (``"order_preserving"`` by default, which needs no reward scale and
 handles any ``K`` through Pareto dominance). Constraint columns never enter the reward: a design
 that violates a constraint or failed to evaluate counts as invalid (the lowest reward, or ranked
@@ -33,9 +40,10 @@ learning loop); Y. Chen, L. Mauch. "Order-preserving GFlowNets", ICLR 2024.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from pydantic import Field
 
@@ -49,6 +57,7 @@ from gendesign.generators.gflownet.hypergrid import HyperGridEnv
 from gendesign.generators.gflownet.sequence_env import SequenceEnv
 from gendesign.generators.gflownet.trainer import GFlowNetOptions, GFlowNetTrainer
 from gendesign.objectives.hypergrid import GridSpace
+from gendesign.search.feasibility import PairFeasibilityModel
 
 
 class GFlowNetStrategyOptions(StrategyOptions, GFlowNetOptions):
@@ -61,6 +70,10 @@ class GFlowNetStrategyOptions(StrategyOptions, GFlowNetOptions):
         max_ask_draws: sampling rounds ``ask`` may spend looking for unseen designs.
         augment_top_k: best stored designs used for backward augmentation after each ``tell`` (0: off).
         augment_per_state: backward trajectories per augmented design.
+        pair_feasibility: on sequence spaces, learn which adjacent token pairs make designs invalid
+            (:class:`~gendesign.search.feasibility.PairFeasibilityModel`) and tilt proposals away
+            from them: appending ``b`` after ``a`` gets the log-weight ``log(1 - theta_ab)`` for a
+            Thompson-sampled failure rate ``theta_ab`` of every pair no valid design has shown.
         initial_designs: designs proposed first, before anything else (e.g. a known feasible start).
         initial_random: designs drawn from the space's own sampler before the policy proposes
             anything (an offline warm start that the policy then learns from through backward
@@ -73,6 +86,7 @@ class GFlowNetStrategyOptions(StrategyOptions, GFlowNetOptions):
     max_ask_draws: int = Field(8, ge=1)
     augment_top_k: int = Field(0, ge=0)
     augment_per_state: int = Field(4, ge=1)
+    pair_feasibility: bool = True
     initial_designs: list[Any] = Field(default_factory=list)
     initial_random: int = Field(0, ge=0)
     replay_fraction: float = Field(0.5, ge=0, le=1)
@@ -124,6 +138,9 @@ class GFlowNetStrategy(SearchStrategy):
         self.pending: dict[str, tuple[Trajectories, int]] = {}
         self.rounds = 0
         self._queued = [space.validate(d) for d in o.initial_designs]
+        self.feasibility = (
+            PairFeasibilityModel(self.env.vocab_size) if o.pair_feasibility and isinstance(self.env, SequenceEnv) else None
+        )
 
     def ask(self, n: int) -> list[Any]:
         o: GFlowNetStrategyOptions = self.options  # type: ignore[assignment]
@@ -138,7 +155,7 @@ class GFlowNetStrategy(SearchStrategy):
             share = draw / (o.max_ask_draws - 1) if o.max_ask_draws > 1 else 0.0
             epsilon = o.ask_epsilon + (1.0 - o.ask_epsilon) * share
             size = min(max(n, 1) * 2**draw, max(n, 4096))
-            trajs = self.trainer.sample(size, epsilon=epsilon, temperature=o.ask_temperature)
+            trajs = self.trainer.sample(size, epsilon=epsilon, temperature=o.ask_temperature, logit_bias=self._feasibility_bias())
             for i, design in enumerate(self.env.to_designs(trajs.terminals.cpu())):
                 key = self.space.key(design)
                 if key in self.seen or key in self.pending:
@@ -148,6 +165,26 @@ class GFlowNetStrategy(SearchStrategy):
                 if len(out) == n:
                     return out
         return out
+
+    def _feasibility_bias(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        """Additive log-weights from one Thompson sample of the pair-feasibility posterior (``None`` when off)."""
+        if self.feasibility is None:
+            return None
+        assert isinstance(self.env, SequenceEnv)
+        env, model = self.env, self.feasibility
+        theta = np.minimum(model.sample_failure(self.rng), 1.0 - 1e-6)
+        log_ok = np.log1p(-theta)
+        log_ok[model.successes > 0] = 0.0
+        table = torch.from_numpy(log_ok.reshape(env.vocab_size, env.vocab_size)).to(torch.float32)
+
+        def bias(states: torch.Tensor) -> torch.Tensor:
+            last = env.last_tokens(states).cpu()
+            out = torch.zeros(states.shape[0], env.n_actions)
+            has = last >= 0
+            out[has, : env.vocab_size] = table[last[has]]
+            return out.to(states.device)
+
+        return bias
 
     def _random_designs(self, m: int) -> list[Any]:
         """Up to ``m`` unseen, distinct designs from the space's sampler (the warm start)."""
@@ -198,6 +235,9 @@ class GFlowNetStrategy(SearchStrategy):
         self.seen.update(keys)
         canonical = scores.canonical()[:, self.objective_columns].detach().cpu().to(torch.float64)
         valid = scores.feasible().detach().cpu()
+        if self.feasibility is not None:
+            for design, ok in zip(designs, scores.valid.tolist()):
+                self.feasibility.observe(self.space.ids(design), bool(ok))
         trajs = self._trajectories_for(designs, keys)
         self.pending = {}
         self.trainer.train_on_trajectories(trajs, canonical, valid)
@@ -219,6 +259,7 @@ class GFlowNetStrategy(SearchStrategy):
             "seen": sorted(self.seen),
             "rounds": self.rounds,
             "queued": [self.space.to_json(d) for d in self._queued],
+            "feasibility": None if self.feasibility is None else self.feasibility.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -227,6 +268,8 @@ class GFlowNetStrategy(SearchStrategy):
         self.seen = set(state["seen"])
         self.rounds = int(state["rounds"])
         self._queued = [self.space.from_json(t) for t in state["queued"]]
+        if self.feasibility is not None and state.get("feasibility") is not None:
+            self.feasibility.load_state_dict(state["feasibility"])
         self.pending = {}
 
 

@@ -134,12 +134,14 @@ def test_kl_penalty_is_zero_before_training_and_grows_after(context_factory, pix
     ctx.kl_weight = 0.1
     x = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(0))
     cond = pixel_backbone.encode_prompts(["a", "b"])
-    eps = pixel_backbone.predict_noise(x, 500, cond)
+    with torch.no_grad():
+        eps = pixel_backbone.predict_noise(x, 500, cond)
     assert float(ctx.kl_penalty(x, 500, cond, eps).max()) == 0.0
     for _ in range(3):
         metrics = DRaFT().step(ctx, PROMPTS)
     assert "kl" in metrics
-    eps = pixel_backbone.predict_noise(x, 500, cond)
+    with torch.no_grad():
+        eps = pixel_backbone.predict_noise(x, 500, cond)
     assert float(ctx.kl_penalty(x, 500, cond, eps).min()) > 0.0
 
 
@@ -181,3 +183,23 @@ def test_instructvideo_noises_to_t_noi_and_backpropagates_through_the_last_step_
     assert metrics["t_noise"] == 501
     assert [t for t, _ in calls] == [501, 401, 301, 201, 101, 1]
     assert [g for _, g in calls] == [False] * 5 + [True]
+
+
+def test_draft_on_a_latent_text_model_with_guidance_trains_only_unet_lora(context_factory):
+    backbone = DiffusionBackbone.build_tiny(TinyBackboneConfig(kind="latent", image_size=8, block_out_channels=(8, 16)))
+    ctx = context_factory(backbone, Brightness())
+    ctx.sampler = ctx.sampler.model_copy(update={"guidance_scale": 2.0})
+    grads = {}
+    original = ctx.optimizer_step
+
+    def capture():
+        grads.update({n: p.grad for n, p in backbone.named_parameters()})
+        return original()
+
+    ctx.optimizer_step = capture
+    metrics = DRaFT(DRaFTOptions(k=2)).step(ctx, ["a cat", "a dog"])
+    assert metrics["reward_mean"] == metrics["reward_mean"]
+    with_grad = [n for n, g in grads.items() if g is not None]
+    assert with_grad and all(n.startswith("unet.") and "lora_" in n for n in with_grad)
+    assert all(torch.isfinite(grads[n]).all() for n in with_grad)
+    assert sum(float(grads[n].abs().sum()) for n in with_grad) > 0

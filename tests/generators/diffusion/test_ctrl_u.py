@@ -59,8 +59,6 @@ def test_ctrl_u_uses_the_same_noise_at_adjacent_timesteps(controlnet_context):
     CtrlU(CtrlUOptions(max_reward_timestep=1000)).step(ctx, ["p"] * 4)
     (x1, t1), (x2, t2) = calls
     torch.testing.assert_close(t2, (t1 + 1).clamp(max=999))
-    data_gen = torch.Generator().manual_seed(0)
-    del data_gen
     a1 = alpha_bar(ctx.backbone, t1).view(-1, 1, 1, 1)
     a2 = alpha_bar(ctx.backbone, t2).view(-1, 1, 1, 1)
     # x_t = sqrt(a) z0 + sqrt(1 - a) eps with one eps: solve both for (z0, eps) and check consistency

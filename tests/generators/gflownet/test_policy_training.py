@@ -51,13 +51,14 @@ def test_flow_losses_learn_the_target_of_a_small_grid(loss):
 
 def test_preference_conditioned_policy_follows_the_weights():
     env = HyperGridEnv(ndim=2, height=4)
-    specs = (ObjectiveSpec("x", bounds=(0.0, 3.0)), ObjectiveSpec("y", bounds=(0.0, 3.0)))
+    specs = (ObjectiveSpec("x_minus_y", bounds=(-3.0, 3.0)), ObjectiveSpec("y_minus_x", bounds=(-3.0, 3.0)))
     options = GFlowNetOptions(
         reward="preference", reward_options={"beta": 8.0, "bins": 8}, loss="tb", train_batch_size=64, hidden=64, lr=3e-3
     )
     torch.manual_seed(0)
     trainer = GFlowNetTrainer(env, specs, options, torch.Generator().manual_seed(0))
-    trainer.train_online(lambda s: (s.double(), torch.ones(s.shape[0], dtype=torch.bool)), 200)
+    trade_off = lambda s: torch.stack([s[:, 0] - s[:, 1], s[:, 1] - s[:, 0]], dim=1).double()  # noqa: E731
+    trainer.train_online(lambda s: (trade_off(s), torch.ones(s.shape[0], dtype=torch.bool)), 200)
     reward = trainer.reward
     for w, axis in (([0.95, 0.05], 0), ([0.05, 0.95], 1)):
         cond = reward.encode(torch.tensor([w]))
@@ -65,3 +66,20 @@ def test_preference_conditioned_policy_follows_the_weights():
         coords = env.all_terminal_states().double()
         mean = (p.unsqueeze(1) * coords).sum(0)
         assert mean[axis] > mean[1 - axis] + 0.8
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("reward", ["power", "preference", "order_preserving"])
+def test_training_runs_on_cuda_with_a_cpu_generator(reward):
+    env = HyperGridEnv(ndim=2, height=4)
+    specs = (
+        (ObjectiveSpec("x", bounds=(0.0, 3.0)),)
+        if reward == "power"
+        else (ObjectiveSpec("x", bounds=(0.0, 3.0)), ObjectiveSpec("y", bounds=(0.0, 3.0)))
+    )
+    options = GFlowNetOptions(reward=reward, loss="subtb", train_batch_size=16, hidden=16, replay_fraction=0.25)
+    trainer = GFlowNetTrainer(env, specs, options, torch.Generator().manual_seed(0))
+    trainer.policy.to("cuda")
+    parts = trainer.train_online(lambda s: (s[:, : len(specs)].double().cpu(), torch.ones(s.shape[0], dtype=torch.bool)), 3)
+    assert all(torch.isfinite(torch.tensor(v)) for v in parts.values())
+    assert trainer.sample(8).terminals.device.type == "cuda"

@@ -36,14 +36,19 @@ def test_pairwise_op_gradient_matches_hand_computation():
     assert r.grad.tolist() == pytest.approx([g[0] - g[2], -g[0] + g[1], -g[1] + g[2]], rel=1e-5)
 
 
-def test_pairwise_invalid_ranks_below_valid_and_ties_with_invalid():
+def test_pairwise_invalid_ranks_below_valid_and_invalid_pairs_carry_no_order():
     r = torch.zeros(2, requires_grad=True)
     loss = pairwise_order_loss(r, torch.tensor([-math.inf, 0.5]), torch.tensor([1, 0]))
     loss.backward()
     assert r.grad.tolist() == pytest.approx([0.5, -0.5])
-    r2 = torch.zeros(2, requires_grad=True)
+    r2 = torch.tensor([0.7, -0.3], requires_grad=True)
     pairwise_order_loss(r2, torch.tensor([-math.inf, -math.inf]), torch.tensor([1, 0])).backward()
     assert r2.grad.tolist() == pytest.approx([0.0, 0.0])
+    r3 = torch.tensor([0.3, -0.4, 0.0], requires_grad=True)
+    loss3 = pairwise_order_loss(r3, torch.tensor([-math.inf, -math.inf, 1.0]), torch.tensor([1, 2, 0]))
+    d1, d2 = -0.4 - 0.0, 0.0 - 0.3
+    expected = (math.log1p(math.exp(d1)) + math.log1p(math.exp(-d2))) / 2
+    assert loss3.item() == pytest.approx(expected, rel=1e-6)
 
 
 def test_listwise_target_is_uniform_over_batch_non_dominated_set():

@@ -85,3 +85,25 @@ def test_backward_sampling_of_uniform_pb_visits_all_parents():
     trajs = sample_backward(env, policy, term, generator=torch.Generator().manual_seed(0))
     first = trajs.actions[0]
     assert (first == 0).float().mean().item() == pytest.approx(0.5, abs=0.04)
+
+
+def test_logit_bias_tilts_sampling_but_not_scoring():
+    env = SequenceEnv(SequenceSpace("AB", min_length=2, max_length=2))
+    policy = _policy(env)
+    with torch.no_grad():
+        policy.head.weight.zero_()
+        policy.head.bias.zero_()
+
+    def bias(states):
+        out = torch.zeros(states.shape[0], env.n_actions)
+        after_a = env.last_tokens(states) == 0
+        out[after_a, 0] = math.log(1 / 9)
+        return out
+
+    trajs = sample_forward(env, policy, 8000, generator=torch.Generator().manual_seed(0), logit_bias=bias)
+    first, second = trajs.actions[0], trajs.actions[1]
+    assert (second[first == 0] == 0).float().mean().item() == pytest.approx(0.1, abs=0.02)
+    assert (second[first == 1] == 0).float().mean().item() == pytest.approx(0.5, abs=0.03)
+    scores = score_trajectories(env, policy, trajs)
+    assert torch.allclose(scores.sum_log_pf(), torch.full((8000,), 2 * math.log(0.5)))
+    assert env.last_tokens(env.initial_states(1)).tolist() == [-1]

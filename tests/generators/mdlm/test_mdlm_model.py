@@ -92,6 +92,19 @@ def test_nelbo_estimate_matches_brute_force(flag_all):
     assert abs(mean - exact) < 4 * se, (mean, exact, se)
 
 
+def test_count_estimator_matches_brute_force():
+    model = tiny(eps=0.0)
+    x = torch.tensor([2, 0, 1, 1, 0])
+    exact = brute_force_nelbo(model, x)
+    n = 4000
+    with torch.no_grad():
+        total, tokens = model.loss(x.repeat(n, 1), torch.Generator().manual_seed(0), estimator="count")
+    assert int(tokens) == 5 * n
+    assert abs(total.item() / n - exact) < 0.05 * exact
+    with pytest.raises(ConfigError, match="count"):
+        tiny(flagged_tokens=[1]).loss(x[None], estimator="count")
+
+
 def test_state_dependent_exact_term_keeps_integrand_nonnegative():
     model = tiny(flagged_tokens=[1], flag_power=3.0)
     x0 = torch.randint(0, 3, (64, 6), generator=torch.Generator().manual_seed(0))

@@ -104,3 +104,25 @@ def test_sample_command_writes_designs(model_dir, tmp_path):
     assert len(lines) == 12 and all(set(line) <= set(ALPHABET) and 4 <= len(line) <= 8 for line in lines)
     again = CliRunner().invoke(cli, ["sample", str(model_dir), "-n", "12", "--steps", "4", "--seed", "1"])
     assert again.output.splitlines()[-12:] == lines
+
+
+def test_evolution_and_best_of_n_run_through_the_campaign_loop(model_dir):
+    from gendesign.api import optimize
+
+    def count_a(designs):
+        return [d.count("A") for d in designs]
+
+    space = MDLMSpace(BASE, str(model_dir), num_masked=1, temperature=2.0)
+    result = optimize(count_a, space=space, strategy="evolution", budget=60, batch_size=20, seed=0, progress=False, plots=False)
+    scored = [r for r in result.history if r.evaluation is not None]
+    assert len({r.key for r in scored}) == len(scored) == 60
+    assert all(space.base.is_valid(r.design) for r in scored)
+    assert space.fallbacks["sample"] == 0
+    first_round = max(r.values["f"] for r in scored[:20])
+    assert result.best["f"].values["f"] >= first_round
+    sampled = optimize(
+        count_a, space=SequenceSpace(ALPHABET, min_length=4, max_length=8), strategy="mdlm_sample",
+        model_dir=str(model_dir), budget=30, batch_size=10, seed=0, progress=False, plots=False,
+    )
+    keys = [r.key for r in sampled.history if r.evaluation is not None]
+    assert len(keys) == 30 == len(set(keys))

@@ -50,6 +50,25 @@ def test_reverse_step_log_probs_are_the_analytic_transition_probabilities():
         assert bool(((freq - analytic).abs() <= 4 * se + 1e-3).all()), (freq, analytic)
 
 
+def test_state_dependent_reverse_step_uses_each_tokens_schedule():
+    model = tiny(flagged_tokens=[0], flag_power=3.0, eps=0.0)
+    m = model.mask_id
+    x_t = torch.full((6000, 2), m)
+    t, s = 0.8, 0.4
+    x_s, lp = reverse_step(model, x_t, t, s, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        mu = torch.softmax(model.x0_logits(x_t[:1], torch.tensor([t])), -1)[0]
+    q = torch.tensor([(t**3 - s**3) / t**3, (t - s) / t, (t - s) / t, (t - s) / t])
+    for pos in (0, 1):
+        reveal = mu[pos] * q
+        analytic = torch.cat([reveal, (1 - reveal.sum()).reshape(1)])
+        chosen = torch.where(x_s[:, pos] == m, torch.tensor(4), x_s[:, pos])
+        assert torch.allclose(lp[:, pos], torch.log(analytic[chosen]), atol=1e-5)
+        freq = torch.bincount(chosen, minlength=5).float() / len(chosen)
+        se = torch.sqrt(analytic * (1 - analytic) / len(chosen))
+        assert bool(((freq - analytic).abs() <= 4 * se + 1e-3).all()), (freq, analytic)
+
+
 def test_reverse_step_to_zero_reveals_everything_and_checks_times():
     model = tiny()
     x_t = torch.full((3, 5), model.mask_id)
@@ -111,6 +130,7 @@ def test_sampling_with_a_fixed_seed_is_reproducible():
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
+@pytest.mark.slow
 def test_tiny_model_overfits_fifty_sequences():
     """50 random sequences of 3-4 tokens over 64 symbols: after training, > 90% of samples are corpus members."""
     g = torch.Generator().manual_seed(0)

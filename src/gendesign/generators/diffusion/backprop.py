@@ -46,7 +46,7 @@ def backprop_step(ctx: TrainContext, prompts: list[str], k: int, eta: float = 0.
     if kl_terms:
         kl = torch.stack(kl_terms).mean()
         loss = loss + ctx.kl_weight * kl
-        metrics["kl"] = float(kl)
+        metrics["kl"] = float(kl.detach())
     ctx.backward(loss)
     metrics["grad_norm"] = ctx.optimizer_step()
     r = rewards.detach()

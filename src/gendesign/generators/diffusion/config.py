@@ -58,6 +58,7 @@ class RunSettings(_Strict):
     eval_every: iterations between held-out evaluations (0: only at the end).
     save_every: iterations between resumable checkpoints (0: only at the end).
     device: ``cpu``, ``cuda`` or ``auto`` (with several processes, accelerate assigns the GPU).
+    num_threads: torch CPU threads per process (unset: torch's default).
     """
 
     output_dir: str = "runs/finetune"
@@ -67,6 +68,7 @@ class RunSettings(_Strict):
     eval_every: int = Field(5, ge=0)
     save_every: int = Field(10, ge=0)
     device: Literal["cpu", "cuda", "auto"] = "cpu"
+    num_threads: int | None = Field(None, ge=1)
 
 
 class ModelSettings(_Strict):

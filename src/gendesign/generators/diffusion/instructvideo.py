@@ -18,7 +18,13 @@ from __future__ import annotations
 import torch
 from pydantic import Field
 
-from gendesign.generators.diffusion.algorithm import AlgorithmOptions, RewardAlgorithm, TrainContext, nan_safe_mean, sample_indices
+from gendesign.generators.diffusion.algorithm import (
+    AlgorithmOptions,
+    RewardAlgorithm,
+    TrainContext,
+    nan_safe_mean,
+    sample_indices,
+)
 from gendesign.generators.diffusion.sampling import add_noise, ddim_timesteps, denoise_with_grad_tail
 
 

@@ -25,7 +25,10 @@ class LoraSettings(BaseModel):
         rank: ``r``.
         alpha: ``α``; the update is scaled by ``α / r``.
         dropout: dropout on the LoRA branch input.
-        target_modules: module-name suffixes to wrap (attention projections and ResNet convolutions).
+        target_modules: module-name suffixes to wrap (attention projections and ResNet convolutions), or
+            containers whose layers are all wrapped. ControlNet's zero-initialised output convolutions
+            (``controlnet_down_blocks``, ``controlnet_mid_block``) must be among them: behind a zero
+            convolution no other adapter receives a gradient.
         init: ``"gaussian"`` initialises ``A`` with N(0, 1/r) and ``B = 0`` (an identity start).
     """
 
@@ -34,7 +37,9 @@ class LoraSettings(BaseModel):
     rank: int = Field(4, ge=1)
     alpha: float = Field(4.0, gt=0)
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
-    target_modules: list[str] = Field(default_factory=lambda: ["to_q", "to_k", "to_v", "to_out.0", "conv1", "conv2"])
+    target_modules: list[str] = Field(
+        default_factory=lambda: ["to_q", "to_k", "to_v", "to_out.0", "conv1", "conv2", "controlnet_down_blocks", "controlnet_mid_block"]
+    )
     init: str = "gaussian"
 
 
@@ -64,7 +69,8 @@ def add_lora(module: nn.Module, settings: LoraSettings) -> nn.Module:
 
 
 def resolve_targets(module: nn.Module, suffixes: list[str]) -> list[str]:
-    """Full names of the ``nn.Linear`` / ``nn.Conv2d`` / ``nn.Conv3d`` layers whose name ends with a suffix.
+    """Full names of the ``nn.Linear`` / ``nn.Conv2d`` / ``nn.Conv3d`` layers whose name ends with a suffix
+    or that sit inside a top-level container named by one.
 
     Matching by layer type as well as name skips containers that share a name (the temporal
     ``conv1`` of a UNet3D block is an ``nn.Sequential``).
@@ -73,7 +79,7 @@ def resolve_targets(module: nn.Module, suffixes: list[str]) -> list[str]:
     return [
         name
         for name, m in module.named_modules()
-        if isinstance(m, kinds) and any(name == s or name.endswith("." + s) for s in suffixes)
+        if isinstance(m, kinds) and any(name == s or name.endswith("." + s) or name.startswith(s + ".") for s in suffixes)
     ]
 
 
@@ -83,7 +89,7 @@ def is_lora_name(name: str) -> bool:
 
 def lora_state_dict(module: nn.Module) -> dict[str, torch.Tensor]:
     """The LoRA parameters of ``module`` by name (what an adapter file stores)."""
-    return {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items() if is_lora_name(k)}
+    return {k: v.detach().cpu().clone() for k, v in module.state_dict().items() if is_lora_name(k)}
 
 
 def load_lora_state_dict(module: nn.Module, state: dict[str, torch.Tensor]) -> None:

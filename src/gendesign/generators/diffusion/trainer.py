@@ -33,7 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from gendesign.core.errors import CampaignError, ConfigError, GendesignError, require
-from gendesign.core.objective import Objective
+from gendesign.core.objective import Objective, resolve_device
 from gendesign.generators.diffusion.algorithm import RewardAlgorithm, TrainContext
 from gendesign.generators.diffusion.backbone import Conditioning, DiffusionBackbone
 from gendesign.generators.diffusion.config import FinetuneConfig, RewardSettings
@@ -139,6 +139,10 @@ class FinetuneTrainer:
     def __init__(self, config: FinetuneConfig, *, resume: bool = False, accelerator: Any = None) -> None:
         self.config = config
         self.output_dir = Path(config.run.output_dir)
+        if config.run.num_threads is not None:
+            torch.set_num_threads(config.run.num_threads)
+        if config.run.device != "cpu":
+            resolve_device(config.run.device)
         accelerate = require("accelerate", "vision")
         self.accelerator = accelerator or accelerate.Accelerator(cpu=config.run.device == "cpu")
         self.rank = int(self.accelerator.process_index)
@@ -149,10 +153,12 @@ class FinetuneTrainer:
         self.trained = self._prepare_trainable()
         kind = self.backbone.kind
         self.reward, column = build_reward(config.reward, kind=kind, video=config.video, seed=config.run.seed + self.rank)
+        self.reward.to(self.accelerator.device)
         self.tracked: Objective | None = None
         self.tracked_column = 0
         if config.tracked_reward is not None:
             self.tracked, self.tracked_column = build_reward(config.tracked_reward, kind=kind, video=config.video, seed=config.run.seed)
+            self.tracked.to(self.accelerator.device)
         self.data = None
         if config.data is not None:
             self.data = load_training_data(config.data, config.sampler.image_size, self.backbone.num_frames).to(self.accelerator.device)
@@ -332,7 +338,7 @@ class FinetuneTrainer:
     def trainable_state(self) -> dict[str, Tensor]:
         if self.config.training.use_lora:
             return lora_state_dict(self.trained)
-        return {k: v.detach().cpu().contiguous() for k, v in self.trained.state_dict().items()}
+        return {k: v.detach().cpu().clone() for k, v in self.trained.state_dict().items()}
 
     def provenance(self) -> dict[str, Any]:
         """Everything needed to rebuild, audit and resume: base, adapter, reward identity, sampler, seeds."""

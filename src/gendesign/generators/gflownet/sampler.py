@@ -18,6 +18,7 @@ GFlowNet training", ICML; the -AUG trick of Chen & Mauch 2024).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -36,6 +37,9 @@ def _check_knobs(epsilon: float, temperature: float) -> None:
 
 
 def _draw(probs: Tensor, generator: torch.Generator | None) -> Tensor:
+    """One draw per row of ``probs`` `[N, A]`; rows go to the generator's device when they differ (a CPU generator keeps runs reproducible on CUDA)."""
+    if generator is not None and generator.device != probs.device:
+        return torch.multinomial(probs.to(generator.device), 1, generator=generator).squeeze(1).to(probs.device)
     return torch.multinomial(probs, 1, generator=generator).squeeze(1)
 
 
@@ -49,8 +53,14 @@ def sample_forward(
     epsilon: float = 0.0,
     temperature: float = 1.0,
     generator: torch.Generator | None = None,
+    logit_bias: Callable[[Tensor], Tensor] | None = None,
 ) -> Trajectories:
     """Sample ``n`` complete trajectories from ``s_0`` with the forward policy.
+
+    With ``logit_bias`` the policy part of the mixture becomes ``softmax(logits / tau + b(s))``: a
+    proposal tilted by prior knowledge (e.g. learned feasibility of token pairs). The trajectories
+    are then off-policy, which TB, DB and SubTB accept; the losses always re-score them under the
+    untilted policy.
 
     Args:
         env: the environment.
@@ -60,12 +70,14 @@ def sample_forward(
         epsilon: probability of a uniformly random allowed action at each step.
         temperature: logit temperature ``tau``.
         generator: source of randomness.
+        logit_bias: maps states `[N, D]` to additive log-weights `[N, A]` (finite), or ``None``.
 
     Returns:
         :class:`Trajectories` with ``B = n``.
     """
     _check_knobs(epsilon, temperature)
     device = next(policy.parameters()).device
+    conditions = None if conditions is None else conditions.to(device)
     state = env.initial_states(n).to(device)
     states = [state]
     actions: list[Tensor] = []
@@ -82,6 +94,8 @@ def sample_forward(
             s = state[active]
             mask = env.forward_mask(s)
             logits, _, _ = policy(env.featurize(s), None if conditions is None else conditions[active])
+            if logit_bias is not None:
+                logits = logits + temperature * logit_bias(s).to(logits.dtype)
             probs = masked_log_softmax(logits, mask, temperature).exp()
             if epsilon > 0:
                 uniform = mask.to(probs.dtype) / mask.sum(dim=1, keepdim=True)
@@ -135,6 +149,7 @@ def sample_backward(
         :class:`Trajectories` in forward order, ending with the exit action at each terminal.
     """
     device = next(policy.parameters()).device
+    conditions = None if conditions is None else conditions.to(device)
     b = terminals.shape[0]
     state = terminals.to(device)
     rev_states = [state]

@@ -52,6 +52,13 @@ class SequenceEnv(DiscreteEnv):
         """`[B]` number of tokens in each prefix."""
         return (states != self.pad_id).sum(dim=-1)
 
+    def last_tokens(self, states: Tensor) -> Tensor:
+        """`[B]` the last token id of each prefix, ``-1`` for the empty prefix."""
+        length = self.lengths(states)
+        rows = torch.arange(states.shape[0], device=states.device)
+        last = states[rows, (length - 1).clamp(min=0)]
+        return torch.where(length > 0, last, torch.full_like(last, -1))
+
     def initial_states(self, n: int) -> Tensor:
         return torch.full((n, self.state_dim), self.pad_id, dtype=torch.long)
 

@@ -122,7 +122,13 @@ class GFlowNetTrainer:
         self.trajectories_seen = 0
 
     def sample(
-        self, n: int, *, epsilon: float | None = None, temperature: float | None = None, conditions: Tensor | None = None
+        self,
+        n: int,
+        *,
+        epsilon: float | None = None,
+        temperature: float | None = None,
+        conditions: Tensor | None = None,
+        logit_bias: Callable[[Tensor], Tensor] | None = None,
     ) -> Trajectories:
         """``n`` forward trajectories; conditions are drawn from the reward strategy when it needs them."""
         if conditions is None:
@@ -135,6 +141,7 @@ class GFlowNetTrainer:
             epsilon=self.options.epsilon if epsilon is None else epsilon,
             temperature=self.options.temperature if temperature is None else temperature,
             generator=self.generator,
+            logit_bias=logit_bias,
         )
 
     def backward_trajectories(self, terminals: Tensor, conditions: Tensor | None = None) -> Trajectories:

@@ -1,4 +1,4 @@
-"""The denoiser: a small bidirectional transformer that predicts clean tokens from a masked sequence.
+r"""The denoiser: a small bidirectional transformer that predicts clean tokens from a masked sequence.
 
 Pre-norm transformer blocks (Vaswani et al. 2017; Xiong et al. 2020) with learned absolute
 positions and a learned embedding of the design's length (its number of non-pad tokens), added at

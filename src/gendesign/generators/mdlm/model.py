@@ -260,13 +260,13 @@ class MaskedDiffusionLM(Generator):
             t_min: lower end of the time integral (``estimator="time"``).
             estimator: ``"time"`` draws :math:`t` and masks each token with probability
                 :math:`1-\alpha_t`, weighting by :math:`w(t)`. ``"count"`` (time-agnostic models with one
-                schedule only) uses the identity, for :math:`\epsilon = 0`,
+                schedule only) uses the identity, for :math:`\\epsilon = 0`,
 
-                .. math:: \mathcal{L}(x) = \sum_{k=1}^{n} \mathbb{E}_{|M| = k}
-                          \Bigl[\tfrac{1}{k} \sum_{\ell \in M} -\log \mu^\ell_{x^\ell}(x_M)\Bigr],
+                .. math:: \\mathcal{L}(x) = \\sum_{k=1}^{n} \\mathbb{E}_{|M| = k}
+                          \\Bigl[\tfrac{1}{k} \\sum_{\\ell \\in M} -\\log \\mu^\\ell_{x^\\ell}(x_M)\\Bigr],
 
                 obtained by integrating :math:`\binom{n}{k} t^{k-1}(1-t)^{n-k}` over ``t``: draw
-                :math:`k \sim U\{1..n\}`, mask a uniform ``k``-subset and weight by :math:`n/k`. It is
+                :math:`k \\sim U\\{1..n\\}`, mask a uniform ``k``-subset and weight by :math:`n/k`. It is
                 the any-order autoregressive form of the bound (Ou et al. 2024, RADD, arXiv
                 2406.03736) and has no :math:`1/t` weights, so its variance is much lower.
         """

@@ -84,12 +84,12 @@ def step_from_predictions(
 
     ``x0_log_probs`` `[B, L, V]` are log-probabilities (or logits: each row is normalised here)
     of the clean token. ``log_probs`` `[B, L]` holds, per position, the log-probability of the
-    transition that was drawn: 0 for positions that were not masked, :math:`\log p(\text{stay
-    masked})` for masks that stayed, and :math:`\log p(x_s^\ell = v)` for masks revealed as ``v``.
+    transition that was drawn: 0 for positions that were not masked, :math:`\\log p(\text{stay
+    masked})` for masks that stayed, and :math:`\\log p(x_s^\\ell = v)` for masks revealed as ``v``.
 
     With one schedule for all tokens the step factorises into a Bernoulli reveal with probability
     :math:`q = (\alpha_s-\alpha_t)/(1-\alpha_t)` and, for revealed positions only, a draw from
-    :math:`\mu`; the softmax is then computed for revealed positions only, which keeps the step's
+    :math:`\\mu`; the softmax is then computed for revealed positions only, which keeps the step's
     cost close to one denoiser forward pass.
     """
     masked = x_t == model.mask_id
@@ -243,7 +243,6 @@ class Sampler:
                     still = (x_s[rows] == self.model.mask_id).any(-1)
                     rows = rows[still]
                     if rows.numel():
-                        x0 = x0.clone()
                         x0[rows] = self._predict(x_s[rows], grid[i + 1].expand(rows.numel()))
             else:
                 x0 = None

@@ -453,7 +453,7 @@ def train(config: str | Path | dict[str, Any] | TrainConfig) -> MaskedDiffusionL
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     metrics: dict[str, float] = {}
     if has_val:
-        results = trainer.validate(module, datamodule=datamodule, verbose=False)
+        results = trainer.validate(module, datamodule=datamodule, verbose=False, weights_only=True)
         if results:
             metrics = {k: float(v) for k, v in results[0].items()}
     if trainer.global_step % cfg.training.checkpoint_every_steps:
