@@ -9,9 +9,9 @@ differentiable reward the backprop methods are far more sample-efficient than DD
 Part 2 (``overhead``): per-step time and peak memory of the library's DRaFT-1 and DDPO steps against
 straightforward hand-written loops over the same diffusers UNet and ``DDIMScheduler.step``, in the
 same process, with library and hand-written updates interleaved so both see the same machine load.
-Peak memory is measured separately for each variant in a fresh subprocess (peak RSS growth over
-three updates from just before the first, from ``resource.getrusage``), since CPU tensors have no
-allocator statistics.
+Peak memory is the peak of the activations autograd saves for backward during one update
+(:class:`SavedActivationMeter`); CPU tensors have no allocator statistics and the tiny models'
+activations are below the resolution of the process RSS.
 
 Run: ``python benchmarks/finetune_efficiency.py [--quick]``; writes
 ``benchmarks/results/finetune_efficiency.json`` and ``.md``.
@@ -22,10 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -158,15 +155,40 @@ def variant_fn(variant: str):
     return lambda: hand(ctx.backbone.unet, ctx.backbone.scheduler, ctx.optimizer, labels, ctx.generator)
 
 
-def peak_memory(variant: str, steps: int) -> dict:
-    """Peak RSS growth (MiB) over ``steps`` updates from just before the first one, in this fresh process."""
-    torch.set_num_threads(1)
-    fn = variant_fn(variant)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    for _ in range(steps):
-        fn()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"peak_rss_growth_mib": (peak - base) / 1024, "peak_rss_mib": peak / 1024}
+class SavedActivationMeter:
+    """Peak bytes of tensors saved for backward (the activation memory a training step holds).
+
+    Every tensor autograd saves passes through a ``saved_tensors_hooks`` pack hook, which adds its
+    size to a running total; the total resets after each ``torch.autograd.backward`` (the graph is
+    freed). Tensors saved inside non-reentrant checkpointed regions go to the checkpoint's own hooks
+    and are not held, so they are not counted. CPU tensors have no allocator statistics, which is
+    why this is measured instead of allocator peaks.
+    """
+
+    def __init__(self) -> None:
+        self.live = 0
+        self.peak = 0
+
+    def pack(self, t: torch.Tensor) -> torch.Tensor:
+        self.live += t.numel() * t.element_size()
+        self.peak = max(self.peak, self.live)
+        return t
+
+    def measure(self, fn) -> int:
+        original = torch.autograd.backward
+
+        def backward(*args, **kwargs):
+            out = original(*args, **kwargs)
+            self.live = 0
+            return out
+
+        torch.autograd.backward = backward
+        try:
+            with torch.autograd.graph.saved_tensors_hooks(self.pack, lambda t: t):
+                fn()
+        finally:
+            torch.autograd.backward = original
+        return self.peak
 
 
 def overhead(steps: int) -> dict:
@@ -182,12 +204,7 @@ def overhead(steps: int) -> dict:
                 t0 = time.perf_counter()
                 fn()
                 (lib if fn is lib_fn else hand).append(time.perf_counter() - t0)
-        mem = {}
-        for variant in (f"lib_{algorithm}", f"hand_{algorithm}"):
-            proc = subprocess.run(
-                [sys.executable, __file__, "--variant", variant, "--steps", "3"], capture_output=True, text=True, check=True
-            )
-            mem[variant] = json.loads(proc.stdout.strip().splitlines()[-1])["peak_rss_growth_mib"]
+        mem = {name: SavedActivationMeter().measure(fn) / 2**20 for name, fn in (("lib", lib_fn), ("hand", hand_fn))}
         lib_med, hand_med = statistics.median(lib), statistics.median(hand)
         ratios = sorted(a / b for a, b in zip(lib, hand))
         out[algorithm] = {
@@ -195,8 +212,8 @@ def overhead(steps: int) -> dict:
             "hand_written_step_s_median": hand_med,
             "time_ratio": lib_med / hand_med,
             "paired_ratio_median": statistics.median(ratios),
-            "library_peak_rss_growth_mib": mem[f"lib_{algorithm}"],
-            "hand_written_peak_rss_growth_mib": mem[f"hand_{algorithm}"],
+            "library_peak_saved_activations_mib": mem["lib"],
+            "hand_written_peak_saved_activations_mib": mem["hand"],
             "steps_timed_each": len(lib),
         }
         print(f"{algorithm}: library {lib_med * 1e3:.1f} ms vs hand {hand_med * 1e3:.1f} ms -> {lib_med / hand_med:.3f}x", flush=True)
@@ -221,17 +238,17 @@ def markdown(result: dict) -> str:
         lines.append(
             f"| {name} | " + " | ".join(f"{r['reward']:.4f}" for r in pick) + f" | {n} | {rows[-1]['samples']} | {rows[-1]['wall_time']:.1f} |"
         )
-    lines += ["", "## Overhead against hand-written diffusers loops (same process, interleaved updates; memory in fresh processes)", ""]
+    lines += ["", "## Overhead against hand-written diffusers loops (same process, interleaved updates)", ""]
     lines += [
         "| algorithm | library step (ms) | hand-written step (ms) | ratio of medians | median paired ratio "
-        "| library peak RSS growth (MiB) | hand peak RSS growth (MiB) |"
+        "| library peak saved activations (MiB) | hand peak saved activations (MiB) |"
     ]
     lines += ["|---|---|---|---|---|---|---|"]
     for name, r in result["overhead"].items():
         lines.append(
             f"| {name} | {r['library_step_s_median'] * 1e3:.1f} | {r['hand_written_step_s_median'] * 1e3:.1f} | {r['time_ratio']:.3f} | "
             f"{r['paired_ratio_median']:.3f} | "
-            f"{r['library_peak_rss_growth_mib']:.1f} | {r['hand_written_peak_rss_growth_mib']:.1f} |"
+            f"{r['library_peak_saved_activations_mib']:.3f} | {r['hand_written_peak_saved_activations_mib']:.3f} |"
         )
     lines += ["", "Target: time ratio <= 1.1. Medians over all timed steps; the machine was shared, so absolute times are noisy."]
     return "\n".join(lines) + "\n"
@@ -240,17 +257,12 @@ def markdown(result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--variant")
-    parser.add_argument("--steps", type=int, default=10)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    if args.variant:
-        print(json.dumps(peak_memory(args.variant, args.steps)))
-        return
     import os
     import platform
 
-    steps = 8 if args.quick else 40
+    steps = 8 if args.quick else 30
     ctx = make_context("draft")
     result = {
         "setup": {
@@ -262,7 +274,7 @@ def main() -> None:
             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start",
         },
         "curves": curves(steps),
-        "overhead": overhead(4 if args.quick else 20),
+        "overhead": overhead(4 if args.quick else 12),
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "finetune_efficiency.json").write_text(json.dumps(result, indent=1))

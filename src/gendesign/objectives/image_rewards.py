@@ -262,6 +262,7 @@ class SobelEdgeAgreement(ImageReward):
     """
 
     column = "edge_agreement"
+    needs_condition = True
 
     def __init__(self, scale: float = 0.5) -> None:
         if scale <= 0:

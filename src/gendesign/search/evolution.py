@@ -140,7 +140,7 @@ class Evolution(SearchStrategy):
             self.feasibility = PairFeasibilityModel(space.vocab_size, opts.feasibility_prior)
         self.proposals_rejected = 0
         self.restart_patience = self._patience()
-        self.founders: list[_Member] | None = None
+        self.founders: list[_Member] = []
         self.best_value = -math.inf
         self.stagnation = 0
         self.restarts = 0
@@ -174,8 +174,6 @@ class Evolution(SearchStrategy):
             self.initial_drawn += len(drawn)
             out.extend(drawn)
         if len(out) < n and self.population:
-            if self.founders is None:
-                self.founders = list(self.population)
             out.extend(self._breed(n - len(out)))
         if len(out) < n and not self.population and not out:
             out.extend(self._sample(n - len(out)))
@@ -316,14 +314,17 @@ class Evolution(SearchStrategy):
             if key in present:
                 continue
             present.add(key)
-            self.population.append(_Member(design, key, values[i].tolist(), ok, self.births))
+            member = _Member(design, key, values[i].tolist(), ok, self.births)
+            self.population.append(member)
             self.births += 1
+            if ok and len(self.founders) < self.options.population_size and self._violation(member) == 0.0:
+                self.founders.append(member)
         self._track_stagnation(values, valid)
         self._survive()
 
     def _track_stagnation(self, values: torch.Tensor, valid: torch.Tensor) -> None:
         patience = self.restart_patience
-        if patience is None or len(self.objective_columns) != 1 or self.founders is None:
+        if patience is None or len(self.objective_columns) != 1 or not self.founders:
             return
         col = self.objective_columns[0]
         candidates = [
@@ -424,7 +425,7 @@ class Evolution(SearchStrategy):
             "proposals_rejected": self.proposals_rejected,
             "population": self._members_state(self.population),
             "feasibility": self.feasibility.state_dict() if self.feasibility is not None else None,
-            "founders": None if self.founders is None else self._members_state(self.founders),
+            "founders": self._members_state(self.founders),
             "best_value": self.best_value,
             "stagnation": self.stagnation,
             "restarts": self.restarts,
@@ -440,7 +441,7 @@ class Evolution(SearchStrategy):
         self.births = int(state["births"])
         self.proposals_rejected = int(state["proposals_rejected"])
         self.population = self._members_from_state(state["population"])
-        self.founders = None if state["founders"] is None else self._members_from_state(state["founders"])
+        self.founders = self._members_from_state(state["founders"])
         self.best_value = float(state["best_value"])
         self.stagnation = int(state["stagnation"])
         self.restarts = int(state["restarts"])

@@ -203,3 +203,11 @@ def test_draft_on_a_latent_text_model_with_guidance_trains_only_unet_lora(contex
     assert with_grad and all(n.startswith("unet.") and "lora_" in n for n in with_grad)
     assert all(torch.isfinite(grads[n]).all() for n in with_grad)
     assert sum(float(grads[n].abs().sum()) for n in with_grad) > 0
+
+
+def test_a_condition_map_reward_needs_a_controlnet_backbone(context_factory, pixel_backbone):
+    from gendesign.objectives.image_rewards import SobelEdgeAgreement
+
+    ctx = context_factory(pixel_backbone, SobelEdgeAgreement())
+    with pytest.raises(ConfigError, match="condition maps"):
+        DRaFT().check(ctx)

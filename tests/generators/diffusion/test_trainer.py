@@ -80,7 +80,8 @@ def test_cli_run_writes_curves_samples_and_an_adapter_that_reloads_identically(t
     for name in ("metrics.csv", "eval.csv", "history.json", "samples/step_000002.png", "adapter/adapter_model.safetensors"):
         assert (run / name).is_file(), name
     history = json.loads((run / "history.json").read_text())
-    assert [r["step"] for r in history["train"]] == [1, 2] and len(history["eval"]) == 2
+    assert [r["step"] for r in history["train"]] == [1, 2] and [r["step"] for r in history["eval"]] == [0, 1, 2]
+    assert (run / "samples" / "step_000000.png").is_file()
     assert {"heldout_reward", "tracked_reward"} <= set(history["eval"][0])
     meta = read_provenance(run / "adapter")
     assert meta["reward"]["name"] == "brightness" and len(meta["reward"]["fingerprint"]) == 16
@@ -139,9 +140,10 @@ def test_early_stopping_on_a_falling_heldout_reward(tmp_path, monkeypatch):
 
     monkeypatch.setattr(trainer, "evaluate", fake)
     result = trainer.train()
-    assert result.stopped_early and result.steps_done == 5
+    assert result.stopped_early and result.steps_done == 4
     assert [e["heldout_reward"] for e in result.evaluations] == [0.5, 0.6, 0.58, 0.5, 0.4]
-    assert read_provenance(tmp_path / "run" / "adapter_best")["step"] == 2
+    assert [e["step"] for e in result.evaluations] == [0, 1, 2, 3, 4]
+    assert read_provenance(tmp_path / "run" / "adapter_best")["step"] == 1
     assert not math.isnan(result.history[-1]["reward_mean"])
 
 

@@ -181,6 +181,11 @@ class RewardAlgorithm(ABC):
                 f"algorithm {self.name!r} backpropagates through the reward, but reward {ctx.reward.name!r} is not "
                 "differentiable; use algorithm 'ddpo' or a differentiable reward"
             )
+        if getattr(ctx.reward, "needs_condition", False) and ctx.backbone.kind != "controlnet":
+            raise ConfigError(
+                f"reward {ctx.reward.name!r} scores images against condition maps, but the {ctx.backbone.kind!r} backbone "
+                "generates unconditioned images; use a 'controlnet' backbone or another reward"
+            )
         if self.needs_data and ctx.data is None:
             raise ConfigError(f"algorithm {self.name!r} edits training data; add a [data] table")
 

@@ -22,6 +22,7 @@ import torch
 from pydantic import Field
 from torch import Tensor
 
+from gendesign.core.errors import ConfigError
 from gendesign.generators.diffusion.algorithm import AlgorithmOptions, RewardAlgorithm, TrainContext, nan_safe_mean
 from gendesign.generators.diffusion.backbone import Conditioning
 from gendesign.generators.diffusion.sampling import Trajectory, ddim_step, gaussian_log_prob, sample_trajectory
@@ -106,8 +107,6 @@ class DDPO(RewardAlgorithm):
     def check(self, ctx: TrainContext) -> None:
         super().check(ctx)
         if ctx.sampler.eta <= 0:
-            from gendesign.core.errors import ConfigError
-
             raise ConfigError(f"DDPO needs a stochastic sampler for log-probabilities; sampler.eta={ctx.sampler.eta}, use eta > 0 (DDPO uses 1.0)")
 
     def step(self, ctx: TrainContext, prompts: list[str]) -> dict[str, float]:

@@ -6,7 +6,8 @@ weights), builds the reward through the objective registry, picks the algorithm,
 
 * distributed training through ``accelerate`` (process group, device placement, gradient
   averaging), so ``accelerate launch`` gives multi-GPU or multi-process CPU runs;
-* over-optimisation guards: held-out prompts scored with fixed noise at every evaluation, an
+* over-optimisation guards: held-out prompts scored with fixed noise before training and at every
+  evaluation, an
   optional second tracked reward, the KL penalty to the base model, early stopping when the
   held-out reward falls, and the best adapter kept separately;
 * exact resume: weights, optimiser, every generator state, algorithm state (DDPO's per-prompt
@@ -243,6 +244,8 @@ class FinetuneTrainer:
         if self.is_main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             (self.output_dir / "config.json").write_text(self.config.model_dump_json(indent=2))
+        if self.step == 0 and not self.evaluations:
+            self._evaluate_and_guard()
         while self.step < cfg.steps and not self.stopped_early:
             prompts = self._draw_prompts()
             start = time.perf_counter()
