@@ -225,6 +225,24 @@ def evaluate(args: argparse.Namespace) -> dict:
         "ar": {**metrics(ar["samples"], train_set), "val_nll_per_token": ar["val_nll_per_token"], "val_ppl": math.exp(ar["val_nll_per_token"])},
         "examples": {"mdlm": mdlm_samples[:8], "ar": ar["samples"][:8]},
     }
+    variants = []
+    for steps, temperature, top_p in ((128, 1.0, 1.0), (64, 1.0, 0.9), (64, 0.8, 1.0), (64, 0.6, 1.0)):
+        drawn = model.generate(400, steps=steps, temperature=temperature, top_p=top_p, batch_size=200, generator=torch.Generator().manual_seed(args.seed + 2))
+        variants.append({"steps": steps, "temperature": temperature, "top_p": top_p, **metrics(drawn, train_set)})
+    result["mdlm_sampling_variants"] = variants
+    from gendesign.generators.tokenizers import SmilesTokenizer
+
+    parents = [s for s in val_smiles if all(t in model.tokenizer.index for t in SmilesTokenizer.pattern.findall(s))][:200]
+    x = model.encode(parents)
+    g = torch.Generator().manual_seed(args.seed + 3)
+    infill = {}
+    for fraction in (0.1, 0.2, 0.4):
+        fixed = (torch.rand(x.shape, generator=g) >= fraction) | (x == model.pad_id)
+        children = model.decode(model.infill(x, fixed, steps=32, generator=g))
+        canon = [canonical_smiles(c) for c in children]
+        changed = [c for c, p in zip(canon, parents) if c is not None and c != canonical_smiles(p)]
+        infill[str(fraction)] = {"parents": len(parents), "validity": sum(c is not None for c in canon) / len(parents), "valid_and_changed": len(changed) / len(parents)}
+    result["infill_held_out"] = infill
     lengths = model.sample_lengths(256, torch.Generator().manual_seed(0))
     throughput = []
     for steps in (16, 32, 64, 128):
@@ -259,12 +277,14 @@ def write_markdown(r: dict) -> str:
         f"| AR transformer | {a['validity']:.3f} | {a['uniqueness']:.3f} | {a['novelty']:.3f} | {a['val_nll_per_token']:.4f} | {a['val_ppl']:.3f} |",
         "",
         f"Ratio MDLM bound / AR perplexity: {m['val_ppl_bound'] / a['val_ppl']:.3f} (MDLM paper anchor: within ~15% at equal size).",
-        "",
-        "## Sampling throughput (256 samples, lengths from the training histogram, cached predictions)",
-        "",
-        "| steps | samples/s | denoiser rows run per sample |",
-        "|---|---|---|",
     ]
+    lines += ["", "## MDLM sampling variants (400 samples each)", "", "| steps | temperature | top-p | validity | uniqueness | novelty |", "|---|---|---|---|---|---|"]
+    for v in r["mdlm_sampling_variants"]:
+        lines.append(f"| {v['steps']} | {v['temperature']} | {v['top_p']} | {v['validity']:.3f} | {v['uniqueness']:.3f} | {v['novelty']:.3f} |")
+    lines += ["", "## Infilling held-out molecules (the learned mutation operator): mask a fraction of tokens, regenerate with 32 steps", "", "| masked fraction | valid | valid and changed |", "|---|---|---|"]
+    for frac, v in r["infill_held_out"].items():
+        lines.append(f"| {frac} | {v['validity']:.3f} | {v['valid_and_changed']:.3f} |")
+    lines += ["", "## Sampling throughput (256 samples, lengths from the training histogram, cached predictions)", "", "| steps | samples/s | denoiser rows run per sample |", "|---|---|---|"]
     for row in r["throughput"]:
         lines.append(f"| {row['steps']} | {row['samples_per_second']:.1f} | {row['forward_rows_per_sample']:.1f} |")
     sc = r["step_cost"]
@@ -275,6 +295,8 @@ def write_markdown(r: dict) -> str:
         "Example MDLM samples: " + ", ".join(f"`{s}`" for s in r["examples"]["mdlm"]),
         "",
         "Timings come from a CPU shared with other jobs; compare ratios measured in the same run, not absolute numbers across runs.",
+        "",
+        f"Commands: `{r['command']['train_and_eval']}` (training and evaluation); `{r['command']['this_eval']}` (this evaluation).",
     ]
     return "\n".join(lines) + "\n"
 
@@ -310,8 +332,12 @@ def main() -> None:
         codes = [proc.wait() for proc in procs]
         if any(codes):
             raise SystemExit(f"training failed with exit codes {codes}")
+    command = "python benchmarks/mdlm_smiles.py " + " ".join(sys.argv[1:])
+    if args.part == "all":
+        (Path(args.workdir) / "command.txt").write_text(command)
     result = evaluate(args)
-    result["command"] = "python benchmarks/mdlm_smiles.py " + " ".join(sys.argv[1:])
+    trained_by = Path(args.workdir) / "command.txt"
+    result["command"] = {"train_and_eval": trained_by.read_text() if trained_by.is_file() else command, "this_eval": command}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "mdlm_smiles.json").write_text(json.dumps(result, indent=2))
     md = write_markdown(result)

@@ -189,3 +189,19 @@ def test_clip_head_reward_loads_from_a_local_directory_and_matches_manual_comput
     assert CLIPHeadReward(str(tmp_path / "rm2")).fingerprint() != fp
     with pytest.raises(GendesignError, match="reward_config.json"):
         CLIPHeadReward(str(tmp_path / "missing"))
+
+
+def test_vision_plugin_registers_the_rewards_and_builds_them_from_tables():
+    from gendesign.core.plugins import get_plugins
+
+    objectives = get_plugins().objectives
+    names = ("jpeg_compressibility", "colourfulness", "brightness", "contrast", "sobel_edge_agreement")
+    for name in (*names, "segmental_video_reward", "reward_ensemble", "clip_head_reward"):
+        assert name in objectives
+    lifted = objectives.build("segmental_video_reward", {"image_reward": {"name": "brightness"}, "num_segments": 2})
+    video = torch.full((4, 3, 2, 2), 0.25)
+    scores = lifted([video])
+    idx = scores.info["frame_indices"][0].tolist()
+    assert scores.values.item() == pytest.approx(0.25 * sum(math.exp(-abs(i - 2)) for i in idx) / 2, abs=1e-6)
+    with pytest.raises(ConfigError, match="num_segmnets"):
+        objectives.build("segmental_video_reward", {"image_reward": {"name": "brightness"}, "num_segmnets": 2})

@@ -246,3 +246,21 @@ def test_solves_ehrlich_l32_within_10k_evaluations(seed: int) -> None:
     keys, values, valid = run(ga, f, 10_000, batch=50, target=1.0)
     assert values[valid].max().item() == 1.0
     assert len(keys) <= 10_000 and len(set(keys)) == len(keys)
+
+
+def test_founders_are_the_first_feasible_designs_after_an_infeasible_start() -> None:
+    space = SequenceSpace("ABCD", length=6)
+    objective = FunctionObjective(lambda xs: [float(x.count("A")) if x.count("A") >= 2 else float("nan") for x in xs])
+    ga = Evolution(space, objective.specs, seed=0, options=Evolution.Options(population_size=4, initial_designs=["DDDDDD"]))
+    first_valid: list[str] = []
+    for _ in range(40):
+        designs = ga.ask(4)
+        scores = objective(designs)
+        first_valid += [space.key(d) for d, ok in zip(designs, scores.valid.tolist()) if ok]
+        ga.tell(designs, scores)
+    assert ga.breeding_started and first_valid
+    assert [m.key for m in ga.founders] == first_valid[:4]
+    state = SearchStrategyConformance._round_trip(ga.state_dict())
+    twin = Evolution(space, objective.specs, seed=9, options=Evolution.Options(population_size=4, initial_designs=["DDDDDD"]))
+    twin.load_state_dict(state)
+    assert [m.key for m in twin.founders] == first_valid[:4] and twin.collect_founders == ga.collect_founders

@@ -42,7 +42,9 @@ class ProductMDLM:
         draw = torch.multinomial(probs.repeat(b, 1), 1, generator=generator).view(b, n)
         x_s = torch.where(reveal, draw, x_t)
         lp = torch.log(probs.repeat(b, 1, 1).gather(-1, draw.unsqueeze(-1)).squeeze(-1))
-        logp = torch.where(reveal, torch.log(q) + lp, torch.where(masked, torch.log1p(-q.clamp(max=1 - 1e-12)), torch.zeros_like(lp)))
+        logp = torch.where(
+            reveal, torch.log(q) + lp, torch.where(masked, torch.log1p(-q.clamp(max=1 - 1e-12)), torch.zeros_like(lp))
+        )
         return x_s, logp
 
 
@@ -78,11 +80,23 @@ def test_puct_exploration_term_has_the_right_sign_and_size():
 def test_exploration_picks_the_less_visited_child_among_equal_values():
     space = SequenceSpace("AB", length=2)
     model = ProductMDLM(torch.zeros(2, 2))
-    s = MCTS(space, (ObjectiveSpec("f", bounds=(0, 1)),), options=MCTSOptions(steps=2, num_children=4, lengths=[2], c_puct=1.0, widening_c=0.0), model=model)
+    s = MCTS(
+        space,
+        (ObjectiveSpec("f", bounds=(0, 1)),),
+        options=MCTSOptions(steps=2, num_children=4, lengths=[2], c_puct=1.0, widening_c=0.0),
+        model=model,
+    )
     root = s.nodes[0]
     canvas = s.nodes[root.children[0]]
-    for i, n_valid in enumerate([5, 0]):
-        child = type(canvas)(x=canvas.x.clone(), depth=1, parent=root.children[0], prior=0.5, n_valid=n_valid, reward_sum=torch.tensor([0.5 * n_valid], dtype=torch.float64) if n_valid else None)
+    for n_valid in (5, 0):
+        child = type(canvas)(
+            x=canvas.x.clone(),
+            depth=1,
+            parent=root.children[0],
+            prior=0.5,
+            n_valid=n_valid,
+            reward_sum=torch.tensor([0.5 * n_valid], dtype=torch.float64) if n_valid else None,
+        )
         s.nodes.append(child)
         canvas.children.append(len(s.nodes) - 1)
     canvas.n_valid = 6
@@ -94,7 +108,12 @@ def test_exploration_picks_the_less_visited_child_among_equal_values():
 
 def test_time_grid_continues_across_depth():
     model = ProductMDLM(torch.zeros(6, 3))
-    s = MCTS(SequenceSpace("ABC", length=6), (ObjectiveSpec("f"),), options=MCTSOptions(steps=6, num_children=2, lengths=[6]), model=model)
+    s = MCTS(
+        SequenceSpace("ABC", length=6),
+        (ObjectiveSpec("f"),),
+        options=MCTSOptions(steps=6, num_children=2, lengths=[6]),
+        model=model,
+    )
     assert [s.time_at(d) for d in range(7)] == pytest.approx([1 - d / 6 for d in range(7)])
     seen = []
     original = model.reverse_step
@@ -162,7 +181,9 @@ def test_backups_are_means_not_sums():
             assert 0.0 <= q <= 1.0
             assert q == pytest.approx(float(node.reward_sum[0]) / node.n_valid / 4.0)
     canvas = s.nodes[1]
-    assert canvas.n_valid == sum(s.nodes[c].n_valid for c in canvas.children) + (canvas.n_valid - sum(s.nodes[c].n_valid for c in canvas.children))
+    assert canvas.n_valid == sum(s.nodes[c].n_valid for c in canvas.children) + (
+        canvas.n_valid - sum(s.nodes[c].n_valid for c in canvas.children)
+    )
     assert canvas.n_valid >= max(s.nodes[c].n_valid for c in canvas.children)
 
 
@@ -179,7 +200,13 @@ def test_archive_is_strictly_non_dominated_and_bounded(seed):
         return torch.stack([w[k].gather(-1, ids.unsqueeze(-1)).squeeze(-1).sum(-1) for k in range(3)], -1).float()
 
     obj = FunctionObjective(f, names=["f0", "f1", "f2"], directions=["max", "min", "max"])
-    s = MCTS(space, obj.specs, seed=seed, options=MCTSOptions(steps=length, num_children=6, lengths=[length], archive_size=10), model=model)
+    s = MCTS(
+        space,
+        obj.specs,
+        seed=seed,
+        options=MCTSOptions(steps=length, num_children=6, lengths=[length], archive_size=10),
+        model=model,
+    )
     designs = []
     for _ in range(12):
         batch = s.ask(8)
@@ -221,4 +248,9 @@ def test_state_dict_resume_continues_identically():
 
 def test_model_and_space_vocabularies_must_agree():
     with pytest.raises(ConfigError, match="real tokens"):
-        MCTS(SequenceSpace("ABC", length=4), (ObjectiveSpec("f"),), options=MCTSOptions(lengths=[4]), model=ProductMDLM(torch.zeros(4, 5)))
+        MCTS(
+            SequenceSpace("ABC", length=4),
+            (ObjectiveSpec("f"),),
+            options=MCTSOptions(lengths=[4]),
+            model=ProductMDLM(torch.zeros(4, 5)),
+        )

@@ -26,7 +26,22 @@ On sequence spaces a :class:`~gendesign.search.feasibility.PairFeasibilityModel`
 adjacent token pairs break feasibility from every reported result; a proposal is accepted with its
 Thompson-sampled probability of being feasible and otherwise redrawn (up to ``proposal_tries``
 times), so edits with a high estimated failure rate are rarely spent on the oracle. Proposals whose
-canonical key was already proposed or reported are never made again.
+canonical key was already proposed or reported are never made again. Pairs that are probably
+forbidden are repaired by redrawing one of their two tokens among tokens likely to fit both
+neighbours, which gives the two-site moves needed to cross feasibility gaps.
+
+For ``K = 1`` a stagnating search (no strict improvement for ``restart_patience`` reported designs)
+restarts from its founders, keeping the seen set and the feasibility model.
+
+References:
+    K. Deb. "An efficient constraint handling method for genetic algorithms." Computer Methods in
+    Applied Mechanics and Engineering 186, 2000.
+
+    K. Deb, A. Pratap, S. Agarwal, T. Meyarivan. "A fast and elitist multiobjective genetic
+    algorithm: NSGA-II." IEEE Trans. Evol. Comput. 6(2), 2002.
+
+    W. R. Thompson. "On the likelihood that one unknown probability exceeds another in view of the
+    evidence of two samples." Biometrika 25, 1933.
 """
 
 from __future__ import annotations
@@ -70,8 +85,10 @@ class EvolutionOptions(StrategyOptions):
             tokens (chosen at random) is redrawn among tokens likely to fit both neighbours.
             1.0 disables repair.
         restart_patience: single-objective runs only: after this many reported designs without a
-            strict improvement of the best value, the population is reset to the founders (the
-            population at the moment breeding began). The seen set and the feasibility model are
+            strict improvement of the best value, the population is reset to the founders: the
+            feasible members of the population at the moment breeding began or, when there were
+            none (a random start on a tightly constrained space), the first ``population_size``
+            feasible designs reported afterwards. The seen set and the feasibility model are
             kept, so the restarted search neither repeats designs nor relearns constraints. This
             escapes deep local optima such as interleaved motifs on Ehrlich functions. ``"auto"``
             uses ``ceil(1.5 L (V - 1))`` on a sequence space (1.5 times the number of single-site
@@ -141,6 +158,8 @@ class Evolution(SearchStrategy):
         self.proposals_rejected = 0
         self.restart_patience = self._patience()
         self.founders: list[_Member] = []
+        self.collect_founders = False
+        self.breeding_started = False
         self.best_value = -math.inf
         self.stagnation = 0
         self.restarts = 0
@@ -174,6 +193,10 @@ class Evolution(SearchStrategy):
             self.initial_drawn += len(drawn)
             out.extend(drawn)
         if len(out) < n and self.population:
+            if not self.breeding_started:
+                self.breeding_started = True
+                self.founders = [m for m in self.population if m.valid and self._violation(m) == 0.0]
+                self.collect_founders = not self.founders
             out.extend(self._breed(n - len(out)))
         if len(out) < n and not self.population and not out:
             out.extend(self._sample(n - len(out)))
@@ -317,7 +340,12 @@ class Evolution(SearchStrategy):
             member = _Member(design, key, values[i].tolist(), ok, self.births)
             self.population.append(member)
             self.births += 1
-            if ok and len(self.founders) < self.options.population_size and self._violation(member) == 0.0:
+            if (
+                self.collect_founders
+                and ok
+                and len(self.founders) < self.options.population_size
+                and self._violation(member) == 0.0
+            ):
                 self.founders.append(member)
         self._track_stagnation(values, valid)
         self._survive()
@@ -426,6 +454,8 @@ class Evolution(SearchStrategy):
             "population": self._members_state(self.population),
             "feasibility": self.feasibility.state_dict() if self.feasibility is not None else None,
             "founders": self._members_state(self.founders),
+            "collect_founders": self.collect_founders,
+            "breeding_started": self.breeding_started,
             "best_value": self.best_value,
             "stagnation": self.stagnation,
             "restarts": self.restarts,
@@ -442,6 +472,8 @@ class Evolution(SearchStrategy):
         self.proposals_rejected = int(state["proposals_rejected"])
         self.population = self._members_from_state(state["population"])
         self.founders = self._members_from_state(state["founders"])
+        self.collect_founders = bool(state["collect_founders"])
+        self.breeding_started = bool(state["breeding_started"])
         self.best_value = float(state["best_value"])
         self.stagnation = int(state["stagnation"])
         self.restarts = int(state["restarts"])

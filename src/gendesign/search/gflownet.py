@@ -7,7 +7,8 @@ Each round:
   temperature ``ask_temperature``) and returns up to ``n`` designs that were neither asked nor told
   before. When a draw yields too few unseen designs it draws again, up to ``max_ask_draws`` times,
   with exploration rising linearly from ``ask_epsilon`` to 1 (uniformly random actions) on the
-  last draw and the draw size doubling (up to 4096 trajectories), so a concentrated policy still finds new designs. The forward trajectories are kept
+  last draw and the draw size doubling (up to 4096 trajectories), so a concentrated policy still finds new designs;
+  what is still missing then comes from the space's own sampler. The forward trajectories are kept
   until their scores arrive.
 * ``tell(designs, scores)`` stores the scored designs in the replay buffer (with its Pareto archive)
   and takes ``train_steps`` gradient steps. The first step trains on the new designs (on their
@@ -164,7 +165,7 @@ class GFlowNetStrategy(SearchStrategy):
                 out.append(design)
                 if len(out) == n:
                     return out
-        return out
+        return out + self._random_designs(n - len(out))
 
     def _feasibility_bias(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
         """Additive log-weights from one Thompson sample of the pair-feasibility posterior (``None`` when off)."""
@@ -192,7 +193,7 @@ class GFlowNetStrategy(SearchStrategy):
         keys: set[str] = set()
         for design in self.space.sample(4 * m, self.rng):
             key = self.space.key(design)
-            if key in self.seen or key in keys:
+            if key in self.seen or key in keys or key in self.pending:
                 continue
             keys.add(key)
             out.append(design)

@@ -166,7 +166,9 @@ class MCTS(SearchStrategy):
     ) -> None:
         super().__init__(space, specs, seed=seed, device=device, options=options)
         if not hasattr(space, "decode"):
-            raise ConfigError(f"MCTS needs a space with decode(ids); {type(space).__name__} has none (use a sequence or peptide space)")
+            raise ConfigError(
+                f"MCTS needs a space with decode(ids); {type(space).__name__} has none (use a sequence or peptide space)"
+            )
         self.model = model if model is not None else self._load_model()
         self.model.eval()
         vocab = getattr(space, "vocab_size", None)
@@ -182,6 +184,7 @@ class MCTS(SearchStrategy):
         self.archive = ParetoArchive(self.k, capacity=self.options.archive_size, prune="auto", ref_point=self._ref_point())
         self.nodes: list[Node] = []
         self.pending: dict[str, list[int]] = {}
+        self.queue: list[Any] = []
         self.scored: dict[str, Tensor | None] = {}
         self.observed_lo = torch.full((self.k,), math.inf, dtype=torch.float64)
         self.observed_hi = torch.full((self.k,), -math.inf, dtype=torch.float64)
@@ -226,7 +229,9 @@ class MCTS(SearchStrategy):
                 outside = (torch.arange(probs.numel()) < lo) | (torch.arange(probs.numel()) > hi)
                 probs[outside] = 0.0
             if float(probs.sum()) <= 0:
-                raise ConfigError(f"the model never saw lengths in the space's range {lo}..{hi}; give the MCTS option lengths = [...]")
+                raise ConfigError(
+                    f"the model never saw lengths in the space's range {lo}..{hi}; give the MCTS option lengths = [...]"
+                )
             probs = probs / probs.sum()
             draws = torch.multinomial(probs, self.options.num_lengths, replacement=True, generator=self.torch_generator)
             lengths = sorted(set(draws.tolist()))
@@ -388,10 +393,15 @@ class MCTS(SearchStrategy):
 
     # ------------------------------------------------------------------ ask / tell
     def ask(self, n: int) -> list[Any]:
-        """Expand and roll out until ``n`` new admissible designs are waiting for scores (or the tree is exhausted)."""
+        """Up to ``n`` new admissible rollout designs; expands until it has them or the tree is exhausted.
+
+        An expansion rolls out all of its new children; admissible designs beyond ``n`` wait in a
+        queue and are returned first by the next call.
+        """
         start = time.perf_counter()
         model_before = self.timing["model_s"]
-        out: list[Any] = []
+        out: list[Any] = self.queue[:n]
+        self.queue = self.queue[n:]
         expansions = 0
         while len(out) < n and expansions < self.options.max_expansions_per_ask:
             leaf = self._select()
@@ -431,7 +441,10 @@ class MCTS(SearchStrategy):
                     continue
                 self.pending[key] = [child]
                 self._mark_pending(child)
-                out.append(canonical_design)
+                if len(out) < n:
+                    out.append(canonical_design)
+                else:
+                    self.queue.append(canonical_design)
         elapsed = time.perf_counter() - start
         self.timing["search_s"] += elapsed - (self.timing["model_s"] - model_before)
         return out
@@ -493,6 +506,7 @@ class MCTS(SearchStrategy):
             **super().state_dict(),
             "nodes": nodes,
             "pending": {k: list(v) for k, v in self.pending.items()},
+            "queue": [self.space.to_json(d) for d in self.queue],
             "scored": {k: None if v is None else v.tolist() for k, v in self.scored.items()},
             "observed_lo": self.observed_lo.tolist(),
             "observed_hi": self.observed_hi.tolist(),
@@ -504,7 +518,9 @@ class MCTS(SearchStrategy):
         """Restore from :meth:`state_dict`; the result continues exactly as the saved search would have."""
         missing = {"nodes", "pending", "scored", "observed_lo", "observed_hi", "archive"} - set(state)
         if missing:
-            raise GendesignError(f"MCTS.load_state_dict: the state lacks {sorted(missing)}; it was not written by MCTS.state_dict")
+            raise GendesignError(
+                f"MCTS.load_state_dict: the state lacks {sorted(missing)}; it was not written by MCTS.state_dict"
+            )
         super().load_state_dict(state)
         self.nodes = []
         for d in state["nodes"]:
@@ -526,6 +542,7 @@ class MCTS(SearchStrategy):
                 )
             )
         self.pending = {k: list(v) for k, v in state["pending"].items()}
+        self.queue = [self.space.from_json(t) for t in state.get("queue", [])]
         self.scored = {k: None if v is None else torch.tensor(v, dtype=torch.float64) for k, v in state["scored"].items()}
         self.observed_lo = torch.tensor(state["observed_lo"], dtype=torch.float64)
         self.observed_hi = torch.tensor(state["observed_hi"], dtype=torch.float64)

@@ -95,6 +95,13 @@ def test_cli_run_writes_curves_samples_and_an_adapter_that_reloads_identically(t
     cond = trainer.backbone.encode_prompts(["a", "c"])
     images = [generate(bb, cond, cfg.sampler, torch.Generator().manual_seed(0)) for bb in (trainer.backbone, reloaded)]
     torch.testing.assert_close(images[0], images[1], atol=1e-5, rtol=1e-5)
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    merged_bb = load_finetuned(run / "adapter", merge=True)
+    layers = [m for m in merged_bb.unet.modules() if isinstance(m, BaseTunerLayer)]
+    assert layers and all(m.merged for m in layers)
+    merged = generate(merged_bb, cond, cfg.sampler, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(merged, images[0], atol=1e-4, rtol=1e-4)
     base = FinetuneTrainer(small_config(tmp_path, run__output_dir=str(tmp_path / "fresh")))
     assert (generate(base.backbone, cond, cfg.sampler, torch.Generator().manual_seed(0)) - images[0]).abs().max() > 1e-4
 
@@ -160,3 +167,39 @@ def _to_toml(data: dict, prefix: str = "") -> str:
             continue
         out.append(_to_toml(value, f"{prefix}.{key}" if prefix else key))
     return "\n".join(out) + "\n"
+
+
+def test_full_weight_training_with_a_kl_regulariser(tmp_path):
+    cfg = small_config(tmp_path, run__steps=2, training__use_lora=False, training__kl_weight=0.5)
+    trainer = FinetuneTrainer(cfg)
+    before = {k: v.clone() for k, v in trainer.trained.state_dict().items()}
+    assert all(p.requires_grad for p in trainer.trained.parameters())
+    result = trainer.train()
+    assert all("kl" in row for row in result.history) and result.history[-1]["kl"] > 0
+    after = trainer.trained.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    reloaded = load_finetuned(tmp_path / "run" / "adapter")
+    for k, v in reloaded.unet.state_dict().items():
+        torch.testing.assert_close(v, after[k])
+
+
+def test_video_runs_write_gifs_and_lift_image_rewards(tmp_path):
+    from PIL import Image
+
+    from gendesign.objectives.video_rewards import SegmentalVideoReward
+
+    cfg = small_config(
+        tmp_path,
+        run__steps=1,
+        model={"tiny": {"kind": "video", "image_size": 8, "num_frames": 4, "block_out_channels": [8, 16]}},
+        training__algorithm="auto",
+        data={"num_items": 4},
+        video={"num_segments": 2, "tar_lambda": 1.0},
+        prompts={"train": ["a", "b"], "samples_per_prompt": 1},
+    )
+    trainer = FinetuneTrainer(cfg)
+    assert trainer.algorithm_name == "instructvideo" and isinstance(trainer.reward, SegmentalVideoReward)
+    assert trainer.reward.num_segments == 2
+    trainer.train()
+    with Image.open(tmp_path / "run" / "samples" / "step_000001.gif") as gif:
+        assert gif.n_frames == 4

@@ -83,3 +83,12 @@ def test_training_runs_on_cuda_with_a_cpu_generator(reward):
     parts = trainer.train_online(lambda s: (s[:, : len(specs)].double().cpu(), torch.ones(s.shape[0], dtype=torch.bool)), 3)
     assert all(torch.isfinite(torch.tensor(v)) for v in parts.values())
     assert trainer.sample(8).terminals.device.type == "cuda"
+
+
+def test_transformer_trainer_on_a_grid_uses_one_position_per_dimension():
+    env = HyperGridEnv(ndim=3, height=4)
+    options = GFlowNetOptions(reward="power", architecture="transformer", hidden=16, layers=1, train_batch_size=8)
+    trainer = GFlowNetTrainer(env, (ObjectiveSpec("r"),), options, torch.Generator().manual_seed(0))
+    assert trainer.policy.torso.positions == 3
+    parts = trainer.train_online(lambda s: (hypergrid_reward(s, 4).unsqueeze(1), torch.ones(s.shape[0], dtype=torch.bool)), 2)
+    assert torch.isfinite(torch.tensor(parts["balance"]))

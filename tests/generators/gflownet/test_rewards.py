@@ -166,3 +166,12 @@ def test_order_options_are_checked():
     with pytest.raises(ConfigError, match="listwise"):
         OrderPreservingReward((ObjectiveSpec("a"), ObjectiveSpec("b")), order="pairwise")
     assert OrderPreservingReward((ObjectiveSpec("a"),)).order == "pairwise"
+
+
+def test_unknown_reward_names_and_options_are_config_errors():
+    from gendesign.generators.gflownet.rewards import build_reward
+
+    with pytest.raises(ConfigError, match="order_preserving"):
+        build_reward("powr", (ObjectiveSpec("a"),))
+    with pytest.raises(ConfigError, match="beta"):
+        build_reward("power", (ObjectiveSpec("a"),), betta=2.0)

@@ -144,3 +144,13 @@ def test_monomer_sets_expand_and_reject_duplicates():
     assert set(resolve_monomer_set(["canonical", "d"])) >= {"dA", "A"}
     with pytest.raises(Exception, match="twice"):
         resolve_monomer_set(["A", "canonical"])
+
+
+def test_notation_round_trips_including_histidine_next_to_the_h_cap():
+    rng = np.random.default_rng(5)
+    codes = list(MONOMERS)
+    for _ in range(200):
+        pep = _random_peptide(rng, codes)
+        assert parse_peptide(str(pep)) == pep
+    assert parse_peptide("H-NH2") == Peptide(("H",), c_cap="NH2")
+    assert parse_peptide("H-GLK-OH") == Peptide(("G", "L", "K"))

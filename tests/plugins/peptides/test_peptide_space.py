@@ -52,7 +52,9 @@ def test_encode_decode_round_trip_and_pad_ends_a_chain():
 
 
 def test_operators_stay_in_the_space_and_change_the_design():
-    space = PeptideSpace(monomers=["canonical", "d"], min_length=4, max_length=10, n_caps=["H", "Ac"], c_caps=["OH", "NH2"], cyclisation="optional")
+    space = PeptideSpace(
+        monomers=["canonical", "d"], min_length=4, max_length=10, n_caps=["H", "Ac"], c_caps=["OH", "NH2"], cyclisation="optional"
+    )
     rng = np.random.default_rng(0)
     parents = space.sample(30, rng)
     changed = 0

@@ -27,7 +27,14 @@ def test_torch_safetensors_and_pt_state_dicts_load_and_predict_exactly(tmp_path)
 
     torch.manual_seed(0)
     net = MLP(20, [8], 2, "relu")
-    cfg = {"format": "torch_mlp", "featurizer": "aac", "outputs": ["a", "b"], "directions": ["max", "min"], "hidden": [8], "activation": "relu"}
+    cfg = {
+        "format": "torch_mlp",
+        "featurizer": "aac",
+        "outputs": ["a", "b"],
+        "directions": ["max", "min"],
+        "hidden": [8],
+        "activation": "relu",
+    }
     st = _write(tmp_path / "st", {**cfg, "weights": "model.safetensors"})
     save_file(net.state_dict(), str(st / "model.safetensors"))
     pt = _write(tmp_path / "pt", {**cfg, "weights": "model.pt"})
@@ -43,7 +50,9 @@ def test_torch_safetensors_and_pt_state_dicts_load_and_predict_exactly(tmp_path)
 def test_wrong_shapes_and_urls_and_missing_files_are_clear_errors(tmp_path):
     from safetensors.torch import save_file
 
-    d = _write(tmp_path / "m", {"format": "torch_mlp", "featurizer": "amp_features", "outputs": ["y"], "weights": "model.safetensors"})
+    d = _write(
+        tmp_path / "m", {"format": "torch_mlp", "featurizer": "amp_features", "outputs": ["y"], "weights": "model.safetensors"}
+    )
     save_file(MLP(20, [], 1, "gelu").state_dict(), str(d / "model.safetensors"))
     with pytest.raises(ConfigError, match="does not fit an MLP 77"):
         load_user_model(d)
@@ -54,7 +63,9 @@ def test_wrong_shapes_and_urls_and_missing_files_are_clear_errors(tmp_path):
     bad = _write(tmp_path / "bad", {"format": "onnx", "featurizer": "aac", "outputs": ["y"], "weights": "w"})
     with pytest.raises(ConfigError, match="format"):
         load_user_model(bad)
-    escape = _write(tmp_path / "esc", {"format": "torch_mlp", "featurizer": "aac", "outputs": ["y"], "weights": "../m/model.safetensors"})
+    escape = _write(
+        tmp_path / "esc", {"format": "torch_mlp", "featurizer": "aac", "outputs": ["y"], "weights": "../m/model.safetensors"}
+    )
     with pytest.raises(ConfigError, match="outside the model directory"):
         load_user_model(escape)
 

@@ -100,4 +100,4 @@ def _read(path: Path, size: int, num_frames: int | None) -> Tensor:
 def _rgb(frame: object) -> object:
     import numpy as np
 
-    return np.asarray(frame.convert("RGB"))  # type: ignore[attr-defined]
+    return np.array(frame.convert("RGB"))  # type: ignore[attr-defined]

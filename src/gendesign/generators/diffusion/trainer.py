@@ -7,9 +7,8 @@ weights), builds the reward through the objective registry, picks the algorithm,
 * distributed training through ``accelerate`` (process group, device placement, gradient
   averaging), so ``accelerate launch`` gives multi-GPU or multi-process CPU runs;
 * over-optimisation guards: held-out prompts scored with fixed noise before training and at every
-  evaluation, an
-  optional second tracked reward, the KL penalty to the base model, early stopping when the
-  held-out reward falls, and the best adapter kept separately;
+  evaluation, an optional second tracked reward, the KL penalty to the base model, early stopping
+  when the held-out reward falls, and the best adapter kept separately;
 * exact resume: weights, optimiser, every generator state, algorithm state (DDPO's per-prompt
   statistics) and the history are checkpointed atomically, so a resumed run continues bit-identically;
 * outputs: ``metrics.csv`` / ``eval.csv`` / ``history.json`` reward curves, PNG sample grids (GIFs
@@ -39,7 +38,7 @@ from gendesign.generators.diffusion.algorithm import RewardAlgorithm, TrainConte
 from gendesign.generators.diffusion.backbone import Conditioning, DiffusionBackbone
 from gendesign.generators.diffusion.config import FinetuneConfig, RewardSettings
 from gendesign.generators.diffusion.data import load_training_data
-from gendesign.generators.diffusion.lora import LoraSettings, add_lora, load_lora_state_dict, lora_state_dict
+from gendesign.generators.diffusion.lora import LoraSettings, add_lora, load_lora_state_dict, lora_state_dict, merge_lora
 from gendesign.generators.diffusion.media import save_gif, save_grid
 from gendesign.generators.diffusion.sampling import SamplerSettings, ddim_step, ddim_timesteps, initial_noise
 from gendesign.objectives.image_rewards import DenseReward, sobel_edges
@@ -478,8 +477,11 @@ class FinetuneTrainer:
         self.evaluations = list(state["evaluations"])
 
 
-def load_finetuned(adapter_dir: str | Path) -> DiffusionBackbone:
-    """Rebuild a fine-tuned backbone from an ``adapter/`` folder: its base model plus the trained weights."""
+def load_finetuned(adapter_dir: str | Path, *, merge: bool = False) -> DiffusionBackbone:
+    """Rebuild a fine-tuned backbone from an ``adapter/`` folder: its base model plus the trained weights.
+
+    With ``merge=True`` the LoRA updates are folded into the base weights (``W + (α/r) B A``) for inference.
+    """
     from safetensors.torch import load_file
 
     path = Path(adapter_dir)
@@ -493,6 +495,8 @@ def load_finetuned(adapter_dir: str | Path) -> DiffusionBackbone:
     if meta["use_lora"]:
         add_lora(module, LoraSettings(**meta["lora"]))
         load_lora_state_dict(module, weights)
+        if merge:
+            merge_lora(module)
     else:
         module.load_state_dict(weights)
     module.requires_grad_(False)

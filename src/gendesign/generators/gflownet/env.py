@@ -40,6 +40,8 @@ class DiscreteEnv(ABC):
         n_actions: ``A``, the number of forward actions including the exit action ``A - 1``.
         n_backward_actions: ``A_b``, the number of backward actions.
         feature_dim: ``F``, the width of :meth:`featurize`'s output.
+        token_dim: features split into ``F / token_dim`` positions of ``token_dim`` entries each
+            (what a transformer policy attends over).
         max_length: the largest number of non-exit forward actions in any trajectory.
     """
 
@@ -47,6 +49,7 @@ class DiscreteEnv(ABC):
     n_actions: int
     n_backward_actions: int
     feature_dim: int
+    token_dim: int
     max_length: int
 
     @property

@@ -59,6 +59,7 @@ class HyperGridEnv(EnumerableEnv):
         self.n_actions = self.ndim + 1
         self.n_backward_actions = self.ndim
         self.feature_dim = self.ndim * self.height
+        self.token_dim = self.height
         self.max_length = self.ndim * (self.height - 1)
         self._radix = self.height ** torch.arange(self.ndim - 1, -1, -1)
         self._offsets = torch.arange(self.ndim) * self.height

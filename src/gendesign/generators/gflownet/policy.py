@@ -71,7 +71,7 @@ class _TransformerTorso(nn.Module):
 
 
 class GFlowNetPolicy(Generator):
-    """Forward policy, optional learned backward policy and state flow, and ``log Z``.
+    """GFlowNet policy network: forward policy, optional learned backward policy and state flow, and ``log Z``.
 
     Args:
         feature_dim: ``F``, width of the environment's state features.
@@ -108,6 +108,8 @@ class GFlowNetPolicy(Generator):
             raise ConfigError(f"GFlowNetPolicy: architecture={architecture!r}; use 'mlp' or 'transformer'")
         if architecture == "transformer" and token_dim <= 0:
             raise ConfigError("GFlowNetPolicy: architecture='transformer' needs token_dim > 0 (the one-hot width per position)")
+        if architecture == "transformer" and (heads < 1 or hidden % heads):
+            raise ConfigError(f"GFlowNetPolicy: hidden={hidden} must be a multiple of heads={heads} for the transformer")
         if hidden < 1 or layers < 1:
             raise ConfigError(f"GFlowNetPolicy: hidden={hidden} and layers={layers} must both be >= 1")
         self.register_config(

@@ -31,6 +31,7 @@ backward policy close to uniform, and :func:`thermometer`.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
 from typing import Literal
@@ -314,7 +315,12 @@ REWARD_STRATEGIES: dict[str, type[RewardStrategy]] = {
 
 
 def build_reward(name: str, specs: Sequence[ObjectiveSpec], **options: float | int | str) -> RewardStrategy:
-    """The reward strategy ``name`` with ``options``; unknown names list the choices."""
+    """The reward strategy ``name`` with ``options``; unknown names or options list the choices."""
     if name not in REWARD_STRATEGIES:
         raise ConfigError(f"unknown reward strategy {name!r}; choose one of {', '.join(REWARD_STRATEGIES)}")
-    return REWARD_STRATEGIES[name](specs, **options)  # type: ignore[arg-type]
+    cls = REWARD_STRATEGIES[name]
+    allowed = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "specs")]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ConfigError(f"reward {name!r} has no options {unknown}; its options are {allowed}")
+    return cls(specs, **options)  # type: ignore[arg-type]

@@ -44,6 +44,7 @@ class SequenceEnv(DiscreteEnv):
         self.n_actions = self.vocab_size + 1
         self.n_backward_actions = 1
         self.feature_dim = self.state_dim * (self.vocab_size + 1)
+        self.token_dim = self.vocab_size + 1
 
     def config(self) -> dict[str, Any]:
         return {"class": type(self).__name__, "space": self.space.config()}

@@ -93,7 +93,7 @@ class GFlowNetTrainer:
         o = self.options
         self.generator = generator if generator is not None else torch.Generator().manual_seed(0)
         self.reward: RewardStrategy = build_reward(o.reward, self.specs, **o.reward_options)
-        token_dim = getattr(env, "vocab_size", 0) + 1 if o.architecture == "transformer" else 0
+        token_dim = env.token_dim if o.architecture == "transformer" else 0
         self.policy = policy or GFlowNetPolicy(
             feature_dim=env.feature_dim,
             n_actions=env.n_actions,

@@ -117,15 +117,26 @@ def parse_peptide(text: str) -> Peptide:
         if not s.endswith(")"):
             raise InvalidDesignError(f"{text!r} opens 'cyclo(' but does not end with ')'")
         return Peptide(split_chain(s[6:-1]), cyclic=True)
-    n_cap, c_cap = "H", "OH"
     head, sep, rest = s.partition("-")
     if sep and head in N_CAPS:
-        n_cap, s = head, rest
+        try:
+            return _linear(text, rest, head)
+        except InvalidDesignError:
+            if head != "H":
+                raise
+    return _linear(text, s, "H")
+
+
+def _linear(text: str, s: str, n_cap: str) -> Peptide:
+    """``s`` is the chain with an optional C cap; ``H-`` is also histidine, so the caller retries without it."""
+    c_cap = "OH"
     body, sep, tail = s.rpartition("-")
     if sep:
         if tail not in C_CAPS:
             raise InvalidDesignError(f"unknown C-terminal cap {tail!r} in {text!r}; choose one of {sorted(C_CAPS)}")
         c_cap, s = tail, body
     if "-" in s:
-        raise InvalidDesignError(f"cannot read {text!r}: the only hyphens allowed separate an N cap {sorted(N_CAPS)} or a C cap {sorted(C_CAPS)}")
+        raise InvalidDesignError(
+            f"cannot read {text!r}: the only hyphens allowed separate an N cap {sorted(N_CAPS)} or a C cap {sorted(C_CAPS)}"
+        )
     return Peptide(split_chain(s), n_cap=n_cap, c_cap=c_cap)

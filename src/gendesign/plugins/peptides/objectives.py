@@ -93,7 +93,9 @@ class PeptideDescriptors(PeptideObjective):
         if directions is not None and len(directions) != len(names):
             from gendesign.core.errors import ConfigError
 
-            raise ConfigError(f"directions={directions} has {len(directions)} entries for descriptors {list(names)}; give one per descriptor")
+            raise ConfigError(
+                f"directions={directions} has {len(directions)} entries for descriptors {list(names)}; give one per descriptor"
+            )
         dirs = directions or [DEFAULT_DIRECTIONS[n] for n in names]
         self.names_ = names
         self.specs = tuple(ObjectiveSpec(n, d, description=f"peptide descriptor {n}") for n, d in zip(names, dirs))  # type: ignore[arg-type]
@@ -167,4 +169,8 @@ class UserModelObjective(PeptideObjective):
 
     def config(self) -> dict[str, Any]:
         weights = self.model.path / self.model.cfg.weights
-        return {**super().config(), "weights": hashlib.sha256(weights.read_bytes()).hexdigest()[:16], "model": self.model.cfg.model_dump()}
+        return {
+            **super().config(),
+            "weights": hashlib.sha256(weights.read_bytes()).hexdigest()[:16],
+            "model": self.model.cfg.model_dump(),
+        }

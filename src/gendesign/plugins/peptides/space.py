@@ -136,7 +136,9 @@ class PeptideSpace(DesignSpace):
         if not pep.cyclic and self.cyclisation == "always":
             raise InvalidDesignError(f"{pep} is linear but this space has cyclisation='always'")
         if not pep.cyclic and (pep.n_cap not in self.n_caps or pep.c_cap not in self.c_caps):
-            raise InvalidDesignError(f"{pep} has caps ({pep.n_cap}, {pep.c_cap}); this space allows N {list(self.n_caps)}, C {list(self.c_caps)}")
+            raise InvalidDesignError(
+                f"{pep} has caps ({pep.n_cap}, {pep.c_cap}); this space allows N {list(self.n_caps)}, C {list(self.c_caps)}"
+            )
         return pep
 
     def _default_termini(self, codes: tuple[str, ...]) -> Peptide:
@@ -216,7 +218,9 @@ class PeptideSpace(DesignSpace):
         cyclic = self.cyclisation == "always" or (self.cyclisation == "optional" and len(codes) >= 2 and rng.random() < 0.5)
         if cyclic:
             return Peptide(codes, cyclic=True)
-        return Peptide(codes, n_cap=self.n_caps[int(rng.integers(len(self.n_caps)))], c_cap=self.c_caps[int(rng.integers(len(self.c_caps)))])
+        return Peptide(
+            codes, n_cap=self.n_caps[int(rng.integers(len(self.n_caps)))], c_cap=self.c_caps[int(rng.integers(len(self.c_caps)))]
+        )
 
     def mutate(self, design: Any, rng: np.random.Generator) -> str:
         """A residue substitution/insertion/deletion, or (rarely) a change of cap or cyclisation."""
@@ -271,7 +275,11 @@ def smiles_vocabulary(monomers: tuple[str, ...]) -> tuple[str, ...]:
         n = int(rng.integers(1, 13))
         codes = tuple(monomers[i] for i in rng.integers(0, len(monomers), size=n))
         cyclic = n >= 2 and rng.random() < 0.3
-        pep = Peptide(codes, cyclic=True) if cyclic else Peptide(codes, n_cap=str(rng.choice(list(N_CAPS))), c_cap=str(rng.choice(list(C_CAPS))))
+        pep = (
+            Peptide(codes, cyclic=True)
+            if cyclic
+            else Peptide(codes, n_cap=str(rng.choice(list(N_CAPS))), c_cap=str(rng.choice(list(C_CAPS))))
+        )
         vocab.update(tokenize_smiles(peptide_to_smiles(pep)))
         vocab.update(tokenize_smiles(chain_smiles(pep)))
     return tuple(sorted(vocab))

@@ -45,7 +45,9 @@ def load_amp_vs_uniprot() -> tuple[list[str], np.ndarray]:
     return seqs, y
 
 
-def stratified_split(y: np.ndarray, fractions: tuple[float, float, float], seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def stratified_split(
+    y: np.ndarray, fractions: tuple[float, float, float], seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Index arrays (train, val, test) with the label ratio preserved in each part."""
     rng = np.random.default_rng(seed)
     parts: list[list[int]] = [[], [], []]
@@ -71,7 +73,9 @@ def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
     return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def train(out: Path, *, seed: int = 0, epochs: int = 150, hidden: int = 64, lr: float = 3e-3, weight_decay: float = 1e-2) -> dict[str, Any]:
+def train(
+    out: Path, *, seed: int = 0, epochs: int = 150, hidden: int = 64, lr: float = 3e-3, weight_decay: float = 1e-2
+) -> dict[str, Any]:
     """Train, select by validation ROC-AUC, evaluate on test, write everything to ``out``; return the metrics."""
     torch.manual_seed(seed)
     seqs, y = load_amp_vs_uniprot()
@@ -129,7 +133,9 @@ def train(out: Path, *, seed: int = 0, epochs: int = 150, hidden: int = 64, lr: 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=shipped_path(), help="output directory (default: the package's shipped weights)")
+    parser.add_argument(
+        "--out", type=Path, default=shipped_path(), help="output directory (default: the package's shipped weights)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=150)
     parser.add_argument("--hidden", type=int, default=64)

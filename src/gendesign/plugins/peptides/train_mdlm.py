@@ -186,7 +186,20 @@ def train(
     model.eval()
     model.save_pretrained(out, extra={"training": "see training.json"})
     (out / "training.json").write_text(json.dumps(record, indent=2))
+    write_data_licence(out)
     return record
+
+
+def write_data_licence(out: Path) -> None:
+    """Copy modlAMP's BSD-3-Clause licence next to weights trained on its data."""
+    from importlib.metadata import distribution
+
+    licence = next((f for f in distribution("modlamp").files or [] if f.name == "LICENSE"), None)
+    if licence is not None:
+        (out / "LICENSE-modlAMP-data.txt").write_text(
+            "The training data come from modlAMP (https://github.com/alexarnimueller/modlAMP), data/AMPvsUniProt.csv and "
+            "data/AMPvsTMset.csv, under this licence:\n\n" + Path(str(licence.locate())).read_text()
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -153,7 +153,9 @@ class UserModel:
             y = self.predictor(x)
         else:
             arr = x.numpy()
-            raw = np.asarray(self.predictor.predict_proba(arr)[:, 1] if self.cfg.method == "predict_proba" else self.predictor.predict(arr))
+            raw = np.asarray(
+                self.predictor.predict_proba(arr)[:, 1] if self.cfg.method == "predict_proba" else self.predictor.predict(arr)
+            )
             y = torch.as_tensor(raw, dtype=torch.float32).reshape(len(peptides), k)
         if self.cfg.output_transform == "sigmoid":
             y = torch.sigmoid(y)
@@ -183,7 +185,9 @@ def load_user_model(path: str | Path, *, trust_pickle: bool = False) -> UserMode
     root = _local_dir(path)
     cfg_file = root / "config.json"
     if not cfg_file.is_file():
-        raise ConfigError(f"{cfg_file} does not exist; a user model directory needs config.json (see gendesign.plugins.peptides.user_models)")
+        raise ConfigError(
+            f"{cfg_file} does not exist; a user model directory needs config.json (see gendesign.plugins.peptides.user_models)"
+        )
     try:
         cfg = UserModelConfig.model_validate(json.loads(cfg_file.read_text()))
     except ValidationError as exc:
