@@ -31,6 +31,7 @@ from gendesign.core.plugins import PluginSystem, get_plugins
 from gendesign.core.report import write_outputs
 from gendesign.core.strategy import SearchStrategy
 from gendesign.objectives.compose import Respecified, Stacked
+from gendesign.objectives.transforms import Transformed
 
 OptimizationResult = CampaignResult
 RESOLVED_CONFIG = "config.resolved.toml"
@@ -107,6 +108,13 @@ def build_parts(config: CampaignConfig, *, plugins: PluginSystem | None = None) 
                     f"{len(obj.specs)} columns {[s.name for s in obj.specs]}; give one of 'max'/'min' per column"
                 )
             obj = Respecified(obj, {s.name: {"direction": d} for s, d in zip(obj.specs, part.directions)})
+        try:
+            if part.columns:
+                obj = Respecified(obj, part.columns)
+            if part.transforms:
+                obj = Transformed(obj, part.transforms)
+        except ConfigError as exc:
+            raise ConfigError(f"{section} ({part.name!r}): {exc}") from None
         objectives.append(obj)
     objective = objectives[0] if len(objectives) == 1 else Stacked(objectives)
     if space is None:

@@ -189,3 +189,27 @@ def test_missing_file_and_bad_toml(tmp_path):
         load_config(tmp_path / "nope.toml")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(_write(tmp_path, "[campaign\nbudget = 1"))
+
+
+def test_column_overrides_and_transforms_from_config(tmp_path, system):
+    text = GOOD.replace(
+        'directions = ["min"]',
+        'columns = { zeros = { kind = "constraint", direction = "min", threshold = 3 } }',
+    ).replace(
+        '[[objectives]]\nname = "ones"\n',
+        '[[objectives]]\nname = "ones"\ntransforms = { ones = { kind = "ramp", low = 0, high = 4 } }\n',
+    )
+    parts = build_parts(load_config(_write(tmp_path, text)), plugins=system)
+    ones, zeros = parts.objective.specs
+    assert (ones.direction, ones.bounds) == ("max", (0.0, 1.0))
+    assert (zeros.kind, zeros.threshold) == ("constraint", 3.0)
+    scores = parts.objective(["011000", "111110"])
+    assert scores.values[:, 0].tolist() == [0.5, 1.0]
+    assert scores.feasible().tolist() == [False, True]
+
+
+def test_bad_transform_in_config_names_the_objective_and_the_kinds(tmp_path, system):
+    text = GOOD.replace('[[objectives]]\nname = "ones"\n', '[[objectives]]\nname = "ones"\ntransforms = { ones = { kind = "sigmoidal" } }\n')
+    with pytest.raises(ConfigError) as err:
+        build_parts(load_config(_write(tmp_path, text)), plugins=system)
+    assert "#1" in str(err.value) and "'sigmoidal'" in str(err.value) and "double_sigmoid" in str(err.value)

@@ -43,9 +43,19 @@ class Part(BaseModel):
 
 
 class ObjectivePart(Part):
-    """An objective plus optional per-objective overrides of its columns' directions."""
+    """An objective plus optional per-column changes, applied in this order.
+
+    Attributes:
+        directions: one ``"max"``/``"min"`` per column, overriding the objective's own.
+        columns: ``{column: {field: value}}`` overrides of :class:`ObjectiveSpec` fields, e.g.
+            ``{ tpsa = { kind = "constraint", direction = "min", threshold = 140 } }`` or a rename.
+        transforms: ``{column: table or [tables]}`` desirability or affine transforms, e.g.
+            ``{ logp = { kind = "double_sigmoid", low = 1, high = 4 } }`` (see ``docs/objectives.md``).
+    """
 
     directions: list[Literal["max", "min"]] | None = None
+    columns: dict[str, dict[str, Any]] | None = None
+    transforms: dict[str, dict[str, Any] | list[dict[str, Any]]] | None = None
 
 
 class CampaignSettings(BaseModel):
