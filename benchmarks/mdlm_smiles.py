@@ -337,7 +337,7 @@ def main() -> None:
         (Path(args.workdir) / "command.txt").write_text(command)
     result = evaluate(args)
     trained_by = Path(args.workdir) / "command.txt"
-    result["command"] = {"train_and_eval": trained_by.read_text() if trained_by.is_file() else command, "this_eval": command}
+    result["command"] = {"train_and_eval": trained_by.read_text().strip() if trained_by.is_file() else command, "this_eval": command}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "mdlm_smiles.json").write_text(json.dumps(result, indent=2))
     md = write_markdown(result)

@@ -174,7 +174,9 @@ def test_solves_small_ehrlich_from_its_initial_solution_where_random_fails() -> 
     _, values, valid = run(baseline, f, 2000, batch=32)
     assert values[valid].max().item() < 1.0
     for seed in range(2):
-        ga = Evolution(space, f.specs, seed=seed, options=Evolution.Options(initial_designs=[f.initial_solution()], population_size=32))
+        ga = Evolution(
+            space, f.specs, seed=seed, options=Evolution.Options(initial_designs=[f.initial_solution()], population_size=32)
+        )
         keys, values, valid = run(ga, f, 2000, batch=32, target=1.0)
         assert keys[0] == f.initial_solution()
         assert values[valid].max().item() == 1.0

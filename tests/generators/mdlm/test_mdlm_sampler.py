@@ -130,7 +130,6 @@ def test_sampling_with_a_fixed_seed_is_reproducible():
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
-@pytest.mark.slow
 def test_tiny_model_overfits_fifty_sequences():
     """50 random sequences of 3-4 tokens over 64 symbols: after training, > 90% of samples are corpus members."""
     g = torch.Generator().manual_seed(0)
