@@ -73,7 +73,15 @@ def main() -> None:
     from rdkit import RDLogger
 
     RDLogger.DisableLog("rdApp.*")
-    space = PeptideSmilesSpace(max_tokens=args.max_tokens, monomers="all", min_length=1, max_length=4, n_caps=["H", "Ac"], c_caps=["OH", "NH2"], cyclisation="optional")
+    space = PeptideSmilesSpace(
+        max_tokens=args.max_tokens,
+        monomers="all",
+        min_length=1,
+        max_length=4,
+        n_caps=["H", "Ac"],
+        c_caps=["OH", "NH2"],
+        cyclisation="optional",
+    )
     data = corpus(space, args.corpus, args.max_tokens, 0)
     x = space.encode(data, args.max_tokens)
     model = MaskedDiffusionLM(space.vocab_size, args.max_tokens, d_model=64, n_layers=2, n_heads=4, dropout=0.0)
@@ -108,7 +116,10 @@ def main() -> None:
         designs = mcts.ask(16)
         if designs:
             parts = [o(designs) for o in objectives]
-            mcts.tell(designs, Scores(values=torch.cat([p.values for p in parts], 1), valid=parts[0].valid & parts[1].valid, specs=specs))
+            mcts.tell(
+                designs,
+                Scores(values=torch.cat([p.values for p in parts], 1), valid=parts[0].valid & parts[1].valid, specs=specs),
+            )
             seen += len(designs)
         if mcts.counts["expansions"] - last["expansions"] >= 10 or not designs:
             r = mcts.counts["rollouts"] - last["rollouts"]

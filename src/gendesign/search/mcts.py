@@ -51,7 +51,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,8 @@ class MCTSOptions(StrategyOptions):
             ``max(1, floor(widening_c * N ** widening_alpha))`` times, each adding up to ``M`` children;
             ``0`` expands every node once, as PepTune does.
         widening_alpha: exponent of progressive widening.
+        torch_threads: intra-op threads while the model runs (restored afterwards); small models on
+            a busy CPU are fastest with 1. ``None`` leaves PyTorch's setting alone.
     """
 
     model: str | None = None
@@ -103,6 +106,7 @@ class MCTSOptions(StrategyOptions):
     max_expansions_per_ask: int = Field(200, ge=1)
     widening_c: float = Field(1.0, ge=0.0)
     widening_alpha: float = Field(0.5, ge=0.0, le=1.0)
+    torch_threads: int | None = Field(None, ge=1)
 
 
 @dataclass
@@ -148,8 +152,21 @@ def puct_scores(q: Tensor, prior: Tensor, parent_visits: int, child_visits: Tens
     return q + bonus.unsqueeze(-1)
 
 
+@contextmanager
+def _threads(n: int | None) -> Iterator[None]:
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 class MCTS(SearchStrategy):
-    """Pareto Monte-Carlo tree search over a masked diffusion model's reverse process (module docstring)."""
+    """Pareto Monte-Carlo tree search over a masked diffusion model's denoising steps (PUCT selection, mean backups)."""
 
     Options = MCTSOptions
     options: MCTSOptions
@@ -257,8 +274,8 @@ class MCTS(SearchStrategy):
         return 1.0 - depth / self.options.steps
 
     # ------------------------------------------------------------------ rewards
-    def _normalise(self, y: Tensor) -> Tensor:
-        """Map canonical values `[..., K]` to rewards with the spec bounds or the observed range."""
+    def _normaliser(self) -> tuple[Tensor, Tensor]:
+        """``(lo, span)`` `[K]` mapping canonical values to rewards: spec bounds, else the observed range."""
         lo = self.observed_lo.clone()
         hi = self.observed_hi.clone()
         for k, s in enumerate(self.specs):
@@ -267,22 +284,27 @@ class MCTS(SearchStrategy):
                 lo[k], hi[k] = (a, b) if s.direction == "max" else (-b, -a)
         span = torch.where(torch.isfinite(hi - lo) & (hi > lo), hi - lo, torch.ones_like(hi))
         lo = torch.where(torch.isfinite(lo), lo, torch.zeros_like(lo))
-        return (y - lo) / span
+        return lo, span
+
+    def _q_matrix(self, nodes: Sequence[Node], norm: tuple[Tensor, Tensor] | None = None) -> Tensor:
+        """Mean rewards `[C, K]` of ``nodes``: ``((sum_valid - lo n_valid) / span - penalty n_invalid) / n_scored``."""
+        lo, span = norm if norm is not None else self._normaliser()
+        zero = torch.zeros(self.k, dtype=torch.float64)
+        sums = torch.stack([zero if n.reward_sum is None else n.reward_sum for n in nodes])
+        n_valid = torch.tensor([n.n_valid for n in nodes], dtype=torch.float64).unsqueeze(-1)
+        n_invalid = torch.tensor([n.n_invalid for n in nodes], dtype=torch.float64).unsqueeze(-1)
+        q = (sums - lo * n_valid) / span - self.options.invalid_penalty * n_invalid
+        return q / (n_valid + n_invalid).clamp_min(1.0)
 
     def q_values(self, node: Node) -> Tensor:
         """Mean reward vector `[K]` of the scored rollouts below ``node`` (invalid ones count ``-invalid_penalty``)."""
-        if node.n_scored == 0:
-            return torch.zeros(self.k, dtype=torch.float64)
-        valid_part = torch.zeros(self.k, dtype=torch.float64)
-        if node.n_valid:
-            assert node.reward_sum is not None
-            valid_part = self._normalise(node.reward_sum / node.n_valid) * node.n_valid
-        return (valid_part - self.options.invalid_penalty * node.n_invalid) / node.n_scored
+        return self._q_matrix([node])[0]
 
     # ------------------------------------------------------------------ tree policy
     def _select(self) -> int | None:
         """Walk from the root to an expandable leaf; ``None`` when the whole tree is exhausted."""
         idx = 0
+        norm = self._normaliser()
         while True:
             node = self.nodes[idx]
             if not node.children:
@@ -298,7 +320,7 @@ class MCTS(SearchStrategy):
                     return None
                 idx = node.parent
                 continue
-            q = torch.stack([self.q_values(self.nodes[c]) for c in live])
+            q = self._q_matrix([self.nodes[c] for c in live], norm)
             prior = torch.tensor([self.nodes[c].prior for c in live], dtype=torch.float64)
             visits = torch.tensor([self.nodes[c].visits for c in live], dtype=torch.float64)
             u = puct_scores(q, prior, node.visits, visits, self.options.c_puct)
@@ -317,7 +339,7 @@ class MCTS(SearchStrategy):
         s = self.time_at(node.depth + 1)
         x = node.x.unsqueeze(0).expand(m, -1).to(self.model.device)
         start = time.perf_counter()
-        with torch.no_grad():
+        with torch.no_grad(), _threads(self.options.torch_threads):
             x_s, logp = self.model.reverse_step(
                 x,
                 torch.full((m,), t),
@@ -354,7 +376,7 @@ class MCTS(SearchStrategy):
         x = torch.stack([self.nodes[i].x for i in idxs]).to(self.model.device)
         depth = self.nodes[idxs[0]].depth
         start = time.perf_counter()
-        with torch.no_grad():
+        with torch.no_grad(), _threads(self.options.torch_threads):
             for d in range(depth, self.options.steps):
                 rows = (x == self.model.mask_id).any(-1)
                 if not bool(rows.any()):
