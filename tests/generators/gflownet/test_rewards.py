@@ -75,7 +75,7 @@ def test_op_tb_gradient_leaves_log_z_untouched_and_matches_chain_rule():
     loss, parts = trainer.loss(trajs, values, valid)
     trainer.policy.zero_grad()
     loss.backward()
-    assert trainer.policy.log_z_param.grad.item() == pytest.approx(0.0, abs=1e-7)
+    assert trainer.policy.log_z_param.grad.item() == pytest.approx(0.0, abs=1e-5)
     assert parts["balance"] == 0.0
     from gendesign.generators.gflownet.sampler import score_trajectories
 
