@@ -92,12 +92,14 @@ def test_run_resume_report_cycle(tmp_path, tiny, monkeypatch, capsys):
 
 def test_run_without_config_uses_the_embedded_default(tmp_path, monkeypatch, capsys):
     run_dir = tmp_path / "default"
-    code, out, err = gendesign(monkeypatch, capsys, "run", "--run-dir", str(run_dir), "--budget", "64", "--no-progress")
+    code, out, err = gendesign(monkeypatch, capsys, "run", "--run-dir", str(run_dir), "--budget", "40", "--no-progress")
     assert code == 0, err
     assert "built-in default campaign" in err
     resolved = (run_dir / "config.resolved.toml").read_text()
-    assert "budget = 64" in resolved and 'name = "dtlz2"' in resolved and 'name = "evolution"' in resolved
-    assert json.loads((run_dir / "summary.json").read_text())["evaluations"] == 64
+    assert "budget = 40" in resolved and 'name = "amp_probability"' in resolved and 'name = "mcts"' in resolved
+    assert json.loads((run_dir / "summary.json").read_text())["evaluations"] == 40
+    pareto = (run_dir / "pareto.csv").read_text().splitlines()
+    assert "smiles" in pareto[0].lower() and len(pareto) > 1
 
 
 def test_run_dir_defaults_to_a_timestamp_under_runs(tmp_path, tiny, monkeypatch, capsys):

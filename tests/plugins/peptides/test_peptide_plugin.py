@@ -77,7 +77,7 @@ def test_default_campaign_config_validates_and_is_shipped():
     from pathlib import Path
 
     example = Path(__file__).resolve().parents[3] / "examples" / "peptide_amp.toml"
-    shipped = Path(str(resources.files("gendesign.plugins.peptides") / "data" / "peptide_amp.toml"))
+    shipped = Path(str(resources.files("gendesign.examples_data") / "default.toml"))
     assert shipped.read_text() == example.read_text()
     cfg = load_config(shipped)
     assert cfg.strategy.name == "mcts"
