@@ -90,7 +90,7 @@ def test_encode_decode_round_trip_with_padding() -> None:
     assert ids.shape == (3, 5) and ids.dtype == torch.long
     assert ids[1].tolist() == [3, space.pad_id, space.pad_id, space.pad_id, space.pad_id]
     assert space.decode(ids) == designs
-    with pytest.raises(InvalidDesignError, match="more than the requested width"):
+    with pytest.raises(InvalidDesignError, match="more than the width"):
         space.encode(designs, length=4)
 
 

@@ -183,14 +183,7 @@ class SequenceSpace(DesignSpace):
 
     def encode(self, designs: Sequence[Any], length: int | None = None) -> Tensor:
         """Token ids `[B, L]` (long), right-padded with :attr:`pad_id`; ``L`` defaults to the longest design."""
-        rows = [self.ids(d) for d in designs]
-        width = length if length is not None else max((len(r) for r in rows), default=0)
-        out = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
-        for i, r in enumerate(rows):
-            if len(r) > width:
-                raise InvalidDesignError(f"design {i} has {len(r)} tokens, more than the requested width {width}")
-            out[i, : len(r)] = torch.tensor(r, dtype=torch.long)
-        return out
+        return pad_token_ids([self.ids(d) for d in designs], self.pad_id, length, designs)
 
     def decode(self, ids: Tensor) -> list[Sequence_]:
         """Designs from ids `[B, L]`; :attr:`pad_id` (and anything after it) ends a sequence."""
@@ -245,3 +238,19 @@ class SequenceSpace(DesignSpace):
             if self.min_length <= len(child) <= self.max_length:
                 return self._canonical(child)
         return self._canonical(ta)
+
+
+def pad_token_ids(rows: Sequence[Sequence[int]], pad_id: int, length: int | None = None, designs: Sequence[Any] | None = None) -> Tensor:
+    """Stack token-id rows into `[B, L]` (long), right-padded with ``pad_id``.
+
+    ``L`` defaults to the longest row; a row longer than ``length`` raises
+    :class:`InvalidDesignError` naming the design (from ``designs`` when given).
+    """
+    width = length if length is not None else max((len(r) for r in rows), default=0)
+    out = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    for i, r in enumerate(rows):
+        if len(r) > width:
+            name = repr(designs[i]) if designs is not None else str(i)
+            raise InvalidDesignError(f"design {name} has {len(r)} tokens, more than the width {width}")
+        out[i, : len(r)] = torch.tensor(list(r), dtype=torch.long)
+    return out

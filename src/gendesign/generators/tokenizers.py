@@ -23,10 +23,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from gendesign.core.errors import ConfigError, InvalidDesignError
+from gendesign.core.sequence_space import pad_token_ids
 
 SMILES_REGEX = (
     r"(\[[^\]]+\]|Br|Cl|%\d{2}|[BCNOSPFIbcnosp]|\(|\)|\.|=|#|-|\+|\\|/|:|~|@|\?|>|\*|\$|\d)"
@@ -89,14 +89,7 @@ class Tokenizer(ABC):
 
     def encode(self, designs: Sequence[Any], length: int | None = None) -> Tensor:
         """Ids `[B, L]` (long), right-padded with :attr:`pad_id`; ``L`` defaults to the longest design."""
-        rows = [self.ids(d) for d in designs]
-        width = length if length is not None else max((len(r) for r in rows), default=0)
-        out = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
-        for i, r in enumerate(rows):
-            if len(r) > width:
-                raise InvalidDesignError(f"design {designs[i]!r} has {len(r)} tokens, more than the width {width}")
-            out[i, : len(r)] = torch.tensor(r, dtype=torch.long)
-        return out
+        return pad_token_ids([self.ids(d) for d in designs], self.pad_id, length, designs)
 
     def decode(self, ids: Tensor) -> list[Any]:
         """Designs from ids `[B, L]`: pad tokens are dropped; a mask id raises :class:`InvalidDesignError`."""
