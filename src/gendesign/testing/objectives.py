@@ -21,6 +21,7 @@ to require that the batch contains at least one invalid item (so that the NaN ch
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,10 +44,12 @@ class ObjectiveConformance:
     atol: float = 0.0
     expect_invalid: bool = False
 
+    @abstractmethod
     def make_objective(self) -> Objective:
         """The objective under test; called afresh by each test."""
         raise NotImplementedError(f"{type(self).__name__} must define make_objective() returning the Objective under test")
 
+    @abstractmethod
     def make_designs(self) -> Sequence[Any]:
         """At least two designs for the objective."""
         raise NotImplementedError(f"{type(self).__name__} must define make_designs() returning a batch of designs")

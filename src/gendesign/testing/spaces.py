@@ -20,6 +20,7 @@ designs, and every operator is reproducible from a seeded :class:`numpy.random.G
 from __future__ import annotations
 
 import json
+from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,6 +44,7 @@ class DesignSpaceConformance:
     num_samples: int = 16
     seed: int = 0
 
+    @abstractmethod
     def make_space(self) -> DesignSpace:
         """The space under test; called afresh by each test."""
         raise NotImplementedError(f"{type(self).__name__} must define make_space() returning the DesignSpace under test")

@@ -24,6 +24,7 @@ asks exactly what the original asks next, and equal seeds give equal runs.
 from __future__ import annotations
 
 import io
+from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,12 +52,15 @@ class SearchStrategyConformance:
     seed: int = 0
     expect_no_repeats: bool = True
 
+    @abstractmethod
     def make_space(self) -> DesignSpace:
         raise NotImplementedError(f"{type(self).__name__} must define make_space()")
 
+    @abstractmethod
     def make_objective(self, space: DesignSpace) -> Objective:
         raise NotImplementedError(f"{type(self).__name__} must define make_objective(space)")
 
+    @abstractmethod
     def make_strategy(self, space: DesignSpace, specs: Sequence[ObjectiveSpec], seed: int) -> SearchStrategy:
         raise NotImplementedError(f"{type(self).__name__} must define make_strategy(space, specs, seed)")
 

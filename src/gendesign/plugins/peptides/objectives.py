@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from abc import abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from gendesign.plugins.peptides.proxies import PROXIES, PROXY_FUNCTIONS
 class PeptideObjective(Objective):
     """Base: decodes every design into a :class:`Peptide` and scores the decodable ones in one batch."""
 
+    @abstractmethod
     def score(self, peptides: Sequence[Peptide]) -> Tensor:
         """Values `[B, K]` for ``B`` decoded peptides."""
         raise NotImplementedError
