@@ -29,6 +29,7 @@ from gendesign.core.hookspecs import hookimpl
 from gendesign.core.objective import Objective, ObjectiveSpec, Scores, resolve_device
 from gendesign.core.strategy import SearchStrategy, StrategyOptions
 from gendesign.generators.mdlm.model import MaskedDiffusionLM
+from gendesign.generators.mdlm.sampler import ORDERS, UnmaskOrder, check_order
 
 
 def _load(model_dir: str, device: str | torch.device = "cpu") -> MaskedDiffusionLM:
@@ -62,6 +63,9 @@ class MDLMSpace(DesignSpace):
         steps: reverse steps (default: the model's ``max_length``).
         temperature: sampling temperature.
         top_p: nucleus mass.
+        order: unmasking order of the sampler: ``"ancestral"`` (exact reverse process),
+            ``"confidence"`` or ``"margin"`` (reveal the positions with the highest top probability or
+            top-1 minus top-2 margin first; see :mod:`gendesign.generators.mdlm.sampler`).
         max_tries: redraw rounds before falling back to the base space.
         device: where the model runs.
     """
@@ -75,11 +79,13 @@ class MDLMSpace(DesignSpace):
         steps: int | None = None,
         temperature: float = 1.0,
         top_p: float = 1.0,
+        order: UnmaskOrder = "ancestral",
         max_tries: int = 4,
         device: str = "cpu",
     ) -> None:
         from gendesign.generators.mdlm.training import build_space
 
+        check_order(order)
         if not 0 < mask_fraction <= 1:
             raise ConfigError(f"mask_fraction={mask_fraction} must lie in (0, 1]")
         if num_masked is not None and num_masked < 1:
@@ -92,7 +98,7 @@ class MDLMSpace(DesignSpace):
         self.model = _load(model_dir, device)
         self.mask_fraction = float(mask_fraction)
         self.num_masked = num_masked
-        self.sampling = {"steps": steps, "temperature": temperature, "top_p": top_p}
+        self.sampling = {"steps": steps, "temperature": temperature, "top_p": top_p, "order": order}
         self.max_tries = max_tries
         self.fallbacks = {"sample": 0, "mutate": 0}
 
@@ -206,6 +212,7 @@ class MDLMSampleOptions(StrategyOptions):
     steps: int | None = Field(None, gt=0)
     temperature: float = Field(1.0, gt=0)
     top_p: float = Field(1.0, gt=0, le=1)
+    order: UnmaskOrder = Field("ancestral", description="unmasking order: ancestral (exact), confidence or margin (MaskGIT-style planned unmasking)")
     max_empty_rounds: int = Field(3, ge=1, description="stop after this many asks in a row that found nothing new")
 
 
@@ -232,7 +239,7 @@ class MDLMSample(SearchStrategy):
         opts = self.options
         if self.empty_rounds >= opts.max_empty_rounds:
             return []
-        drawn = self.model.generate(n * opts.oversample, generator=self.torch_generator, steps=opts.steps, temperature=opts.temperature, top_p=opts.top_p)
+        drawn = self.model.generate(n * opts.oversample, generator=self.torch_generator, steps=opts.steps, temperature=opts.temperature, top_p=opts.top_p, order=opts.order)
         fresh: dict[str, Any] = {}
         for d in drawn:
             try:
@@ -374,12 +381,13 @@ def _output_dir(config: str) -> str:
 @click.option("--temperature", type=float, default=None)
 @click.option("--top-p", "top_p", type=float, default=None)
 @click.option("--length", type=int, default=None, help="Fix every design's length in tokens.")
+@click.option("--order", type=click.Choice(list(ORDERS)), default="ancestral", show_default=True, help="Unmasking order: ancestral (exact reverse process), or confidence / margin (reveal the surest positions first).")
 @click.option("--seed", type=int, default=None)
 @click.option("--out", "-o", type=click.Path(dir_okay=False), default=None, help="Write designs here (default: stdout).")
 @click.option("--space", "space_name", default=None, help="A registered design space (e.g. smiles) to check validity with.")
 @click.option("--valid-only", is_flag=True, help="Write only designs the space accepts (needs --space).")
 @click.option("--device", default="cpu", show_default=True)
-def sample_command(source: str, num: int | None, steps: int | None, temperature: float | None, top_p: float | None, length: int | None, seed: int | None, out: str | None, space_name: str | None, valid_only: bool, device: str) -> None:
+def sample_command(source: str, num: int | None, steps: int | None, temperature: float | None, top_p: float | None, length: int | None, order: str, seed: int | None, out: str | None, space_name: str | None, valid_only: bool, device: str) -> None:
     """Write designs sampled from a trained MDLM (a model directory or a train CONFIG), one per line."""
     from gendesign.generators.mdlm.training import SampleOptions, load_train_config
 
@@ -401,6 +409,7 @@ def sample_command(source: str, num: int | None, steps: int | None, temperature:
         top_p=top_p if top_p is not None else defaults.top_p,
         length=length if length is not None else defaults.length,
         batch_size=defaults.batch_size,
+        order=order,
         generator=gen,
     )
     separator = getattr(model.tokenizer, "separator", "")
