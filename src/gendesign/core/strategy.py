@@ -71,3 +71,53 @@ class SearchStrategy(ABC):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.rng.bit_generator.state = state["rng"]
         self.torch_generator.set_state(state["torch_generator"])
+
+
+class ProposalMemory:
+    """The keys of every design a strategy has proposed or been told about, and a queue of initial designs.
+
+    Strategies use it never to propose a design twice and to propose user-given ``initial_designs``
+    before anything else. Its state is JSON-able (keys in first-seen order, designs as
+    ``space.to_json`` text).
+
+    Args:
+        space: canonicalises, keys and stores the designs.
+        initial_designs: designs to propose first, in order.
+    """
+
+    def __init__(self, space: DesignSpace, initial_designs: Sequence[Any] = ()) -> None:
+        self.space = space
+        self.order: list[str] = []
+        self.keys: set[str] = set()
+        self.queue: list[str] = [space.to_json(space.validate(d)) for d in initial_designs]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def mark(self, key: str) -> bool:
+        """Record ``key``; False when it was already known."""
+        if key in self.keys:
+            return False
+        self.keys.add(key)
+        self.order.append(key)
+        return True
+
+    def initial(self, n: int) -> list[Any]:
+        """Up to ``n`` unseen designs from the front of the initial queue, marked as proposed."""
+        out: list[Any] = []
+        while self.queue and len(out) < n:
+            design = self.space.from_json(self.queue.pop(0))
+            if self.mark(self.space.key(design)):
+                out.append(design)
+        return out
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"seen": list(self.order), "queue": list(self.queue)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.order = list(state["seen"])
+        self.keys = set(self.order)
+        self.queue = list(state["queue"])

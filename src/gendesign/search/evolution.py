@@ -60,7 +60,7 @@ from gendesign.core.errors import ConfigError, InvalidDesignError
 from gendesign.core.objective import ObjectiveSpec, Scores
 from gendesign.core.pareto import nsga2_rank
 from gendesign.core.sequence_space import SequenceSpace
-from gendesign.core.strategy import SearchStrategy, StrategyOptions
+from gendesign.core.strategy import ProposalMemory, SearchStrategy, StrategyOptions
 from gendesign.search.feasibility import PairFeasibilityModel
 
 
@@ -143,9 +143,7 @@ class Evolution(SearchStrategy):
         opts = self.options
         self.objective_columns = [k for k, s in enumerate(self.specs) if s.kind == "objective"]
         self.constraint_columns = [k for k, s in enumerate(self.specs) if s.kind == "constraint"]
-        self.seen: set[str] = set()
-        self.seen_order: list[str] = []
-        self.queue: list[str] = [self.space.to_json(self.space.validate(d)) for d in opts.initial_designs]
+        self.memory = ProposalMemory(space, opts.initial_designs)
         self.initial_samples = (
             opts.initial_samples if opts.initial_samples is not None else (0 if opts.initial_designs else opts.population_size)
         )
@@ -174,20 +172,9 @@ class Evolution(SearchStrategy):
             return math.ceil(1.5 * self.space.max_length * (self.space.vocab_size - 1))
         return 1500
 
-    def _mark(self, key: str) -> bool:
-        if key in self.seen:
-            return False
-        self.seen.add(key)
-        self.seen_order.append(key)
-        return True
-
     def ask(self, n: int) -> list[Any]:
         """Initial designs first, then initial random samples, then bred children; never a design seen before."""
-        out: list[Any] = []
-        while self.queue and len(out) < n:
-            design = self.space.from_json(self.queue.pop(0))
-            if self._mark(self.space.key(design)):
-                out.append(design)
+        out = self.memory.initial(n)
         if len(out) < n and self.initial_drawn < self.initial_samples:
             drawn = self._sample(min(n - len(out), self.initial_samples - self.initial_drawn))
             self.initial_drawn += len(drawn)
@@ -209,7 +196,7 @@ class Evolution(SearchStrategy):
             draws = self.space.sample(min(budget, n - len(out)), self.rng)
             budget -= len(draws)
             for design in draws:
-                if len(out) < n and self._mark(self.space.key(design)):
+                if len(out) < n and self.memory.mark(self.space.key(design)):
                     out.append(self.space.validate(design))
         return out
 
@@ -288,7 +275,7 @@ class Evolution(SearchStrategy):
             for slot, child in zip(open_slots, self._offspring(len(open_slots)), strict=True):
                 design = self.space.validate(child)
                 key = self.space.key(design)
-                if key in self.seen or key in taken:
+                if key in self.memory or key in taken:
                     continue
                 if not judging:
                     chosen[slot] = (design, key)
@@ -315,7 +302,7 @@ class Evolution(SearchStrategy):
         for item in chosen:
             if item is not None:
                 design, key = item
-                self._mark(key)
+                self.memory.mark(key)
                 out.append(design)
         return out
 
@@ -330,7 +317,7 @@ class Evolution(SearchStrategy):
             except InvalidDesignError:
                 continue
             key = self.space.key(design)
-            self._mark(key)
+            self.memory.mark(key)
             ok = bool(valid[i])
             if self.feasibility is not None:
                 self.feasibility.observe(self.space.ids(design), ok)  # type: ignore[attr-defined]
@@ -445,8 +432,7 @@ class Evolution(SearchStrategy):
     def state_dict(self) -> dict[str, Any]:
         return {
             **super().state_dict(),
-            "seen": list(self.seen_order),
-            "queue": list(self.queue),
+            **self.memory.state_dict(),
             "initial_samples": self.initial_samples,
             "initial_drawn": self.initial_drawn,
             "births": self.births,
@@ -463,9 +449,7 @@ class Evolution(SearchStrategy):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
-        self.seen_order = list(state["seen"])
-        self.seen = set(self.seen_order)
-        self.queue = list(state["queue"])
+        self.memory.load_state_dict(state)
         self.initial_samples = int(state["initial_samples"])
         self.initial_drawn = int(state["initial_drawn"])
         self.births = int(state["births"])

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from gendesign.core.designs import DesignSpace
 from gendesign.core.objective import ObjectiveSpec, Scores
-from gendesign.core.strategy import SearchStrategy, StrategyOptions
+from gendesign.core.strategy import ProposalMemory, SearchStrategy, StrategyOptions
 
 
 class RandomSearchOptions(StrategyOptions):
@@ -46,29 +46,16 @@ class RandomSearch(SearchStrategy):
         options: StrategyOptions | None = None,
     ) -> None:
         super().__init__(space, specs, seed=seed, device=device, options=options)
-        self.seen: set[str] = set()
-        self.seen_order: list[str] = []
-        self.queue: list[str] = [self.space.to_json(self.space.validate(d)) for d in self.options.initial_designs]
-
-    def _mark(self, key: str) -> bool:
-        if key in self.seen:
-            return False
-        self.seen.add(key)
-        self.seen_order.append(key)
-        return True
+        self.memory = ProposalMemory(space, self.options.initial_designs)
 
     def ask(self, n: int) -> list[Any]:
-        out: list[Any] = []
-        while self.queue and len(out) < n:
-            design = self.space.from_json(self.queue.pop(0))
-            if self._mark(self.space.key(design)):
-                out.append(design)
+        out = self.memory.initial(n)
         budget = (n - len(out)) * self.options.max_tries
         while len(out) < n and budget > 0:
             draws = self.space.sample(min(budget, max(n - len(out), 1)), self.rng)
             budget -= len(draws)
             for design in draws:
-                if len(out) < n and self._mark(self.space.key(design)):
+                if len(out) < n and self.memory.mark(self.space.key(design)):
                     out.append(self.space.validate(design))
         return out
 
@@ -76,13 +63,11 @@ class RandomSearch(SearchStrategy):
         """Remember the reported designs so they are never proposed; designs outside the space are ignored."""
         for design in designs:
             if self.space.is_valid(design):
-                self._mark(self.space.key(design))
+                self.memory.mark(self.space.key(design))
 
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "seen": list(self.seen_order), "queue": list(self.queue)}
+        return {**super().state_dict(), **self.memory.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
-        self.seen_order = list(state["seen"])
-        self.seen = set(self.seen_order)
-        self.queue = list(state["queue"])
+        self.memory.load_state_dict(state)
