@@ -212,6 +212,14 @@ def nan_safe_mean(values: Tensor) -> Tensor:
     return values[finite].mean()
 
 
+def reward_stats(rewards: Tensor) -> dict[str, float]:
+    """``reward_mean`` and population ``reward_std`` over the finite entries of `[B]` (0 when none is finite)."""
+    r = rewards.detach()
+    finite = torch.isfinite(r)
+    std = float(r[finite].std(unbiased=False)) if bool(finite.any()) else 0.0
+    return {"reward_mean": float(nan_safe_mean(r)), "reward_std": std}
+
+
 def sample_indices(n: int, k: int, generator: torch.Generator) -> Tensor:
     """``k`` indices into ``range(n)``, without replacement while possible."""
     if k <= n:

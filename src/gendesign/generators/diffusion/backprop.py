@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from gendesign.generators.diffusion.algorithm import TrainContext, nan_safe_mean
+from gendesign.generators.diffusion.algorithm import TrainContext, reward_stats
 from gendesign.generators.diffusion.sampling import ddim_step, ddim_timesteps, initial_noise
 
 
@@ -49,13 +49,5 @@ def backprop_step(ctx: TrainContext, prompts: list[str], k: int, eta: float = 0.
         metrics["kl"] = float(kl.detach())
     ctx.backward(loss)
     metrics["grad_norm"] = ctx.optimizer_step()
-    r = rewards.detach()
-    metrics.update(
-        {
-            "loss": float(loss.detach()),
-            "reward_mean": float(nan_safe_mean(r)),
-            "reward_std": float(r[finite].std(unbiased=False)) if bool(finite.any()) else 0.0,
-            "k": float(k),
-        }
-    )
+    metrics.update({"loss": float(loss.detach()), "k": float(k), **reward_stats(rewards)})
     return metrics

@@ -23,7 +23,7 @@ from pydantic import Field
 from torch import Tensor
 
 from gendesign.core.errors import ConfigError
-from gendesign.generators.diffusion.algorithm import AlgorithmOptions, RewardAlgorithm, TrainContext, nan_safe_mean
+from gendesign.generators.diffusion.algorithm import AlgorithmOptions, RewardAlgorithm, TrainContext, reward_stats
 from gendesign.generators.diffusion.backbone import Conditioning
 from gendesign.generators.diffusion.sampling import Trajectory, ddim_step, gaussian_log_prob, sample_trajectory
 
@@ -127,8 +127,7 @@ class DDPO(RewardAlgorithm):
         adv = adv.clamp(-o.adv_clip_max, o.adv_clip_max).to(ctx.device)
         stats = self.update(ctx, traj, cond, adv)
         metrics = {k: sum(v) / len(v) for k, v in stats.items() if v}
-        metrics["reward_mean"] = float(nan_safe_mean(rewards))
-        metrics["reward_std"] = float(rewards[torch.isfinite(rewards)].std(unbiased=False)) if bool(torch.isfinite(rewards).any()) else 0.0
+        metrics.update(reward_stats(rewards))
         return metrics
 
     def update(self, ctx: TrainContext, traj: Trajectory, cond: Conditioning, adv: Tensor) -> dict[str, list[float]]:

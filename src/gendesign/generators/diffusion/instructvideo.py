@@ -22,7 +22,7 @@ from gendesign.generators.diffusion.algorithm import (
     AlgorithmOptions,
     RewardAlgorithm,
     TrainContext,
-    nan_safe_mean,
+    reward_stats,
     sample_indices,
 )
 from gendesign.generators.diffusion.sampling import add_noise, ddim_timesteps, denoise_with_grad_tail
@@ -80,13 +80,5 @@ class InstructVideo(RewardAlgorithm):
             metrics["diffusion_loss"] = float(mse.detach())
         ctx.backward(loss)
         metrics["grad_norm"] = ctx.optimizer_step()
-        r = rewards.detach()
-        metrics.update(
-            {
-                "loss": float(loss.detach()),
-                "reward_mean": float(nan_safe_mean(r)),
-                "reward_std": float(r[finite].std(unbiased=False)) if bool(finite.any()) else 0.0,
-                "t_noise": float(run[0]),
-            }
-        )
+        metrics.update({"loss": float(loss.detach()), "t_noise": float(run[0]), **reward_stats(rewards)})
         return metrics
