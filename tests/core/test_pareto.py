@@ -418,4 +418,5 @@ def test_docs_pareto_example_runs():
 
     doc = Path(__file__).resolve().parents[2] / "docs" / "pareto.md"
     example = re.findall(r"```python\n(.*?)```", doc.read_text(), re.S)[0]
+    assert example.count("assert ") >= 2, "the docs example must check its own results"
     exec(compile(example, str(doc), "exec"), {"__name__": "docs_example"})

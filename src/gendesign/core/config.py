@@ -103,13 +103,17 @@ def parse_config(data: dict[str, Any], *, source: str = "config") -> CampaignCon
         raise ConfigError(format_validation_error(exc, where=source, model=CampaignConfig)) from None
 
 
-def load_config(path: str | Path) -> CampaignConfig:
-    """Read and validate a TOML campaign file; every problem names the field and the bad value."""
+def read_toml(path: str | Path, *, what: str = "config file") -> dict[str, Any]:
+    """The table in TOML file ``path``; a missing file or a syntax error is a :class:`ConfigError`."""
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"config file {str(p)!r} does not exist")
+        raise ConfigError(f"{what} {str(p)!r} does not exist")
     try:
-        data = tomllib.loads(p.read_text())
+        return tomllib.loads(p.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p} is not valid TOML: {exc}") from None
-    return parse_config(data, source=str(p))
+
+
+def load_config(path: str | Path) -> CampaignConfig:
+    """Read and validate a TOML campaign file; every problem names the field and the bad value."""
+    return parse_config(read_toml(path), source=str(path))

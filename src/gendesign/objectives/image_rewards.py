@@ -14,6 +14,7 @@ carry the condition map next to the image, and also expose a per-pixel *dense* i
 from __future__ import annotations
 
 import io
+from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -59,8 +60,8 @@ def luminance(images: Tensor) -> Tensor:
     return torch.einsum("bchw,c->bhw", images, w)
 
 
-class ImageReward(Objective):
-    """Base class for single-column image rewards; subclasses implement :meth:`score` on `[B, 3, H, W]`."""
+class SingleColumnReward(Objective):
+    """Base of the weight-free rewards: one column named :attr:`column`, differentiable unless overridden."""
 
     differentiable = True
     deterministic = True
@@ -70,20 +71,24 @@ class ImageReward(Objective):
     def __init__(self) -> None:
         self.specs = (ObjectiveSpec(name=self.column, direction=self.direction),)  # type: ignore[arg-type]
 
-    def score(self, images: Tensor) -> Tensor:
-        """`[B]` reward of `[B, 3, H, W]` images in ``[0, 1]``."""
-        raise NotImplementedError
-
-    def evaluate(self, designs: Sequence[Any]) -> Tensor:
-        images = stack_images(designs, where=type(self).__name__).to(self.device)
-        return self.score(images).unsqueeze(-1)
-
     def config(self) -> dict[str, Any]:
         return {**super().config(), **self.options()}
 
     def options(self) -> dict[str, Any]:
         """Constructor options that change the values (feeds the fingerprint)."""
         return {}
+
+
+class ImageReward(SingleColumnReward):
+    """Base class for single-column image rewards; subclasses implement :meth:`score` on `[B, 3, H, W]`."""
+
+    @abstractmethod
+    def score(self, images: Tensor) -> Tensor:
+        """`[B]` reward of `[B, 3, H, W]` images in ``[0, 1]``."""
+
+    def evaluate(self, designs: Sequence[Any]) -> Tensor:
+        images = stack_images(designs, where=type(self).__name__).to(self.device)
+        return self.score(images).unsqueeze(-1)
 
 
 def jpeg_kilobytes(images: Tensor, quality: int) -> Tensor:
@@ -248,7 +253,7 @@ class DenseReward(Protocol):
     def condition_of(self, images: Tensor) -> Tensor: ...
 
 
-class SobelEdgeAgreement(ImageReward):
+class SobelEdgeAgreement(SingleColumnReward):
     """Agreement between the Sobel edges of an image and its condition edge map.
 
     The Sobel operator is the (weight-free) "reward model": ``E(x) = tanh(|∇Y(x)| / scale)``. With the

@@ -29,12 +29,12 @@ Example (``examples/finetune_draft.toml``)::
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gendesign.core.config import read_toml
 from gendesign.core.errors import ConfigError
 from gendesign.core.registry import format_validation_error
 from gendesign.generators.diffusion.backbone import TinyBackboneConfig
@@ -177,11 +177,4 @@ def parse_finetune_config(data: dict[str, Any], *, source: str = "config") -> Fi
 
 def load_finetune_config(path: str | Path) -> FinetuneConfig:
     """Read and validate a ``gendesign finetune`` TOML file."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"config file {str(p)!r} does not exist")
-    try:
-        data = tomllib.loads(p.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p} is not valid TOML: {exc}") from None
-    return parse_finetune_config(data, source=str(p))
+    return parse_finetune_config(read_toml(path), source=str(path))

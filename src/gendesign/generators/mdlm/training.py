@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -48,6 +47,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from torch import Tensor
 
+from gendesign.core.config import read_toml
 from gendesign.core.errors import ConfigError, GendesignError, InvalidDesignError, require
 from gendesign.core.registry import format_validation_error
 from gendesign.generators.mdlm.model import MaskedDiffusionLM
@@ -173,14 +173,8 @@ def load_train_config(source: str | Path | dict[str, Any] | TrainConfig) -> Trai
         return source
     where = "train config"
     if isinstance(source, (str, Path)):
-        path = Path(source)
-        if not path.is_file():
-            raise ConfigError(f"train config {str(path)!r} does not exist")
-        try:
-            data = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-        where = str(path)
+        data = read_toml(source, what="train config")
+        where = str(source)
     else:
         data = source
     try:
