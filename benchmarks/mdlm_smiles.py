@@ -1,8 +1,15 @@
 """MDLM on SMILES vs an autoregressive transformer of the same size, data and training budget.
 
-Data: RDKit's packaged NCI subset ``rdkit/Data/NCI/first_5K.smi`` (5,000 molecules from the NCI
-open database, shipped inside the RDKit wheel, BSD 3-clause licence), tokenised atom-level
-(Schwaller et al. 2019 regex), designs over ``--max-tokens`` tokens dropped, 5% held out.
+Data (``--corpus``): ``nci`` is RDKit's packaged NCI subset ``rdkit/Data/NCI/first_5K.smi``
+(5,000 molecules from the NCI open database, shipped inside the RDKit wheel, BSD 3-clause
+licence); ``moses`` is the MOSES training set (Polykovskiy et al., Front. Pharmacol. 11, 565644,
+2020; 1.58M drug-like ZINC molecules, MIT licence) read directly from the ``molsets`` wheel file
+given by ``--moses-wheel`` (get it with ``pip download molsets==0.3.1 --no-deps -d DIR``; the wheel is
+not installed, its dependencies are obsolete), shuffled with the seed and cut to ``--corpus-limit``.
+Tokens (``--tokens``): ``smiles`` is atom-level SMILES (Schwaller et al. 2019 regex); ``selfies``
+is SELFIES symbols (Krenn et al. 2020), which decode to valid molecules by construction, so with
+them validity measures nothing and the size of the sampled molecules is reported next to it.
+Designs over ``--max-tokens`` tokens are dropped; 5% (at most 2,000) are held out.
 
 Both models: pre-norm transformers with the same width, depth, heads and MLP, trained with AdamW,
 warmup + cosine decay, the same batch size, the same number of steps and the same wall-clock cap,
@@ -18,7 +25,8 @@ Reported (``benchmarks/results/mdlm_smiles.json`` and ``.md``):
 * MDLM sampling throughput against the number of reverse steps (with prediction caching);
 * the cost of one uncached reverse step relative to one bare denoiser forward pass.
 
-Run: ``nice -n 10 python benchmarks/mdlm_smiles.py --minutes 10``.
+Run: ``nice -n 10 python benchmarks/mdlm_smiles.py --minutes 10``; results go to
+``benchmarks/results/mdlm_smiles{--tag}.json`` and ``.md``.
 
 Unmasking orders without retraining: ``--sample-only MODEL_DIR`` loads a trained MDLM and compares
 the sampler's unmasking orders (``--orders ancestral,confidence,margin``; ``"ancestral"`` reveals
@@ -51,15 +59,53 @@ ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 
 
-def load_data(max_tokens: int, seed: int = 0) -> tuple[list[str], list[str]]:
-    from gendesign.generators.mdlm.training import read_corpus
-    from gendesign.generators.tokenizers import SmilesTokenizer
+SOURCES = {
+    "nci": "rdkit/Data/NCI/first_5K.smi (RDKit wheel, BSD 3-clause)",
+    "moses": "MOSES train.csv.gz from the molsets 0.3.1 wheel (MIT), read from the wheel file",
+}
 
-    smiles = read_corpus("package:rdkit/Data/NCI/first_5K.smi")
-    smiles = [s for s in smiles if len(SmilesTokenizer.pattern.findall(s)) <= max_tokens]
-    g = torch.Generator().manual_seed(seed)
+
+def read_moses(wheel: str) -> list[str]:
+    import gzip
+    import zipfile
+
+    if not wheel or not Path(wheel).is_file():
+        raise SystemExit(f"--moses-wheel {wheel!r} is not a file; run: pip download molsets==0.3.1 --no-deps -d DIR")
+    with zipfile.ZipFile(wheel) as zf:
+        text = gzip.decompress(zf.read("moses/dataset/data/train.csv.gz")).decode()
+    return [line.strip() for line in text.splitlines()[1:] if line.strip()]
+
+
+def fit_tokenizer(kind: str, smiles: list[str]):
+    from gendesign.generators.tokenizers import SelfiesTokenizer, SmilesTokenizer
+
+    return (SelfiesTokenizer if kind == "selfies" else SmilesTokenizer).fit(smiles)
+
+
+def load_data(args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    from gendesign.generators.mdlm.training import read_corpus
+    from gendesign.generators.tokenizers import SelfiesTokenizer, SmilesTokenizer
+
+    g = torch.Generator().manual_seed(args.seed)
+    if args.corpus == "nci":
+        smiles = read_corpus("package:rdkit/Data/NCI/first_5K.smi")
+    else:
+        smiles = read_moses(args.moses_wheel)
+        smiles = [smiles[i] for i in torch.randperm(len(smiles), generator=g)[: args.corpus_limit].tolist()]
+    if args.tokens == "selfies":
+        probe = SelfiesTokenizer(["[C]"])
+        kept = []
+        for s in smiles:
+            try:
+                if len(probe.tokenize(s)) <= args.max_tokens:
+                    kept.append(s)
+            except Exception:
+                continue
+        smiles = kept
+    else:
+        smiles = [s for s in smiles if len(SmilesTokenizer.pattern.findall(s)) <= args.max_tokens]
     order = torch.randperm(len(smiles), generator=g).tolist()
-    n_val = len(smiles) // 20
+    n_val = min(len(smiles) // 20, 2000)
     return [smiles[i] for i in order[n_val:]], [smiles[i] for i in order[:n_val]]
 
 
@@ -122,12 +168,11 @@ def lr_factor(step: int, warmup: int, total: int, floor: float = 0.1) -> float:
 
 def train_ar(args: argparse.Namespace) -> None:
     from gendesign.generators.mdlm.training import pad_batch
-    from gendesign.generators.tokenizers import SmilesTokenizer
 
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
-    train_smiles, val_smiles = load_data(args.max_tokens, args.seed)
-    tok = SmilesTokenizer.fit(train_smiles + val_smiles)
+    train_smiles, val_smiles = load_data(args)
+    tok = fit_tokenizer(args.tokens, train_smiles + val_smiles)
     rows = [tok.ids(s) for s in train_smiles]
     val_rows = [tok.ids(s) for s in val_smiles]
     model = CausalTransformer(tok.vocab_size, args.max_tokens, args.d_model, args.n_layers, args.n_heads, 4 * args.d_model, args.dropout)
@@ -162,13 +207,13 @@ def train_mdlm(args: argparse.Namespace) -> None:
     from gendesign.generators.mdlm.training import train
 
     torch.set_num_threads(1)
-    train_smiles, val_smiles = load_data(args.max_tokens, args.seed)
+    train_smiles, val_smiles = load_data(args)
     work = Path(args.workdir)
     (work / "train.smi").write_text("\n".join(train_smiles) + "\n")
     (work / "all.smi").write_text("\n".join(train_smiles + val_smiles) + "\n")
     start = time.time()
     cfg = {
-        "data": {"corpus": str(work / "all.smi"), "tokenizer": "smiles", "val_fraction": len(val_smiles) / (len(train_smiles) + len(val_smiles)), "seed": args.seed},
+        "data": {"corpus": str(work / "all.smi"), "tokenizer": args.tokens, "val_fraction": len(val_smiles) / (len(train_smiles) + len(val_smiles)), "seed": args.seed},
         "model": {"d_model": args.d_model, "n_layers": args.n_layers, "n_heads": args.n_heads, "dropout": args.dropout},
         "training": {
             "max_steps": args.max_steps,
@@ -187,6 +232,13 @@ def train_mdlm(args: argparse.Namespace) -> None:
     (work / "mdlm_time.json").write_text(json.dumps({"train_seconds": time.time() - start}))
 
 
+def heavy_atoms(smiles: str) -> int:
+    from rdkit import Chem
+
+    mol = Chem.MolFromSmiles(smiles)
+    return 0 if mol is None else mol.GetNumHeavyAtoms()
+
+
 def metrics(samples: list[str], train_set: set[str]) -> dict[str, float]:
     from gendesign.plugins.molecules import canonical_smiles
 
@@ -198,6 +250,7 @@ def metrics(samples: list[str], train_set: set[str]) -> dict[str, float]:
         "validity": len(valid) / len(samples),
         "uniqueness": len(unique) / max(1, len(valid)),
         "novelty": len(unique - train_set) / max(1, len(unique)),
+        "mean_heavy_atoms": sum(heavy_atoms(c) for c in valid) / max(1, len(valid)),
     }
 
 
@@ -218,7 +271,7 @@ def evaluate(args: argparse.Namespace) -> dict:
 
     torch.set_num_threads(1)
     work = Path(args.workdir)
-    train_smiles, val_smiles = load_data(args.max_tokens, args.seed)
+    train_smiles, val_smiles = load_data(args)
     train_set = {c for c in (canonical_smiles(s) for s in train_smiles) if c is not None}
     model = MaskedDiffusionLM.from_pretrained(work / "mdlm").eval()
     meta = MaskedDiffusionLM.load_meta(work / "mdlm")
@@ -228,7 +281,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     mdlm_samples = model.generate(args.num_samples, steps=args.steps, batch_size=250, generator=gen)
     mdlm_seconds = time.perf_counter() - t0
     result = {
-        "data": {"source": "rdkit/Data/NCI/first_5K.smi (RDKit wheel, BSD 3-clause)", "train": len(train_smiles), "val": len(val_smiles), "max_tokens": args.max_tokens, "vocab": model.vocab_size},
+        "data": {"source": SOURCES[args.corpus], "tokens": args.tokens, "train": len(train_smiles), "val": len(val_smiles), "max_tokens": args.max_tokens, "vocab": model.vocab_size, "train_mean_heavy_atoms": sum(heavy_atoms(s) for s in train_smiles[:2000]) / min(2000, len(train_smiles))},
         "model": {"d_model": args.d_model, "n_layers": args.n_layers, "n_heads": args.n_heads, "mdlm_params": sum(p.numel() for p in model.parameters()), "ar_params": ar["params"]},
         "budget": {"minutes_cap": args.minutes, "max_steps": args.max_steps, "batch_size": args.batch_size, "mdlm_steps": meta["global_step"], "ar_steps": ar["steps"], "mdlm_train_seconds": json.loads((work / "mdlm_time.json").read_text())["train_seconds"], "ar_train_seconds": ar["train_seconds"], "estimator": args.estimator},
         "mdlm": {**metrics(mdlm_samples, train_set), "sampling_steps": args.steps, "sampling_seconds": mdlm_seconds, "val_nelbo_per_token": meta["val_nelbo_per_token"], "val_ppl_bound": meta["val_ppl_bound"]},
@@ -236,13 +289,19 @@ def evaluate(args: argparse.Namespace) -> dict:
         "examples": {"mdlm": mdlm_samples[:8], "ar": ar["samples"][:8]},
     }
     variants = []
-    for steps, temperature, top_p in ((128, 1.0, 1.0), (64, 1.0, 0.9), (64, 0.8, 1.0), (64, 0.6, 1.0)):
-        drawn = model.generate(400, steps=steps, temperature=temperature, top_p=top_p, batch_size=200, generator=torch.Generator().manual_seed(args.seed + 2))
-        variants.append({"steps": steps, "temperature": temperature, "top_p": top_p, **metrics(drawn, train_set)})
+    for steps, temperature, top_p, order in ((128, 1.0, 1.0, "ancestral"), (64, 1.0, 0.9, "ancestral"), (64, 0.8, 1.0, "ancestral"), (64, 1.0, 1.0, "margin"), (64, 0.8, 1.0, "margin")):
+        drawn = model.generate(400, steps=steps, temperature=temperature, top_p=top_p, order=order, batch_size=200, generator=torch.Generator().manual_seed(args.seed + 2))
+        variants.append({"steps": steps, "temperature": temperature, "top_p": top_p, "order": order, **metrics(drawn, train_set)})
     result["mdlm_sampling_variants"] = variants
-    from gendesign.generators.tokenizers import SmilesTokenizer
-
-    parents = [s for s in val_smiles if all(t in model.tokenizer.index for t in SmilesTokenizer.pattern.findall(s))][:200]
+    parents = []
+    for s in val_smiles:
+        try:
+            if len(model.tokenizer.ids(s)) <= model.max_length:
+                parents.append(s)
+        except Exception:
+            continue
+        if len(parents) == 200:
+            break
     x = model.encode(parents)
     g = torch.Generator().manual_seed(args.seed + 3)
     infill = {}
@@ -274,23 +333,23 @@ def evaluate(args: argparse.Namespace) -> dict:
 def write_markdown(r: dict) -> str:
     m, a = r["mdlm"], r["ar"]
     lines = [
-        "# MDLM vs autoregressive transformer on SMILES (RDKit NCI first_5K)",
+        f"# MDLM vs autoregressive transformer on molecules: {r['data']['source'].split(' ')[0]}, {r['data']['tokens'].upper()} tokens",
         "",
-        f"Data: {r['data']['source']}; {r['data']['train']} train / {r['data']['val']} held-out SMILES of <= {r['data']['max_tokens']} atom-level tokens (vocabulary {r['data']['vocab']}).",
+        f"Data: {r['data']['source']}; {r['data']['train']} train / {r['data']['val']} held-out molecules of <= {r['data']['max_tokens']} {r['data']['tokens']} tokens (vocabulary {r['data']['vocab']}); training molecules have {r['data']['train_mean_heavy_atoms']:.1f} heavy atoms on average.",
         f"Models: d_model={r['model']['d_model']}, layers={r['model']['n_layers']}, heads={r['model']['n_heads']}; MDLM {r['model']['mdlm_params']:,} parameters, AR {r['model']['ar_params']:,}.",
         f"Budget: at most {r['budget']['max_steps']} steps of batch {r['budget']['batch_size']} or {r['budget']['minutes_cap']} min each, trained side by side on a shared 2-core CPU (1 thread each). "
         f"MDLM ran {r['budget']['mdlm_steps']} steps in {r['budget']['mdlm_train_seconds']:.0f} s (estimator '{r['budget']['estimator']}'), AR {r['budget']['ar_steps']} steps in {r['budget']['ar_train_seconds']:.0f} s.",
         "",
-        "| model | validity | uniqueness | novelty | held-out nats/token | perplexity |",
-        "|---|---|---|---|---|---|",
-        f"| MDLM ({m['sampling_steps']} steps) | {m['validity']:.3f} | {m['uniqueness']:.3f} | {m['novelty']:.3f} | <= {m['val_nelbo_per_token']:.4f} (NELBO) | <= {m['val_ppl_bound']:.3f} |",
-        f"| AR transformer | {a['validity']:.3f} | {a['uniqueness']:.3f} | {a['novelty']:.3f} | {a['val_nll_per_token']:.4f} | {a['val_ppl']:.3f} |",
+        "| model | validity | uniqueness | novelty | heavy atoms (valid) | held-out nats/token | perplexity |",
+        "|---|---|---|---|---|---|---|",
+        f"| MDLM ({m['sampling_steps']} steps) | {m['validity']:.3f} | {m['uniqueness']:.3f} | {m['novelty']:.3f} | {m['mean_heavy_atoms']:.1f} | <= {m['val_nelbo_per_token']:.4f} (NELBO) | <= {m['val_ppl_bound']:.3f} |",
+        f"| AR transformer | {a['validity']:.3f} | {a['uniqueness']:.3f} | {a['novelty']:.3f} | {a['mean_heavy_atoms']:.1f} | {a['val_nll_per_token']:.4f} | {a['val_ppl']:.3f} |",
         "",
         f"Ratio MDLM bound / AR perplexity: {m['val_ppl_bound'] / a['val_ppl']:.3f} (MDLM paper anchor: within ~15% at equal size).",
     ]
-    lines += ["", "## MDLM sampling variants (400 samples each)", "", "| steps | temperature | top-p | validity | uniqueness | novelty |", "|---|---|---|---|---|---|"]
+    lines += ["", "## MDLM sampling variants (400 samples each)", "", "| steps | temperature | top-p | order | validity | uniqueness | novelty | heavy atoms |", "|---|---|---|---|---|---|---|---|"]
     for v in r["mdlm_sampling_variants"]:
-        lines.append(f"| {v['steps']} | {v['temperature']} | {v['top_p']} | {v['validity']:.3f} | {v['uniqueness']:.3f} | {v['novelty']:.3f} |")
+        lines.append(f"| {v['steps']} | {v['temperature']} | {v['top_p']} | {v.get('order', 'ancestral')} | {v['validity']:.3f} | {v['uniqueness']:.3f} | {v['novelty']:.3f} | {v['mean_heavy_atoms']:.1f} |")
     lines += ["", "## Infilling held-out molecules (the learned mutation operator): mask a fraction of tokens, regenerate with 32 steps", "", "| masked fraction | valid | valid and changed |", "|---|---|---|"]
     for frac, v in r["infill_held_out"].items():
         lines.append(f"| {frac} | {v['validity']:.3f} | {v['valid_and_changed']:.3f} |")
@@ -386,6 +445,11 @@ def main() -> None:
     p.add_argument("--n-heads", type=int, default=4)
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--max-tokens", type=int, default=64)
+    p.add_argument("--corpus", choices=sorted(SOURCES), default="nci")
+    p.add_argument("--moses-wheel", default="", help="path of molsets-0.3.1-py3-none-any.whl for --corpus moses")
+    p.add_argument("--corpus-limit", type=int, default=200_000, help="molecules drawn from MOSES")
+    p.add_argument("--tokens", choices=["smiles", "selfies"], default="smiles")
+    p.add_argument("--tag", default="", help="suffix of the result files, e.g. _moses_selfies")
     p.add_argument("--estimator", choices=["time", "count"], default="count")
     p.add_argument("--steps", type=int, default=64, help="MDLM reverse steps for the quality samples")
     p.add_argument("--num-samples", type=int, default=1000)
@@ -424,9 +488,9 @@ def main() -> None:
     trained_by = Path(args.workdir) / "command.txt"
     result["command"] = {"train_and_eval": trained_by.read_text().strip() if trained_by.is_file() else command, "this_eval": command}
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "mdlm_smiles.json").write_text(json.dumps(result, indent=2))
+    (RESULTS / f"mdlm_smiles{args.tag}.json").write_text(json.dumps(result, indent=2))
     md = write_markdown(result)
-    (RESULTS / "mdlm_smiles.md").write_text(md)
+    (RESULTS / f"mdlm_smiles{args.tag}.md").write_text(md)
     print(md)
 
 

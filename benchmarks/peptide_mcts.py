@@ -1,13 +1,25 @@
 """Multi-objective AMP design at equal oracle budgets: MCTS vs best-of-N MDLM sampling, evolution, random.
 
-Problem: the default main job (``examples/peptide_amp.toml``): space ``peptide`` with all 63
-monomers, 10-30 residues; objectives ``amp_probability`` (max), ``hemolysis_proxy`` (min),
-``solubility_proxy`` (max), all bounded in [0, 1], so the hypervolume reference point is the worst
-corner ``(0, 1, 0)`` (canonical ``(0, -1, 0)``) for every run.
+Problem: the default main job (``gendesign/examples_data/default.toml``, the same as
+``examples/peptide_amp.toml``): space ``peptide`` with all 63 monomers, 10-30 residues;
+objectives ``amp_probability`` (max), ``hemolysis_proxy`` (min), ``protease_resistance_proxy``
+(max), all bounded in [0, 1].
+
+Two hypervolumes of the Pareto front of all evaluated designs are reported:
+
+* ``corner``: reference point at the worst corner ``(0, 1, 0)`` of the bounds (canonical
+  ``(0, -1, 0)``). Every strategy gets within a few per cent of the maximum 1 here: the classifier
+  reaches ``P(AMP) ~ 1`` and the hemolysis proxy ~ 0 on many designs, so this number cannot
+  separate strategies;
+* ``lead``: reference point at the objective values of magainin 2 (``GIGKFLHSAKKFGKAFVGEIMNS``,
+  the natural AMP from which the clinical candidate pexiganan was derived), i.e. the volume of
+  objective space in which designs beat the lead on all three objectives at once. BoTorch's advice
+  for the reference point is the least acceptable value of each objective; for lead optimisation
+  that is the lead itself.
 
 Strategies, each given the same budget of unique evaluated designs per seed:
 
-* ``mcts``: :class:`~gendesign.search.mcts.MCTS` over the shipped peptide MDLM (options of the main job);
+* ``mcts``: :class:`~gendesign.search.mcts.MCTS` over the shipped peptide MDLM (the main job's options);
 * ``best_of_n``: ancestral samples of the same MDLM (same 16-step grid, lengths from its histogram
   restricted to 10-30), de-duplicated; the Pareto front of the N samples;
 * ``evolution``: the built-in NSGA-II (``gendesign.search.evolution``) with the space's operators;
@@ -18,7 +30,7 @@ evaluated designs; validity of proposals (the fraction of MCTS rollouts / MDLM s
 admissible designs); wall time split into model (MDLM calls), objectives, and search overhead
 (everything else inside ask/tell). Writes ``benchmarks/results/peptide_mcts.json`` and ``.md``.
 
-Run: ``nice -n 10 python benchmarks/peptide_mcts.py --budgets 500 --seeds 0 1 2``.
+Run: ``nice -n 10 python benchmarks/peptide_mcts.py --budgets 500 2000 --seeds 0 1 2``.
 """
 
 from __future__ import annotations
@@ -44,14 +56,24 @@ from gendesign.search.random import RandomSearch
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BATCH = 50
+LEAD = ("magainin 2", "GIGKFLHSAKKFGKAFVGEIMNS")
 
 
 class Problem:
     def __init__(self) -> None:
-        self.space = PeptideSpace(monomers="all", min_length=10, max_length=30, c_caps=["NH2", "OH"])
-        self.objectives = [AMPProbability(), PropertyProxy("hemolysis_proxy"), PropertyProxy("solubility_proxy")]
+        import tomllib
+        from importlib.resources import files
+
+        cfg = tomllib.loads(files("gendesign.examples_data").joinpath("default.toml").read_text())
+        self.space = PeptideSpace(**cfg["space"]["options"])
+        names = [o["name"] for o in cfg["objectives"]]
+        if names != ["amp_probability", "hemolysis_proxy", "protease_resistance_proxy"]:
+            raise SystemExit(f"the default job's objectives changed to {names}; update this benchmark")
+        self.mcts_options = MCTSOptions(**cfg["strategy"]["options"])
+        self.objectives = [AMPProbability(), PropertyProxy("hemolysis_proxy"), PropertyProxy("protease_resistance_proxy")]
         self.specs = tuple(s for o in self.objectives for s in o.specs)
         self.ref = reference_point(self.specs)
+        self.lead = self([self.space.validate(LEAD[1])]).canonical()[0].double()
 
     def __call__(self, designs: list[Any]) -> Scores:
         parts = [o(designs) for o in self.objectives]
@@ -106,7 +128,7 @@ def run_one(problem: Problem, name: str, budget: int, seed: int, model: MaskedDi
             problem.space,
             problem.specs,
             seed=seed,
-            options=MCTSOptions(steps=16, num_children=8, c_puct=0.5, archive_size=128, num_lengths=6),
+            options=problem.mcts_options,
             model=model,
         )
     elif name == "best_of_n":
@@ -142,7 +164,10 @@ def run_one(problem: Problem, name: str, budget: int, seed: int, model: MaskedDi
         values.append(scores.canonical()[scores.valid])
     wall = time.perf_counter() - t0
     Y = torch.cat(values).double()
-    hv = hypervolume(Y[pareto_mask(Y)], problem.ref.double())
+    front = Y[pareto_mask(Y)]
+    hv = hypervolume(front, problem.ref.double())
+    beyond = front[(front > problem.lead).all(-1)]
+    hv_lead = hypervolume(beyond, problem.lead) if len(beyond) else 0.0
     model_s = strat.timing["model_s"] if isinstance(strat, MCTS) else getattr(strat, "model_s", 0.0)
     rec: dict[str, Any] = {
         "strategy": name,
@@ -150,6 +175,8 @@ def run_one(problem: Problem, name: str, budget: int, seed: int, model: MaskedDi
         "seed": seed,
         "evaluated": len(seen),
         "hypervolume": hv,
+        "hypervolume_lead": hv_lead,
+        "beat_lead": int((Y > problem.lead).all(-1).sum()),
         "front_size": int(pareto_mask(Y).sum()),
         "wall_s": wall,
         "model_s": model_s,
@@ -177,6 +204,9 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
         summary[key] = {
             "hypervolume_mean": sum(r["hypervolume"] for r in rs) / n,
             "hypervolume_per_seed": [round(r["hypervolume"], 4) for r in rs],
+            "hypervolume_lead_mean": sum(r["hypervolume_lead"] for r in rs) / n,
+            "hypervolume_lead_per_seed": [round(r["hypervolume_lead"], 5) for r in rs],
+            "beat_lead_mean": sum(r["beat_lead"] for r in rs) / n,
             "wall_s_mean": sum(r["wall_s"] for r in rs) / n,
             "model_fraction": sum(r["model_s"] for r in rs) / sum(r["wall_s"] for r in rs),
             "objective_fraction": sum(r["objective_s"] for r in rs) / sum(r["wall_s"] for r in rs),
@@ -186,25 +216,33 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def write(records: list[dict[str, Any]], budgets: list[int]) -> None:
+def write(records: list[dict[str, Any]], budgets: list[int], problem: Problem, tag: str = "") -> None:
     summary = summarise(records)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "peptide_mcts.json").write_text(json.dumps({"summary": summary, "runs": records}, indent=2))
+    lead = [round(float(v), 4) for v in problem.lead]
+    (RESULTS / f"peptide_mcts{tag}.json").write_text(
+        json.dumps({"lead": {"name": LEAD[0], "sequence": LEAD[1], "canonical_values": lead}, "mcts_options": problem.mcts_options.model_dump(), "summary": summary, "runs": records}, indent=2)
+    )
+    opts = problem.mcts_options
     lines = [
         "# Multi-objective AMP design: MCTS vs best-of-N MDLM sampling, evolution, random",
         "",
-        "Objectives: amp_probability (max), hemolysis_proxy (min), solubility_proxy (max); space `peptide` (63 monomers, 10-30 residues).",
-        "Hypervolume of the Pareto front of all evaluated designs, reference point (0, 1, 0) from the spec bounds (max possible 1).",
+        "Objectives (the default main job): amp_probability (max), hemolysis_proxy (min), protease_resistance_proxy (max); space `peptide` (63 monomers, 10-30 residues).",
+        f"MCTS options (from the main job): steps {opts.steps}, children {opts.num_children} ({opts.anchored_children} anchored), c_puct {opts.c_puct}, widening_c {opts.widening_c}, selection {opts.selection}, lengths {opts.num_lengths}.",
+        "HV corner: reference (0, 1, 0) from the spec bounds (max 1). "
+        f"HV lead: reference = {LEAD[0]} ({LEAD[1]}), canonical values {lead} (P(AMP), -hemolysis, protease resistance); "
+        "'beat lead' counts evaluated designs better than the lead on all three.",
         "Timings from a 2-core CPU shared with other jobs: compare fractions and ratios, not absolute seconds.",
         "",
-        "| strategy | budget | HV mean | 1 - HV (gap to ideal) | HV per seed | wall s | model | objectives | search overhead | validity |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| strategy | budget | HV lead mean | HV lead per seed | beat lead | HV corner mean | HV corner per seed | wall s | model | objectives | search overhead | validity |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for key, s in summary.items():
         name, budget = key.split("@")
         val = "" if s["validity"] is None else f"{s['validity']:.3f}"
         lines.append(
-            f"| {name} | {budget} | {s['hypervolume_mean']:.4f} | {1 - s['hypervolume_mean']:.4f} | {s['hypervolume_per_seed']} | {s['wall_s_mean']:.1f} | "
+            f"| {name} | {budget} | {s['hypervolume_lead_mean']:.5f} | {s['hypervolume_lead_per_seed']} | {s['beat_lead_mean']:.0f} | "
+            f"{s['hypervolume_mean']:.4f} | {s['hypervolume_per_seed']} | {s['wall_s_mean']:.1f} | "
             f"{s['model_fraction']:.1%} | {s['objective_fraction']:.1%} | {s['overhead_fraction']:.1%} | {val} |"
         )
     lines.append("")
@@ -212,9 +250,10 @@ def write(records: list[dict[str, Any]], budgets: list[int]) -> None:
         m, n = summary.get(f"mcts@{b}"), summary.get(f"best_of_n@{b}")
         if m and n:
             lines.append(
-                f"Budget {b}: MCTS / best-of-N hypervolume = {m['hypervolume_mean'] / n['hypervolume_mean']:.3f} (target >= 1.2)."
+                f"Budget {b}: MCTS / best-of-N hypervolume = {m['hypervolume_lead_mean'] / n['hypervolume_lead_mean']:.3f} (lead reference; target >= 1.2), "
+                f"{m['hypervolume_mean'] / n['hypervolume_mean']:.3f} (corner reference)."
             )
-    (RESULTS / "peptide_mcts.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"peptide_mcts{tag}.md").write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:
@@ -222,13 +261,13 @@ def main() -> None:
     parser.add_argument("--budgets", type=int, nargs="+", default=[500])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--strategies", nargs="+", default=["mcts", "best_of_n", "evolution", "random"])
+    parser.add_argument("--tag", default="", help="suffix of the result files")
     args = parser.parse_args()
     torch.set_num_threads(1)
     from gendesign.plugins.peptides.train_mdlm import shipped_path
 
     problem = Problem()
     model = MaskedDiffusionLM.from_pretrained(shipped_path()).eval()
-    problem(["GLWSKIKEVGK"])
     records = []
     for budget in args.budgets:
         for seed in args.seeds:
@@ -236,7 +275,7 @@ def main() -> None:
                 rec = run_one(problem, name, budget, seed, model)
                 records.append(rec)
                 print(json.dumps({k: v for k, v in rec.items() if k != "counts"}), flush=True)
-                write(records, args.budgets)
+                write(records, args.budgets, problem, args.tag)
 
 
 if __name__ == "__main__":

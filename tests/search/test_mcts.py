@@ -10,14 +10,15 @@ from gendesign.core.errors import ConfigError
 from gendesign.core.objective import FunctionObjective, ObjectiveSpec
 from gendesign.core.pareto import pareto_mask
 from gendesign.core.sequence_space import SequenceSpace
-from gendesign.search.mcts import MCTS, MCTSOptions, puct_scores
+from gendesign.search.mcts import MCTS, MCTSOptions, chebyshev_choice, non_dominated, puct_scores
 
 
 class ProductMDLM:
     """A toy masked diffusion model whose clean-token distribution is a fixed product over positions.
 
     ``reverse_step`` follows the MDLM posterior of the log-linear schedule: a mask is revealed with
-    probability ``(t - s) / t`` (all of them at ``s = 0``) as a draw from ``softmax(logits[l])``.
+    probability ``(t - s) / t`` (all of them at ``s = 0``) as a draw from ``softmax(logits[l])``, or
+    as the ``anchor`` token when one is given.
     """
 
     def __init__(self, logits: torch.Tensor) -> None:
@@ -32,7 +33,7 @@ class ProductMDLM:
     def eval(self):
         return self
 
-    def reverse_step(self, x_t, t, s, temperature=1.0, top_p=1.0, generator=None):
+    def reverse_step(self, x_t, t, s, temperature=1.0, top_p=1.0, generator=None, anchor=None):
         self.calls += 1
         b, n = x_t.shape
         masked = x_t == self.mask_id
@@ -40,6 +41,8 @@ class ProductMDLM:
         reveal = masked & (torch.rand((b, n), generator=generator) < q)
         probs = torch.softmax(self.logits[:n] / temperature, -1)
         draw = torch.multinomial(probs.repeat(b, 1), 1, generator=generator).view(b, n)
+        if anchor is not None:
+            draw = anchor.clone()
         x_s = torch.where(reveal, draw, x_t)
         lp = torch.log(probs.repeat(b, 1, 1).gather(-1, draw.unsqueeze(-1)).squeeze(-1))
         logp = torch.where(
@@ -65,14 +68,14 @@ def _run(strategy, objective, budget, batch=8):
 
 
 def test_puct_exploration_term_has_the_right_sign_and_size():
-    q = torch.tensor([[0.5, 0.1], [0.5, 0.1], [0.2, 0.3]], dtype=torch.float64)
-    prior = torch.tensor([0.5, 0.5, 0.5], dtype=torch.float64)
-    visits = torch.tensor([1.0, 9.0, 1.0], dtype=torch.float64)
+    q = np.array([[0.5, 0.1], [0.5, 0.1], [0.2, 0.3]])
+    prior = np.array([0.5, 0.5, 0.5])
+    visits = np.array([1.0, 9.0, 1.0])
     u = puct_scores(q, prior, 16, visits, 2.0)
-    assert torch.allclose(u - q, (2.0 * 0.5 * 4.0 / (1 + visits)).unsqueeze(-1).expand(3, 2))
+    assert np.allclose(u - q, np.broadcast_to((2.0 * 0.5 * 4.0 / (1 + visits))[:, None], (3, 2)))
     assert (u[0] > u[1]).all()
-    assert torch.equal(puct_scores(q, prior, 16, visits, 0.0), q)
-    bigger_prior = puct_scores(q, torch.tensor([0.9, 0.5, 0.5], dtype=torch.float64), 16, visits, 2.0)
+    assert np.array_equal(puct_scores(q, prior, 16, visits, 0.0), q)
+    bigger_prior = puct_scores(q, np.array([0.9, 0.5, 0.5]), 16, visits, 2.0)
     assert (bigger_prior[0] > u[0]).all()
     assert (puct_scores(q, prior, 64, visits, 2.0) > u).all()
 
@@ -95,15 +98,15 @@ def test_exploration_picks_the_less_visited_child_among_equal_values():
             parent=root.children[0],
             prior=0.5,
             n_valid=n_valid,
-            reward_sum=torch.tensor([0.5 * n_valid], dtype=torch.float64) if n_valid else None,
+            reward_sum=np.array([0.5 * n_valid]) if n_valid else None,
         )
         s.nodes.append(child)
         canvas.children.append(len(s.nodes) - 1)
     canvas.n_valid = 6
     canvas.expansions = 1
-    canvas.reward_sum = torch.tensor([2.5], dtype=torch.float64)
-    s.nodes[-1].n_valid, s.nodes[-1].reward_sum = 1, torch.tensor([0.5], dtype=torch.float64)
-    assert s._select() == len(s.nodes) - 1
+    canvas.reward_sum = np.array([2.5])
+    s.nodes[-1].n_valid, s.nodes[-1].reward_sum = 1, np.array([0.5])
+    assert s._select(torch.ones(s.k) / s.k) == len(s.nodes) - 1
 
 
 def test_time_grid_continues_across_depth():
@@ -223,12 +226,13 @@ def test_archive_is_strictly_non_dominated_and_bounded(seed):
     assert len(front) >= len(s.archive)
 
 
-def test_state_dict_resume_continues_identically():
+@pytest.mark.parametrize("anchored", [0, 3])
+def test_state_dict_resume_continues_identically(anchored):
     length = 5
     model = ProductMDLM(torch.randn(length, 3, generator=torch.Generator().manual_seed(0)))
     space = SequenceSpace("ABC", length=length)
     obj = FunctionObjective(lambda xs: [[x.count("A"), x.count("C")] for x in xs], names=["a", "c"])
-    opts = MCTSOptions(steps=length, num_children=4, lengths=[length])
+    opts = MCTSOptions(steps=length, num_children=4, lengths=[length], anchored_children=anchored)
     a = MCTS(space, obj.specs, seed=3, options=opts, model=model)
     for _ in range(3):
         d = a.ask(6)
@@ -254,3 +258,47 @@ def test_model_and_space_vocabularies_must_agree():
             options=MCTSOptions(lengths=[4]),
             model=ProductMDLM(torch.zeros(4, 5)),
         )
+
+
+def test_chebyshev_choice_follows_the_weights_along_the_front():
+    u = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.6]], dtype=torch.float64)
+    assert chebyshev_choice(u, torch.tensor([0.5, 0.5], dtype=torch.float64)) == 2
+    assert chebyshev_choice(u, torch.tensor([0.95, 0.05], dtype=torch.float64)) == 0
+    assert chebyshev_choice(u, torch.tensor([0.05, 0.95], dtype=torch.float64)) == 1
+    assert chebyshev_choice(u[:, :1], torch.ones(1, dtype=torch.float64)) == 0
+
+
+def test_non_dominated_matches_the_core_pareto_mask():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        u = rng.integers(0, 4, size=(12, 3)).astype(float)
+        assert non_dominated(u).tolist() == pareto_mask(torch.from_numpy(u)).tolist()
+
+
+def test_anchored_children_keep_the_best_rollout_below_the_node():
+    length = 6
+    model = ProductMDLM(torch.zeros(length, 3))
+    space = SequenceSpace("ABC", length=length)
+    obj = FunctionObjective(lambda xs: [x.count("C") for x in xs], names="c")
+    obj.specs = (ObjectiveSpec("c", bounds=(0.0, float(length))),)
+    s = MCTS(space, obj.specs, seed=1, options=MCTSOptions(steps=3, num_children=6, anchored_children=6, lengths=[length]), model=model)
+    _run(s, obj, 30)
+    node_idx = max(range(1, len(s.nodes)), key=lambda i: (len(s.nodes[i].rollouts) > 1, -s.nodes[i].depth))
+    node = s.nodes[node_idx]
+    assert not node.terminal
+    values = [float(s.rollout_values[r][0]) for r in node.rollouts]
+    best = s.rollout_ids[node.rollouts[int(np.argmax(values))]]
+    assert torch.equal(s._anchor(node, torch.ones(1, dtype=torch.float64)), best)
+    node.expansions = 0
+    for child in s._expand(node_idx, torch.ones(1, dtype=torch.float64)):
+        x = s.nodes[child].x
+        newly = (node.x == model.mask_id) & (x != model.mask_id)
+        assert torch.equal(x[newly], best[newly])
+        assert torch.equal(x[node.x != model.mask_id], node.x[node.x != model.mask_id])
+
+
+def test_more_anchored_than_children_is_a_config_error():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="anchored_children=9 exceeds num_children=8"):
+        MCTSOptions(num_children=8, anchored_children=9)

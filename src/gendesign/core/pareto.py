@@ -46,6 +46,7 @@ __all__ = [
 
 
 _MATRIX_MAX_ROWS = 1500
+_SMALL_ROWS = 64
 
 
 def dominates(a: Tensor, b: Tensor) -> Tensor:
@@ -131,6 +132,10 @@ def pareto_mask(Y: Tensor) -> Tensor:
         `[N]` bool mask of the non-dominated rows.
     """
     _check_matrix(Y)
+    if Y.shape[0] <= _SMALL_ROWS:
+        below = Y.unsqueeze(1)
+        dominated = ((Y.unsqueeze(0) >= below).all(-1) & (Y.unsqueeze(0) > below).any(-1)).any(-1)
+        return ~dominated & ~torch.isnan(Y).any(dim=-1)
     mask = ~torch.isnan(Y).any(dim=-1)
     idx = torch.nonzero(mask).flatten()
     if idx.numel() == Y.shape[0]:

@@ -9,10 +9,18 @@ drawn from the model's training length histogram or given). A node at depth ``d`
 ``x`` `[L]` at time ``t_d`` of the global grid ``t_d = 1 - d / T`` (``d = 0 .. T``): the grid
 *continues* across depth instead of restarting at ``t = 1`` for every expansion.
 
-Expansion. ``M`` independent reverse steps ``t_d -> t_{d+1}`` of the leaf (one batched
-:meth:`reverse_step` call) give its children; identical children are merged and their prior is
+Expansion. ``M`` independent reverse steps ``t_d -> t_{d+1}`` of the leaf give its children;
+identical children are merged and their prior is
 ``P(c | parent) = exp(log p(c)) / sum_c' exp(log p(c'))`` over the distinct children, with
-``log p`` the step's log-probability returned by the model.
+``log p`` the step's log-probability under the model. ``M - A`` steps are the model's own; the
+other ``A = anchored_children`` step the posterior ``q(x_{t_{d+1}} | x_{t_d}, x_0 = a)`` whose
+clean sequence ``a`` is the best rollout scored below the leaf so far (best under the walk's
+Chebyshev weights, below). Such a child keeps a random subset of ``a``'s tokens at the positions
+the step reveals, and its rollout re-samples the rest from the model: the deeper the node, the more
+of a good design is kept, so descending the tree turns into a search in the neighbourhood of the
+best designs while every token still comes from the model's reverse process (for ``A = 0``, as in
+PepTune, children of a node share nothing with the good rollouts found below it beyond the
+node's own tokens).
 
 Rollout. Every new child is denoised to ``t = 0`` along the rest of the grid (stochastic ancestral
 sampling; the last step reveals every mask), decoded by the space, and scored through the
@@ -32,9 +40,16 @@ Selection (PUCT, Silver et al. 2017; PepTune Eq. 19-20). For each child ``c`` of
 ``U_k(c) = Q_k(c) + c_puct * P(c | n) * sqrt(N(n)) / (1 + N(c))``
 
 where ``N`` counts rollouts below a node including those still waiting for scores (a virtual
-visit, so one batch does not pile onto one path). The next node is drawn uniformly from the
-children whose ``U`` vectors are Pareto non-dominated. Children that are exhausted (fully decoded
-and already scored, or whose subtree is) are skipped.
+visit, so one batch does not pile onto one path). The next node is one of the children whose
+``U`` vectors are Pareto non-dominated. With ``selection="chebyshev"`` (default) every walk from
+the root draws weights ``w ~ Dirichlet(1_K)`` and takes, among those children, the maximiser of
+the minimiser of the augmented Chebyshev distance to the ideal point
+``max_k w_k (z_k - U_k(c)) + rho sum_k w_k (z_k - U_k(c))`` with ``z_k = max_c' U_k(c')`` and
+``rho = 0.05`` (ParEGO's scalarisation, Knowles 2006, used as a random search direction per walk);
+each walk then descends in one consistent direction of the front, where a uniform draw among the
+non-dominated children (``selection="pareto"``, PepTune's rule) degenerates to a random walk once
+``K >= 3`` makes most children mutually non-dominated. With ``K = 1`` both rules are plain PUCT.
+Children that are exhausted (fully decoded and already scored, or whose subtree is) are skipped.
 
 Archive. Scored designs enter a :class:`~gendesign.core.pareto.ParetoArchive` that keeps only
 mutually non-dominated designs and, above ``archive_size``, drops the one with the smallest
@@ -55,16 +70,18 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import numpy as np
 import torch
-from pydantic import Field
+from numpy.typing import ArrayLike
+from pydantic import Field, model_validator
 from torch import Tensor
 
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, GendesignError, InvalidDesignError
 from gendesign.core.objective import ObjectiveSpec, Scores
-from gendesign.core.pareto import ParetoArchive, pareto_mask
+from gendesign.core.pareto import ParetoArchive
 from gendesign.core.strategy import SearchStrategy, StrategyOptions
 
 
@@ -89,6 +106,10 @@ class MCTSOptions(StrategyOptions):
             ``max(1, floor(widening_c * N ** widening_alpha))`` times, each adding up to ``M`` children;
             ``0`` expands every node once, as PepTune does.
         widening_alpha: exponent of progressive widening.
+        anchored_children: ``A``, how many of the ``M`` children step the posterior given the best
+            rollout below the leaf (see the module docstring); ``0`` draws all from the model.
+        selection: ``"chebyshev"``: per-walk random-weight Chebyshev choice among the non-dominated
+            children; ``"pareto"``: a uniform draw among them (see the module docstring).
         torch_threads: intra-op threads while the model runs (restored afterwards); small models on
             a busy CPU are fastest with 1. ``None`` leaves PyTorch's setting alone.
     """
@@ -106,7 +127,18 @@ class MCTSOptions(StrategyOptions):
     max_expansions_per_ask: int = Field(200, ge=1)
     widening_c: float = Field(1.0, ge=0.0)
     widening_alpha: float = Field(0.5, ge=0.0, le=1.0)
+    anchored_children: int = Field(0, ge=0)
+    selection: Literal["chebyshev", "pareto"] = "chebyshev"
     torch_threads: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _check_anchored(self) -> MCTSOptions:
+        if self.anchored_children > self.num_children:
+            raise ValueError(
+                f"anchored_children={self.anchored_children} exceeds num_children={self.num_children}; "
+                "it counts how many of the num_children reverse steps are anchored"
+            )
+        return self
 
 
 @dataclass
@@ -119,13 +151,14 @@ class Node:
     prior: float = 1.0
     log_step: float = 0.0
     children: list[int] = field(default_factory=list)
-    reward_sum: Tensor | None = None
+    reward_sum: np.ndarray | None = None
     n_valid: int = 0
     n_invalid: int = 0
     n_pending: int = 0
     terminal: bool = False
     exhausted: bool = False
     expansions: int = 0
+    rollouts: list[int] = field(default_factory=list)
 
     @property
     def n_scored(self) -> int:
@@ -136,8 +169,24 @@ class Node:
         return self.n_valid + self.n_invalid + self.n_pending
 
 
-def puct_scores(q: Tensor, prior: Tensor, parent_visits: int, child_visits: Tensor, c_puct: float) -> Tensor:
-    """The PUCT selection vectors ``U`` `[C, K]`.
+CHEBYSHEV_RHO = 0.05
+
+
+def chebyshev_choice(u: ArrayLike, weights: ArrayLike) -> int:
+    """Row of ``u`` `[C, K]` minimising ``max_k w_k (z_k - u_k) + rho sum_k w_k (z_k - u_k)``, ``z = max_c u`` (``w`` `[K]`)."""
+    u = np.asarray(u, dtype=np.float64)
+    gap = (u.max(0) - u) * np.asarray(weights, dtype=np.float64)
+    return int((gap.max(-1) + CHEBYSHEV_RHO * gap.sum(-1)).argmin())
+
+
+def non_dominated(u: np.ndarray) -> np.ndarray:
+    """`[C]` bool: rows of ``u`` `[C, K]` (maximised, NaN-free) that no other row dominates; ``O(C^2 K)``, for small ``C``."""
+    below = u[:, None, :]
+    return ~((u[None] >= below).all(-1) & (u[None] > below).any(-1)).any(-1)
+
+
+def puct_scores(q: ArrayLike, prior: ArrayLike, parent_visits: int, child_visits: ArrayLike, c_puct: float) -> np.ndarray:
+    """The PUCT selection vectors ``U`` `[C, K]` (float64 array).
 
     ``U_k(c) = Q_k(c) + c_puct * P(c) * sqrt(N_parent) / (1 + N(c))``.
 
@@ -148,8 +197,9 @@ def puct_scores(q: Tensor, prior: Tensor, parent_visits: int, child_visits: Tens
         child_visits: `[C]` visit counts.
         c_puct: exploration constant ``>= 0``.
     """
-    bonus = c_puct * prior * math.sqrt(max(parent_visits, 1)) / (1.0 + child_visits.to(q.dtype))
-    return q + bonus.unsqueeze(-1)
+    visits = np.asarray(child_visits, dtype=np.float64)
+    bonus = c_puct * np.asarray(prior, dtype=np.float64) * math.sqrt(max(parent_visits, 1)) / (1.0 + visits)
+    return np.asarray(q, dtype=np.float64) + bonus[:, None]
 
 
 @contextmanager
@@ -203,6 +253,12 @@ class MCTS(SearchStrategy):
         self.pending: dict[str, list[int]] = {}
         self.queue: list[Any] = []
         self.scored: dict[str, Tensor | None] = {}
+        self.rollout_of: dict[int, Tensor] = {}
+        self.rollout_ids: list[Tensor] = []
+        self.rollout_values: list[Tensor] = []
+        self._values_np = np.zeros((0, self.k))
+        self._values_filled = 0
+        self._norm_cache: tuple[Any, tuple[np.ndarray, np.ndarray]] | None = None
         self.observed_lo = torch.full((self.k,), math.inf, dtype=torch.float64)
         self.observed_hi = torch.full((self.k,), -math.inf, dtype=torch.float64)
         self.timing = {"model_s": 0.0, "search_s": 0.0}
@@ -286,25 +342,34 @@ class MCTS(SearchStrategy):
         lo = torch.where(torch.isfinite(lo), lo, torch.zeros_like(lo))
         return lo, span
 
-    def _q_matrix(self, nodes: Sequence[Node], norm: tuple[Tensor, Tensor] | None = None) -> Tensor:
+    def _q_matrix(self, nodes: Sequence[Node], norm: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Mean rewards `[C, K]` of ``nodes``: ``((sum_valid - lo n_valid) / span - penalty n_invalid) / n_scored``."""
-        lo, span = norm if norm is not None else self._normaliser()
-        zero = torch.zeros(self.k, dtype=torch.float64)
-        sums = torch.stack([zero if n.reward_sum is None else n.reward_sum for n in nodes])
-        n_valid = torch.tensor([n.n_valid for n in nodes], dtype=torch.float64).unsqueeze(-1)
-        n_invalid = torch.tensor([n.n_invalid for n in nodes], dtype=torch.float64).unsqueeze(-1)
-        q = (sums - lo * n_valid) / span - self.options.invalid_penalty * n_invalid
-        return q / (n_valid + n_invalid).clamp_min(1.0)
+        lo, span = norm if norm is not None else self._normaliser_np()
+        sums = np.zeros((len(nodes), self.k))
+        counts = np.zeros((len(nodes), 2))
+        for i, n in enumerate(nodes):
+            if n.reward_sum is not None:
+                sums[i] = n.reward_sum
+            counts[i] = (n.n_valid, n.n_invalid)
+        q = (sums - lo * counts[:, :1]) / span - self.options.invalid_penalty * counts[:, 1:]
+        return q / np.maximum(counts.sum(-1, keepdims=True), 1.0)
+
+    def _normaliser_np(self) -> tuple[np.ndarray, np.ndarray]:
+        key = (tuple(self.observed_lo.tolist()), tuple(self.observed_hi.tolist()))
+        if self._norm_cache is None or self._norm_cache[0] != key:
+            lo, span = self._normaliser()
+            self._norm_cache = (key, (lo.numpy(), span.numpy()))
+        return self._norm_cache[1]
 
     def q_values(self, node: Node) -> Tensor:
         """Mean reward vector `[K]` of the scored rollouts below ``node`` (invalid ones count ``-invalid_penalty``)."""
-        return self._q_matrix([node])[0]
+        return torch.from_numpy(self._q_matrix([node])[0])
 
     # ------------------------------------------------------------------ tree policy
-    def _select(self) -> int | None:
-        """Walk from the root to an expandable leaf; ``None`` when the whole tree is exhausted."""
+    def _select(self, weights: np.ndarray) -> int | None:
+        """Walk from the root to an expandable leaf along Chebyshev ``weights`` `[K]`; ``None`` when the whole tree is exhausted."""
         idx = 0
-        norm = self._normaliser()
+        norm = self._normaliser_np()
         while True:
             node = self.nodes[idx]
             if not node.children:
@@ -320,36 +385,70 @@ class MCTS(SearchStrategy):
                     return None
                 idx = node.parent
                 continue
-            q = self._q_matrix([self.nodes[c] for c in live], norm)
-            prior = torch.tensor([self.nodes[c].prior for c in live], dtype=torch.float64)
-            visits = torch.tensor([self.nodes[c].visits for c in live], dtype=torch.float64)
+            children = [self.nodes[c] for c in live]
+            q = self._q_matrix(children, norm)
+            prior = np.fromiter((c.prior for c in children), np.float64, len(children))
+            visits = np.fromiter((c.visits for c in children), np.float64, len(children))
             u = puct_scores(q, prior, node.visits, visits, self.options.c_puct)
-            front = torch.nonzero(pareto_mask(u)).flatten().tolist()
-            idx = live[front[int(self.rng.integers(len(front)))]]
+            front = np.flatnonzero(non_dominated(u)).tolist()
+            if self.options.selection == "chebyshev":
+                idx = live[front[chebyshev_choice(u[front], weights)]]
+            else:
+                idx = live[front[int(self.rng.integers(len(front)))]]
 
     def allowed_expansions(self, node: Node) -> int:
         """Progressive widening (Coulom 2007; Couetoux et al. 2011): ``max(1, floor(c * N^alpha))``."""
         return max(1, math.floor(self.options.widening_c * node.visits**self.options.widening_alpha))
 
-    def _expand(self, idx: int) -> list[int]:
-        """Sample ``M`` reverse steps from leaf ``idx``; return the new distinct children."""
+    def _anchor(self, node: Node, weights: np.ndarray) -> Tensor | None:
+        """Ids `[L]` of the best scored rollout below ``node`` under the Chebyshev ``weights``, or ``None``."""
+        if not node.rollouts:
+            return None
+        lo, span = self._normaliser_np()
+        values = (self._rollout_matrix()[node.rollouts] - lo) / span
+        return self.rollout_ids[node.rollouts[chebyshev_choice(values, weights)]]
+
+    def _rollout_matrix(self) -> np.ndarray:
+        """Canonical values `[R, K]` of the stored rollouts (grown in place as rollouts arrive)."""
+        n = len(self.rollout_values)
+        if self._values_np.shape[0] < n:
+            grown = np.zeros((max(n, 2 * self._values_np.shape[0]), self.k))
+            grown[: self._values_filled] = self._values_np[: self._values_filled]
+            self._values_np = grown
+        for r in range(self._values_filled, n):
+            self._values_np[r] = self.rollout_values[r].numpy()
+        self._values_filled = n
+        return self._values_np[:n]
+
+    def _expand(self, idx: int, weights: np.ndarray) -> list[int]:
+        """Sample ``M`` reverse steps from leaf ``idx`` (``A`` of them anchored); return the new distinct children."""
         node = self.nodes[idx]
-        m = self.options.num_children
+        anchor = self._anchor(node, weights) if self.options.anchored_children else None
+        n_anchored = 0 if anchor is None else min(self.options.anchored_children, self.options.num_children)
+        counts = [(self.options.num_children - n_anchored, None), (n_anchored, anchor)]
         t = self.time_at(node.depth)
-        s = self.time_at(node.depth + 1)
-        x = node.x.unsqueeze(0).expand(m, -1).to(self.model.device)
+        s = max(self.time_at(node.depth + 1), 0.0)
+        draws, logps = [], []
         start = time.perf_counter()
         with torch.no_grad(), _threads(self.options.torch_threads):
-            x_s, logp = self.model.reverse_step(
-                x,
-                torch.full((m,), t),
-                torch.full((m,), max(s, 0.0)),
-                temperature=self.options.temperature,
-                top_p=self.options.top_p,
-                generator=self.torch_generator,
-            )
+            for m, a in counts:
+                if m == 0:
+                    continue
+                x = node.x.unsqueeze(0).expand(m, -1).to(self.model.device)
+                kwargs = {} if a is None else {"anchor": a.unsqueeze(0).expand(m, -1)}
+                x_s, logp = self.model.reverse_step(
+                    x,
+                    torch.full((m,), t),
+                    torch.full((m,), s),
+                    temperature=self.options.temperature,
+                    top_p=self.options.top_p,
+                    generator=self.torch_generator,
+                    **kwargs,
+                )
+                draws.append(x_s.cpu())
+                logps.append(logp.sum(-1).double().cpu())
         self.timing["model_s"] += time.perf_counter() - start
-        x_s, logp = x_s.cpu(), logp.sum(-1).double().cpu()
+        x_s, logp = torch.cat(draws), torch.cat(logps)
         node.expansions += 1
         self.counts["expansions"] += 1
         known = {tuple(self.nodes[c].x.tolist()): c for c in node.children}
@@ -395,16 +494,28 @@ class MCTS(SearchStrategy):
         self.timing["model_s"] += time.perf_counter() - start
         return x.cpu()
 
-    def _backup(self, idx: int, canonical: Tensor | None, *, pending_resolved: bool) -> None:
+    def _record(self, child: int, canonical: Tensor | None) -> int | None:
+        """Store the rollout ids of ``child`` with their scores; its index, or ``None`` when not feasible."""
+        row = self.rollout_of.pop(child)
+        if canonical is None:
+            return None
+        self.rollout_ids.append(row.clone())
+        self.rollout_values.append(canonical.clone())
+        return len(self.rollout_ids) - 1
+
+    def _backup(self, idx: int, canonical: Tensor | None, *, pending_resolved: bool, rollout: int | None = None) -> None:
         """Add one rollout result (canonical values `[K]`, or ``None`` for invalid) to ``idx`` and its ancestors."""
+        value = None if canonical is None else canonical.numpy()
         while idx >= 0:
             node = self.nodes[idx]
+            if rollout is not None:
+                node.rollouts.append(rollout)
             if pending_resolved:
                 node.n_pending -= 1
             if canonical is None:
                 node.n_invalid += 1
             else:
-                node.reward_sum = canonical.clone() if node.reward_sum is None else node.reward_sum + canonical
+                node.reward_sum = value.copy() if node.reward_sum is None else node.reward_sum + value
                 node.n_valid += 1
             idx = node.parent
 
@@ -426,14 +537,15 @@ class MCTS(SearchStrategy):
         self.queue = self.queue[n:]
         expansions = 0
         while len(out) < n and expansions < self.options.max_expansions_per_ask:
-            leaf = self._select()
+            weights = self.rng.dirichlet(np.ones(self.k))
+            leaf = self._select(weights)
             if leaf is None:
                 break
             node = self.nodes[leaf]
             if node.terminal:
                 node.exhausted = True
                 continue
-            children = self._expand(leaf)
+            children = self._expand(leaf, weights)
             expansions += 1
             if not children:
                 if all(self.nodes[c].exhausted for c in node.children):
@@ -441,20 +553,22 @@ class MCTS(SearchStrategy):
                 continue
             ids = self._rollout(children)
             designs = self.space.decode(ids)  # type: ignore[attr-defined]
-            for child, design in zip(children, designs):
+            for child, design, row in zip(children, designs, ids):
                 self.counts["rollouts"] += 1
                 child_node = self.nodes[child]
+                self.rollout_of[child] = row
                 try:
-                    key = self.space.key(design)
                     canonical_design = self.space.validate(design)
+                    key = self.space.key(canonical_design)
                 except InvalidDesignError:
                     self.counts["invalid_rollouts"] += 1
+                    self.rollout_of.pop(child)
                     self._backup(child, None, pending_resolved=False)
                     child_node.exhausted = child_node.terminal
                     continue
                 if key in self.scored:
                     self.counts["duplicate_rollouts"] += 1
-                    self._backup(child, self.scored[key], pending_resolved=False)
+                    self._backup(child, self.scored[key], pending_resolved=False, rollout=self._record(child, self.scored[key]))
                     child_node.exhausted = child_node.terminal
                     continue
                 if key in self.pending:
@@ -491,7 +605,7 @@ class MCTS(SearchStrategy):
                 rows.append(i)
             self.scored[key] = value
             for child in self.pending.pop(key, []):
-                self._backup(child, value, pending_resolved=True)
+                self._backup(child, value, pending_resolved=True, rollout=self._record(child, value))
                 node = self.nodes[child]
                 node.exhausted = node.terminal
         if rows:
@@ -521,6 +635,7 @@ class MCTS(SearchStrategy):
                 "n_pending": n.n_pending,
                 "terminal": n.terminal,
                 "exhausted": n.exhausted,
+                "rollouts": list(n.rollouts),
             }
             for n in self.nodes
         ]
@@ -532,6 +647,9 @@ class MCTS(SearchStrategy):
             "scored": {k: None if v is None else v.tolist() for k, v in self.scored.items()},
             "observed_lo": self.observed_lo.tolist(),
             "observed_hi": self.observed_hi.tolist(),
+            "rollout_of": {str(k): v.tolist() for k, v in self.rollout_of.items()},
+            "rollout_ids": [r.tolist() for r in self.rollout_ids],
+            "rollout_values": [v.tolist() for v in self.rollout_values],
             "archive": {**self.archive.state_dict(), "values": self.archive.values.tolist()},
             "counts": dict(self.counts),
         }
@@ -555,12 +673,13 @@ class MCTS(SearchStrategy):
                     log_step=d["log_step"],
                     expansions=d["expansions"],
                     children=list(d["children"]),
-                    reward_sum=None if d["reward_sum"] is None else torch.tensor(d["reward_sum"], dtype=torch.float64),
+                    reward_sum=None if d["reward_sum"] is None else np.asarray(d["reward_sum"], dtype=np.float64),
                     n_valid=d["n_valid"],
                     n_invalid=d["n_invalid"],
                     n_pending=d["n_pending"],
                     terminal=d["terminal"],
                     exhausted=d["exhausted"],
+                    rollouts=list(d.get("rollouts", [])),
                 )
             )
         self.pending = {k: list(v) for k, v in state["pending"].items()}
@@ -568,5 +687,10 @@ class MCTS(SearchStrategy):
         self.scored = {k: None if v is None else torch.tensor(v, dtype=torch.float64) for k, v in state["scored"].items()}
         self.observed_lo = torch.tensor(state["observed_lo"], dtype=torch.float64)
         self.observed_hi = torch.tensor(state["observed_hi"], dtype=torch.float64)
+        self.rollout_of = {int(k): torch.tensor(v, dtype=torch.long) for k, v in state.get("rollout_of", {}).items()}
+        self.rollout_ids = [torch.tensor(r, dtype=torch.long) for r in state.get("rollout_ids", [])]
+        self.rollout_values = [torch.tensor(v, dtype=torch.float64) for v in state.get("rollout_values", [])]
+        self._values_np = np.zeros((0, self.k))
+        self._values_filled = 0
         self.archive.load_state_dict(state["archive"])
         self.counts.update(state.get("counts", {}))

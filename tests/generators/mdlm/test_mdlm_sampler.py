@@ -346,3 +346,56 @@ def test_plugin_space_strategy_and_command_pass_the_order_through(tmp_path):
     plain = CliRunner().invoke(cli, ["sample", str(tmp_path / "model"), "-n", "12", "--steps", "4", "--seed", "1"])
     assert plain.stdout.split() == ["".join(d) for d in model.generate(12, steps=4, batch_size=256, generator=torch.Generator().manual_seed(1))]
     assert CliRunner().invoke(cli, ["sample", str(tmp_path / "model"), "--order", "best"]).exit_code != 0
+
+
+def test_anchored_step_reveals_anchor_tokens_at_the_schedule_rate_with_model_log_probs():
+    from gendesign.generators.mdlm.sampler import anchored_step_from_predictions
+
+    model = tiny()
+    m = model.mask_id
+    n = 6000
+    x_t = torch.tensor([[m, 1, m, m, model.pad_id]]).repeat(n, 1)
+    anchor = torch.tensor([[2, 1, 0, 3, model.pad_id]]).repeat(n, 1)
+    t, s = 0.8, 0.5
+    x_s, lp = reverse_step(model, x_t, t, s, anchor=anchor, generator=torch.Generator().manual_seed(0))
+    revealed = x_s != m
+    assert torch.equal(x_s[revealed], anchor[revealed])
+    assert torch.equal(x_s[:, [1, 4]], x_t[:, [1, 4]]) and bool((lp[:, [1, 4]] == 0).all())
+    q = (t - s) / t
+    rate = revealed[:, [0, 2, 3]].float().mean()
+    assert abs(float(rate) - q) < 4 * math.sqrt(q * (1 - q) / (3 * n))
+    with torch.no_grad():
+        mu = torch.softmax(model.x0_logits(x_t[:1], torch.tensor([t])), -1)[0]
+    for pos in (0, 2, 3):
+        expect = torch.where(revealed[:, pos], math.log(q) + torch.log(mu[pos, anchor[0, pos]]), torch.tensor(math.log(1 - q)))
+        assert torch.allclose(lp[:, pos], expect, atol=1e-5)
+    x0, _ = reverse_step(model, x_t[:3], t, 0.0, anchor=anchor[:3])
+    assert torch.equal(x0, anchor[:3])
+    with torch.no_grad():
+        logits = model.x0_logits(x_t[:2], torch.full((2,), t))
+    bad = anchor[:2].clone()
+    bad[:, 0] = model.pad_id
+    with pytest.raises(GendesignError, match="real token ids"):
+        anchored_step_from_predictions(model, x_t[:2], torch.full((2,), t), torch.full((2,), s), logits, bad)
+    with pytest.raises(ConfigError, match="ancestral"):
+        reverse_step(model, x_t[:2], t, s, anchor=anchor[:2], order="confidence")
+
+
+def test_state_dependent_anchored_step_uses_the_anchor_tokens_schedule():
+    model = tiny(flagged_tokens=[0], flag_power=3.0, eps=0.0)
+    m = model.mask_id
+    n = 6000
+    x_t = torch.full((n, 2), m)
+    anchor = torch.tensor([[0, 2]]).repeat(n, 1)
+    t, s = 0.8, 0.4
+    x_s, lp = reverse_step(model, x_t, t, s, anchor=anchor, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        mu = torch.softmax(model.x0_logits(x_t[:1], torch.tensor([t])), -1)[0]
+    q = torch.tensor([(t**3 - s**3) / t**3, (t - s) / t, (t - s) / t, (t - s) / t])
+    for pos, tok in ((0, 0), (1, 2)):
+        revealed = x_s[:, pos] != m
+        assert bool((x_s[revealed, pos] == tok).all())
+        assert abs(float(revealed.float().mean()) - float(q[tok])) < 4 * math.sqrt(float(q[tok] * (1 - q[tok])) / n)
+        stay = torch.log(1 - (mu[pos] * q).sum())
+        expect = torch.where(revealed, torch.log(mu[pos, tok] * q[tok]), stay)
+        assert torch.allclose(lp[:, pos], expect, atol=1e-5)

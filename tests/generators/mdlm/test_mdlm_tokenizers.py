@@ -52,3 +52,26 @@ def test_config_round_trip():
         tokenizer_from_config({"kind": "bpe", "tokens": ["a"]})
     with pytest.raises(ConfigError, match="duplicate"):
         ResidueTokenizer(["A", "A"])
+
+
+def test_selfies_round_trips_molecules_and_decodes_any_token_string_to_a_molecule():
+    pytest.importorskip("selfies")
+    from rdkit import Chem
+
+    from gendesign.generators.tokenizers import SelfiesTokenizer
+
+    corpus = ["c1ccccc1O", "C[C@H](N)C(=O)O", "CC(=O)Nc1ccc(O)cc1", "O=C1CCCN1", "FC(F)(F)c1ccncc1"]
+    tok = SelfiesTokenizer.fit(corpus)
+    assert all(t.startswith("[") and t.endswith("]") for t in tok.tokens)
+    for s, back in zip(corpus, tok.decode(tok.encode(corpus))):
+        assert Chem.MolToSmiles(Chem.MolFromSmiles(back)) == Chem.MolToSmiles(Chem.MolFromSmiles(s))
+    g = torch.Generator().manual_seed(0)
+    random_ids = torch.randint(0, tok.vocab_size, (200, 12), generator=g)
+    for smiles in tok.decode(random_ids):
+        assert Chem.MolFromSmiles(smiles) is not None
+    again = tokenizer_from_config(tok.to_config())
+    assert isinstance(again, SelfiesTokenizer) and again.tokens == tok.tokens
+    with pytest.raises(InvalidDesignError, match="SELFIES"):
+        tok.tokenize("C1CC")
+    with pytest.raises(InvalidDesignError, match="string"):
+        tok.tokenize(5)

@@ -99,3 +99,40 @@ def test_ddp_two_cpu_processes_with_gloo(tmp_path):
     meta = MaskedDiffusionLM.load_meta(tmp_path / "run")
     assert meta["global_step"] == 4
     assert math.isfinite(meta["val_nelbo_per_token"])
+
+
+def test_selfies_corpus_trains_a_model_whose_samples_are_all_molecules(tmp_path):
+    pytest.importorskip("selfies")
+    from rdkit import Chem
+
+    corpus = tmp_path / "mols.smi"
+    corpus.write_text("\n".join(["CCO", "c1ccccc1", "CC(=O)O", "CCN(CC)CC", "OC1CCCCC1", "CC(C)Cc1ccccc1", "NCC(=O)O", "COc1ccccc1"] * 3) + "\n")
+    cfg = {
+        "data": {"corpus": str(corpus), "tokenizer": "selfies", "val_fraction": 0.2},
+        "model": {"d_model": 16, "n_layers": 1, "n_heads": 2, "dropout": 0.0},
+        "training": {"max_steps": 4, "batch_size": 8, "val_every_steps": 2, "checkpoint_every_steps": 2, "warmup_steps": 1},
+        "output": {"dir": str(tmp_path / "run")},
+    }
+    train(cfg)
+    model = MaskedDiffusionLM.from_pretrained(tmp_path / "run")
+    assert model.tokenizer.kind == "selfies"
+    samples = model.generate(40, steps=8, generator=torch.Generator().manual_seed(0))
+    assert all(Chem.MolFromSmiles(s) is not None for s in samples)
+
+
+def test_untokenizable_lines_fail_with_the_fix_or_are_dropped_on_request(tmp_path):
+    pytest.importorskip("selfies")
+    corpus = tmp_path / "mols.smi"
+    corpus.write_text("CCO\nCC1=[N+](C)C=CC=C1.Cl[I]Cl\nc1ccccc1\n")
+    with pytest.raises(ConfigError, match="design 2 .*drop_untokenizable"):
+        CorpusData(DataOptions(corpus=str(corpus), tokenizer="selfies", val_fraction=0.0))
+    data = CorpusData(DataOptions(corpus=str(corpus), tokenizer="selfies", val_fraction=0.0, drop_untokenizable=True))
+    assert data.dropped["untokenizable"] == 1 and len(data.train_ids) == 2
+
+
+@pytest.mark.parametrize("name", ["mdlm_smiles.toml", "mdlm_peptide_sequences.toml"])
+def test_example_training_configs_validate(name):
+    from gendesign.core.config import read_toml
+
+    cfg = load_train_config(read_toml(Path(__file__).resolve().parents[3] / "examples" / name))
+    assert cfg.training.max_steps > 0 and cfg.output.dir

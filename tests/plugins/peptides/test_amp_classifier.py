@@ -69,3 +69,35 @@ def test_objective_scores_notation_and_smiles_and_flags_bad_designs():
     assert "unknown monomer 'Xyz'" in scores.errors[2]
     assert "not a known monomer" in scores.errors[3]
     assert obj.specs[0].bounds == (0.0, 1.0) and obj.specs[0].direction == "max"
+
+
+def test_temperature_scaling_recovers_a_known_temperature_and_keeps_the_ranking():
+    import torch
+
+    from gendesign.plugins.peptides.amp import NUM_FEATURES
+
+    g = torch.Generator().manual_seed(0)
+    clf = AMPClassifier(dropout=0.0).eval()
+    x = torch.randn(4000, NUM_FEATURES, generator=g)
+    with torch.no_grad():
+        scale = 4.0 / float(clf(x).std())
+        clf.net[-1].weight.mul_(scale)
+        clf.net[-1].bias.mul_(scale)
+        raw = clf(x)
+    y = torch.bernoulli(torch.sigmoid(raw / 3.0), generator=g)
+    t = clf.fit_temperature(x, y)
+    assert t == pytest.approx(3.0, rel=0.15)
+    with torch.no_grad():
+        assert torch.allclose(clf(x), raw / t, atol=1e-5)
+
+
+def test_shipped_classifier_is_calibrated_on_held_out_data():
+    from gendesign.plugins.peptides.train_amp import binary_nll, expected_calibration_error
+
+    cal = shipped_metrics()["calibration"]
+    assert cal["temperature"] > 1.0
+    assert cal["test_nll_after"] < cal["test_nll_before"]
+    assert cal["test_ece_after"] < cal["test_ece_before"]
+    y = np.array([0, 1, 1, 0])
+    assert expected_calibration_error(y, np.array([0.1, 0.9, 0.8, 0.3]), bins=2) == pytest.approx(0.5 * 0.2 + 0.5 * 0.15)
+    assert binary_nll(np.array([1, 0]), np.array([0.0, 0.0])) == pytest.approx(np.log(2))

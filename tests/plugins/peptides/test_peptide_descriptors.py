@@ -70,3 +70,19 @@ def test_proxies_follow_their_documented_rules():
     for f in (solubility_proxy, hemolysis_proxy, permeability_proxy):
         v = f("GLWSKIKEVGK")
         assert 0.0 <= v <= 1.0 and math.isfinite(v)
+
+
+def test_protease_resistance_counts_cleavage_sites_and_free_termini():
+    from gendesign.plugins.peptides.proxies import protease_resistance_proxy, protease_sites
+
+    assert protease_sites("GGGG") == (2, 5)
+    assert protease_sites("Ac-GGGG-NH2") == (0, 5)
+    assert protease_sites("GKGFG") == (4, 6)
+    assert protease_sites("GKPGFPG") == (2, 8)
+    assert protease_sites("GK[dA]GF[meA]G") == (2, 8)
+    assert protease_sites("G[dK]G[Orn]G") == (2, 6)
+    assert protease_sites("cyclo(GKGFG)") == (2, 5)
+    assert protease_sites("cyclo(KGGGF)") == (2, 5)
+    assert protease_resistance_proxy("Ac-GKGFG-NH2") == pytest.approx(1 - 2 / 6)
+    assert protease_resistance_proxy("Ac-G[dK]G[dF]G-NH2") == 1.0
+    assert protease_resistance_proxy("KKKKK") == 0.0

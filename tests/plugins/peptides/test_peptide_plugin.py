@@ -30,6 +30,7 @@ def test_parts_are_registered_and_build_with_checked_options(system):
         "solubility_proxy",
         "hemolysis_proxy",
         "permeability_proxy",
+        "protease_resistance_proxy",
         "user_model",
     ]:
         assert name in system.objectives
@@ -81,4 +82,5 @@ def test_default_campaign_config_validates_and_is_shipped():
     assert shipped.read_text() == example.read_text()
     cfg = load_config(shipped)
     assert cfg.strategy.name == "mcts"
-    assert [o.name for o in cfg.objectives] == ["amp_probability", "hemolysis_proxy", "solubility_proxy"]
+    assert [o.name for o in cfg.objectives] == ["amp_probability", "hemolysis_proxy", "protease_resistance_proxy"]
+    assert cfg.strategy.options["anchored_children"] <= cfg.strategy.options["num_children"]

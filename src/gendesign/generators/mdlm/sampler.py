@@ -159,6 +159,57 @@ def step_from_predictions(
     return x_s, log_probs
 
 
+def anchored_step_from_predictions(
+    model: MaskedDiffusionLM,
+    x_t: Tensor,
+    t: Tensor,
+    s: Tensor,
+    x0_log_probs: Tensor,
+    anchor: Tensor,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
+    """A step of the posterior :math:`q(x_s \mid x_t, x_0 = a)` for a given clean sequence ``a``; returns ``(x_s, log_probs)``.
+
+    Each masked position ``l`` is revealed with the schedule's probability
+    :math:`q_{a_l}(t, s) = (\alpha_s(a_l) - \alpha_t(a_l)) / (1 - \alpha_t(a_l))` (1 at ``s = 0``) and
+    then holds ``a_l``: the MDLM reverse kernel with the denoiser's prediction replaced by ``a``
+    (Sahoo et al. 2024, Eq. 4). ``log_probs`` `[B, L]` are the log-probabilities of the drawn
+    transition under the *model's* step (as in :func:`step_from_predictions` with ``x0_log_probs``),
+    so a search can use the model's prior for proposals it did not draw from the model.
+
+    Args:
+        model: the masked diffusion model.
+        x_t: ids `[B, L]`.
+        t: current times `[B]`.
+        s: next times `[B]`.
+        x0_log_probs: the model's log-probabilities or logits `[B, L, V]` of the clean token.
+        anchor: ids `[B, L]` of the clean sequence; real tokens wherever ``x_t`` is masked.
+        generator: source of randomness for the reveals.
+    """
+    masked = x_t == model.mask_id
+    v = model.vocab_size
+    if anchor.shape != x_t.shape:
+        raise GendesignError(f"anchor has shape {tuple(anchor.shape)} but x_t has {tuple(x_t.shape)}; give one clean sequence per row")
+    if bool((anchor[masked] >= v).any()) or bool((anchor[masked] < 0).any()):
+        raise GendesignError(f"anchor must hold real token ids 0..{v - 1} at every masked position of x_t (no pad or mask)")
+    tokens = torch.where(masked, anchor, torch.zeros_like(anchor))
+    logmu = F.log_softmax(x0_log_probs.float(), dim=-1)
+    final = (s <= 0).unsqueeze(-1)
+    if model.schedule.uniform:
+        q = model.schedule.base.unmask_probability(t, s).double().unsqueeze(-1).expand(x_t.shape)
+        stay = torch.log1p(-q.clamp(max=1.0))
+    else:
+        q_class = model.schedule.class_unmask_probability(t, s)[:, :v].double()
+        q = q_class.gather(-1, tokens)
+        stay = torch.log((1.0 - (logmu.exp().double() * q_class.unsqueeze(1)).sum(-1)).clamp_min(1e-30))
+    q = torch.where(final, torch.ones_like(q), q)
+    u = torch.rand(x_t.shape, generator=generator, device=generator.device if generator is not None else x_t.device, dtype=torch.float64)
+    reveal = masked & (u.to(x_t.device) < q)
+    revealed_lp = torch.log(q.clamp_min(1e-30)) + logmu.gather(-1, tokens.unsqueeze(-1)).squeeze(-1).double()
+    log_probs = torch.where(reveal, revealed_lp, torch.where(masked, stay, torch.zeros_like(stay))).float()
+    return torch.where(reveal, anchor, x_t), log_probs
+
+
 def expected_reveals(model: MaskedDiffusionLM, x_t: Tensor, t: Tensor, s: Tensor, probs: Tensor) -> Tensor:
     """Expected number `[B]` of positions the ancestral step ``t -> s`` reveals in each row.
 
@@ -253,6 +304,7 @@ def reverse_step(
     top_p: float = 1.0,
     generator: torch.Generator | None = None,
     order: UnmaskOrder = "ancestral",
+    anchor: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """One ancestral step of the reverse process from time ``t`` to ``s``.
 
@@ -270,6 +322,9 @@ def reverse_step(
         order: ``"ancestral"`` (default; the exact reverse step) or ``"confidence"`` / ``"margin"``
             (reveal the rounded expected number of positions, those the model is surest about; see
             :func:`planned_step_from_predictions`).
+        anchor: optional clean ids `[B, L]`: step the posterior ``q(x_s | x_t, x_0 = anchor)`` instead
+            of the model's prediction (see :func:`anchored_step_from_predictions`); needs the
+            ancestral order.
 
     Returns:
         ``(x_s, log_probs)``: the new ids `[B, L]` (unmasked positions unchanged) and the per-position
@@ -286,6 +341,10 @@ def reverse_step(
         raise GendesignError(f"reverse_step needs 0 <= s < t <= 1; got t={t_.tolist()} s={s_.tolist()}")
     with torch.no_grad():
         x0 = sampling_log_probs(model.x0_logits(x_t, t_), temperature, top_p)
+    if anchor is not None:
+        if order != "ancestral":
+            raise ConfigError(f"an anchored step follows the ancestral posterior; got order={order!r}")
+        return anchored_step_from_predictions(model, x_t, t_, s_, x0, anchor.to(x_t.device), generator)
     if order != "ancestral":
         return planned_step_from_predictions(model, x_t, t_, s_, x0, order, generator)
     return step_from_predictions(model, x_t, t_, s_, x0, generator)

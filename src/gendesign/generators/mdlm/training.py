@@ -51,26 +51,28 @@ from gendesign.core.config import read_toml
 from gendesign.core.errors import ConfigError, GendesignError, InvalidDesignError, require
 from gendesign.core.registry import format_validation_error
 from gendesign.generators.mdlm.model import MaskedDiffusionLM
-from gendesign.generators.tokenizers import ResidueTokenizer, SmilesTokenizer, Tokenizer
+from gendesign.generators.tokenizers import ResidueTokenizer, SelfiesTokenizer, SmilesTokenizer, Tokenizer
 
 
 class DataOptions(BaseModel):
     """``[data]``: where the corpus is and how it is tokenised.
 
-    ``tokenizer = "smiles"`` fits an atom-level SMILES vocabulary to the corpus; ``"residue"``
+    ``tokenizer = "smiles"`` fits an atom-level SMILES vocabulary to the corpus, ``"selfies"`` a
+    SELFIES vocabulary (SMILES lines in, SMILES samples out, every sample a valid molecule); ``"residue"``
     uses ``alphabet`` (and ``separator``), or the tokens of the sequence space ``space``.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     corpus: str = Field(description="text file, one design per line, or 'package:NAME/path' inside an installed package")
-    tokenizer: Literal["smiles", "residue"] = "smiles"
+    tokenizer: Literal["smiles", "selfies", "residue"] = "smiles"
     alphabet: str | list[str] | None = Field(None, description="tokens for tokenizer='residue'")
     separator: str = ""
     space: dict[str, Any] | None = Field(None, description="a registered design space {name=..., options={...}} whose tokens (residue) or validity the data must pass")
     validate_designs: bool = Field(False, description="drop lines that the space rejects (needs space)")
     max_length: int | None = Field(None, gt=0, description="longest design in tokens; default: longest in the corpus")
     drop_longer: bool = Field(False, description="drop designs longer than max_length instead of failing")
+    drop_untokenizable: bool = Field(False, description="drop designs the tokenizer cannot represent (e.g. hypervalent atoms in SELFIES) instead of failing")
     limit: int | None = Field(None, gt=0, description="use only the first N designs")
     val_fraction: float = Field(0.05, ge=0.0, lt=1.0)
     seed: int = 0
@@ -238,6 +240,8 @@ def build_tokenizer(options: DataOptions, designs: Sequence[str], space: Any | N
     """The tokenizer the data options ask for (SMILES vocabularies are fitted to ``designs``)."""
     if options.tokenizer == "smiles":
         return SmilesTokenizer.fit(designs)
+    if options.tokenizer == "selfies":
+        return SelfiesTokenizer.fit(designs)
     if options.alphabet is not None:
         return ResidueTokenizer(list(options.alphabet), options.separator)
     if space is None or not hasattr(space, "tokens"):
@@ -252,24 +256,31 @@ class CorpusData:
         tokenizer: the tokenizer used.
         train_ids, val_ids: lists of id lists.
         max_length: model width in tokens.
-        dropped: counts of designs dropped (``{"invalid": n, "too_long": m}``).
+        dropped: counts of designs dropped (``{"invalid": n, "too_long": m, "untokenizable": k}``).
     """
 
     def __init__(self, options: DataOptions) -> None:
         designs = read_corpus(options.corpus, options.limit)
         space = build_space(options.space) if options.space is not None else None
-        self.dropped = {"invalid": 0, "too_long": 0}
+        self.dropped = {"invalid": 0, "too_long": 0, "untokenizable": 0}
         if options.validate_designs:
             kept = [d for d in designs if space.is_valid(d)]
             self.dropped["invalid"] = len(designs) - len(kept)
             designs = kept
         self.tokenizer = build_tokenizer(options, designs, space)
         rows = []
+        kept_designs = []
         for line_no, d in enumerate(designs, start=1):
             try:
                 rows.append(self.tokenizer.ids(d))
+                kept_designs.append(d)
             except InvalidDesignError as exc:
-                raise ConfigError(f"{options.corpus}: design {line_no} ({d!r}) cannot be tokenised: {exc}") from None
+                if not options.drop_untokenizable:
+                    raise ConfigError(
+                        f"{options.corpus}: design {line_no} ({d!r}) cannot be tokenised: {exc}; fix the line or set drop_untokenizable = true"
+                    ) from None
+                self.dropped["untokenizable"] += 1
+        designs = kept_designs
         longest = max(len(r) for r in rows)
         self.max_length = options.max_length or longest
         if longest > self.max_length:

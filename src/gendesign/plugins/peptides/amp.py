@@ -16,8 +16,11 @@ Features `[B, F]`, ``F = 20 + 49 + 8 = 77``, computed on canonical parents (see
 * 8 globals: length / 50, net charge / 10, GRAVY / 4, Eisenberg ``H`` and ``muH``, Boman / 5,
   instability / 100, hydrophobic fraction.
 
-Model: ``x -> standardise -> Linear(F, h) -> GELU -> Dropout -> Linear(h, 1)`` and
-``P(AMP) = sigmoid(logit)``. Non-canonical monomers are scored through their parents, which is an
+Model: ``x -> standardise -> Linear(F, h) -> GELU -> Dropout -> Linear(h, 1)`` gives a raw logit
+``z`` and ``P(AMP) = sigmoid(z / T)``. The temperature ``T`` is fitted after training by minimising
+the validation negative log-likelihood (temperature scaling, Guo et al., "On Calibration of Modern
+Neural Networks", ICML 2017); it leaves the ranking, hence ROC-AUC, unchanged and only makes the
+probabilities honest, which matters when they are traded off against other objectives. Non-canonical monomers are scored through their parents, which is an
 approximation: the training data contain canonical L-peptides only.
 """
 
@@ -93,6 +96,7 @@ class AMPClassifier(nn.Module):
         self.config = {"num_features": num_features, "hidden": hidden, "dropout": dropout}
         self.register_buffer("mean", torch.zeros(num_features))
         self.register_buffer("std", torch.ones(num_features))
+        self.register_buffer("temperature", torch.ones(()))
         self.net = nn.Sequential(nn.Linear(num_features, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, 1))
 
     def set_standardisation(self, x: Tensor) -> None:
@@ -101,8 +105,33 @@ class AMPClassifier(nn.Module):
         self.std.copy_(x.std(0).clamp_min(1e-6))
 
     def forward(self, x: Tensor) -> Tensor:
-        """Logits `[B]` for features ``x`` `[B, F]`."""
-        return self.net((x - self.mean) / self.std).squeeze(-1)
+        """Calibrated logits ``z / T`` `[B]` for features ``x`` `[B, F]`."""
+        return self.net((x - self.mean) / self.std).squeeze(-1) / self.temperature
+
+    def fit_temperature(self, x: Tensor, y: Tensor) -> float:
+        """Set ``T`` to the minimiser of the NLL of labels ``y`` `[N]` (0/1) given features ``x`` `[N, F]`; return it.
+
+        The ranking of predictions is unchanged. Fit on held-out (validation) data, never on training data.
+        """
+        self.temperature.fill_(1.0)
+        was_training = self.training
+        self.eval()
+        with torch.no_grad():
+            z = self(x).double()
+        self.train(was_training)
+        log_t = torch.zeros((), dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.LBFGS([log_t], lr=0.5, max_iter=200, line_search_fn="strong_wolfe")
+        target = y.double()
+
+        def closure() -> Tensor:
+            opt.zero_grad()
+            loss = nn.functional.binary_cross_entropy_with_logits(z / log_t.exp(), target)
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        self.temperature.fill_(float(log_t.detach().exp()))
+        return float(self.temperature)
 
     @torch.no_grad()
     def predict_proba(self, peptides: Sequence[Peptide]) -> Tensor:
@@ -135,7 +164,9 @@ class AMPClassifier(nn.Module):
         if not cfg.is_file():
             raise GendesignError(f"{cfg} does not exist; pass a directory written by AMPClassifier.save_pretrained")
         model = cls(**json.loads(cfg.read_text()))
-        model.load_state_dict(load_file(str(path / "model.safetensors")))
+        state = load_file(str(path / "model.safetensors"))
+        state.setdefault("temperature", torch.ones(()))
+        model.load_state_dict(state)
         return model.eval()
 
 

@@ -12,6 +12,8 @@ Notation (a small subset of what peptide chemists write by hand):
 
 from __future__ import annotations
 
+from functools import cached_property, lru_cache
+
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -69,12 +71,17 @@ class Peptide:
         """The residue part of the notation, e.g. ``GLW[dK]``."""
         return "".join(MONOMERS[c].token for c in self.residues)
 
-    def __str__(self) -> str:
+    @cached_property
+    def notation(self) -> str:
+        """The peptide string, e.g. ``Ac-GLW[dK]-NH2`` or ``cyclo(GLW)`` (computed once)."""
         if self.cyclic:
             return f"cyclo({self.chain})"
         head = "" if self.n_cap == "H" else f"{self.n_cap}-"
         tail = "" if self.c_cap == "OH" else f"-{self.c_cap}"
         return f"{head}{self.chain}{tail}"
+
+    def __str__(self) -> str:
+        return self.notation
 
 
 def min_rotation(tokens: Sequence[str]) -> tuple[str, ...]:
@@ -85,6 +92,16 @@ def min_rotation(tokens: Sequence[str]) -> tuple[str, ...]:
 
 def split_chain(chain: str) -> tuple[str, ...]:
     """Residue codes of a chain string such as ``GLW[dK]``; any other character is an error."""
+    matches = list(_TOKEN.finditer(chain))
+    if sum(m.end() - m.start() for m in matches) == len(chain) and all(
+        (m.group(2) in MONOMERS) if m.group(2) else (m.group(1) in MONOMERS and len(m.group(1)) > 1) for m in matches
+    ):
+        return tuple(m.group(1) or m.group(2) for m in matches)
+    return _split_chain_checked(chain)
+
+
+def _split_chain_checked(chain: str) -> tuple[str, ...]:
+    """:func:`split_chain` token by token, so that the first bad character or code is named."""
     out: list[str] = []
     pos = 0
     while pos < len(chain):
@@ -107,9 +124,17 @@ def split_chain(chain: str) -> tuple[str, ...]:
 
 
 def parse_peptide(text: str) -> Peptide:
-    """Read the notation described in the module docstring; errors name the offending part."""
+    """Read the notation described in the module docstring; errors name the offending part.
+
+    Results are memoised (peptides are immutable), since searches parse the same designs repeatedly.
+    """
     if not isinstance(text, str):
         raise InvalidDesignError(f"a peptide string is required, got {type(text).__name__} {text!r}")
+    return _parse(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _parse(text: str) -> Peptide:
     s = text.strip()
     if not s:
         raise InvalidDesignError("empty peptide string")

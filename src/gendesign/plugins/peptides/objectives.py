@@ -52,7 +52,7 @@ class PeptideObjective(Objective):
 
 
 class AMPProbability(PeptideObjective):
-    """Probability that a peptide is antimicrobial (MLP trained on modlAMP's AMP vs UniProt set).
+    """Calibrated probability that a peptide is antimicrobial (MLP trained on modlAMP's AMP vs UniProt set, temperature-scaled).
 
     Args:
         model_path: local directory of an :class:`~gendesign.plugins.peptides.amp.AMPClassifier`;
@@ -110,7 +110,8 @@ class PropertyProxy(PeptideObjective):
     """A literature-rule PROXY (not a trained model) for solubility, hemolysis or permeability.
 
     Args:
-        proxy: ``"solubility_proxy"``, ``"hemolysis_proxy"`` or ``"permeability_proxy"``; formulas and
+        proxy: ``"solubility_proxy"``, ``"hemolysis_proxy"``, ``"permeability_proxy"`` or
+            ``"protease_resistance_proxy"``; formulas and
             sources in :mod:`~gendesign.plugins.peptides.proxies`.
     """
 
@@ -144,6 +145,11 @@ def hemolysis_proxy() -> PropertyProxy:
 def permeability_proxy() -> PropertyProxy:
     """PROXY for passive membrane permeability in [0, 1] (soft beyond-rule-of-5 limits on MW, logP, HBD, TPSA)."""
     return PropertyProxy("permeability_proxy")
+
+
+def protease_resistance_proxy() -> PropertyProxy:
+    """PROXY for protease resistance in [0, 1] (trypsin, chymotrypsin and exopeptidase sites; D, N-methyl and Pro protection)."""
+    return PropertyProxy("protease_resistance_proxy")
 
 
 class UserModelObjective(PeptideObjective):

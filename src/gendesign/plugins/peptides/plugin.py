@@ -3,7 +3,8 @@
 * spaces: ``peptide`` (:class:`~gendesign.plugins.peptides.space.PeptideSpace`, residue level) and
   ``peptide_smiles`` (:class:`~gendesign.plugins.peptides.space.PeptideSmilesSpace`);
 * objectives: ``amp_probability``, ``peptide_descriptors``, ``solubility_proxy``,
-  ``hemolysis_proxy``, ``permeability_proxy`` and ``user_model``.
+  ``hemolysis_proxy``, ``permeability_proxy``,
+  ``protease_resistance_proxy`` and ``user_model``.
 
 Nothing heavy is imported here: RDKit, modlAMP and the classifier weights load when a part is built.
 """
@@ -17,6 +18,7 @@ from gendesign.plugins.peptides.objectives import (
     UserModelObjective,
     hemolysis_proxy,
     permeability_proxy,
+    protease_resistance_proxy,
     solubility_proxy,
 )
 from gendesign.plugins.peptides.space import PeptideSmilesSpace, PeptideSpace
@@ -35,4 +37,5 @@ def register_objectives(register: Register) -> None:
     register("solubility_proxy", solubility_proxy)
     register("hemolysis_proxy", hemolysis_proxy)
     register("permeability_proxy", permeability_proxy)
+    register("protease_resistance_proxy", protease_resistance_proxy)
     register("user_model", UserModelObjective)

@@ -27,6 +27,21 @@ Membrane permeability proxy (passive permeability of beyond-rule-of-5 peptides)
     HBD <= 6, TPSA <= 250 (Doak et al., Chem. Biol. 21, 1115, 2014). Backbone N-methylation
     removes amide donors and is the main lever on HBD (White et al., Nat. Chem. Biol. 7, 810, 2011;
     Chatterjee et al., Acc. Chem. Res. 41, 1331, 2008).
+
+Protease resistance proxy (serum stability against the main endo- and exopeptidases)
+    ``s = 1 - (n_sites + n_free_termini) / (n_bonds + n_termini)`` (``n_termini = 2``, or 0 when cyclic). A backbone amide ``P1-P1'`` is a
+    predicted endoprotease site when P1 is an L residue recognised by trypsin (Lys, Arg,
+    homoarginine, N-methyl-Lys) or by high-specificity chymotrypsin (Phe, Tyr, Trp and their
+    N-methyl forms), unless P1' is a proline (Pro, Hyp, D-Pro; Keil's rule), a D residue or
+    N-methylated (backbone N-methylation and D-amino acids at the scissile bond block cleavage).
+    A free N-terminal amine and a free C-terminal acid count as one exopeptidase site each
+    (aminopeptidases, carboxypeptidases); acetylation, amidation and head-to-tail cyclisation
+    remove them. Rules: ExPASy PeptideCutter (Gasteiger et al., The Proteomics Protocols
+    Handbook, 2005) and Keil, "Specificity of Proteolysis" (Springer, 1992); D-amino-acid and
+    N-methyl protection: Hamamoto et al., Microbiol. Immunol. 46, 741 (2002), Werner et al.,
+    ChemBioChem 17, 712 (2016); terminal protection: Gentilucci et al., Curr. Pharm. Des. 16,
+    3185 (2010). Ornithine, Dab and Dap are not trypsin substrates (their side chains are too
+    short), which is why they are used for stabilisation.
 """
 
 from __future__ import annotations
@@ -43,14 +58,19 @@ from gendesign.plugins.peptides.descriptors import (
     parents,
     structure_descriptors,
 )
+from gendesign.plugins.peptides.monomers import MONOMERS
 from gendesign.plugins.peptides.smiles import peptide_to_smiles
 
 HYDROPHOBIC_PARENTS = frozenset("AFILMVWY")
+ENDOPROTEASE_P1 = frozenset({"K", "R", "Har", "meK", "F", "Y", "W", "meF", "meY"})
+"""L residues after which trypsin or high-specificity chymotrypsin cleaves."""
+PROLINE_LIKE = frozenset({"P", "Hyp", "dP"})
 
 PROXIES: dict[str, str] = {
     "solubility_proxy": "max",
     "hemolysis_proxy": "min",
     "permeability_proxy": "max",
+    "protease_resistance_proxy": "max",
 }
 """Proxy names and the direction in which they are good."""
 
@@ -90,8 +110,32 @@ def permeability_proxy(design: Any) -> float:
     )
 
 
+def protease_sites(design: Any) -> tuple[int, int]:
+    """``(vulnerable, positions)``: predicted endoprotease sites plus free termini, and backbone bonds plus the two termini (none when cyclic)."""
+    pep = as_peptide(design)
+    res = pep.residues
+    bonds = [(res[i], res[i + 1]) for i in range(len(res) - 1)]
+    if pep.cyclic:
+        bonds.append((res[-1], res[0]))
+    sites = 0
+    for p1, p1_prime in bonds:
+        after = MONOMERS[p1_prime]
+        if p1 in ENDOPROTEASE_P1 and p1_prime not in PROLINE_LIKE and after.chirality != "D" and not after.n_methyl:
+            sites += 1
+    if pep.cyclic:
+        return sites, len(bonds)
+    return sites + (pep.n_cap == "H") + (pep.c_cap == "OH"), len(bonds) + 2
+
+
+def protease_resistance_proxy(design: Any) -> float:
+    """PROXY for protease resistance in ``[0, 1]``: the fraction of backbone bonds and termini that no trypsin, chymotrypsin or exopeptidase rule flags."""
+    vulnerable, positions = protease_sites(design)
+    return 1.0 - vulnerable / positions
+
+
 PROXY_FUNCTIONS = {
     "solubility_proxy": solubility_proxy,
     "hemolysis_proxy": hemolysis_proxy,
     "permeability_proxy": permeability_proxy,
+    "protease_resistance_proxy": protease_resistance_proxy,
 }

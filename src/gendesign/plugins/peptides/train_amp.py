@@ -3,8 +3,10 @@
 Reads ``AMPvsUniProt.csv`` from the installed ``modlamp`` wheel (nothing is downloaded), removes
 duplicate sequences and sequences with a conflicting label, splits the rest 70/15/15 stratified by
 label with a fixed seed, trains :class:`~gendesign.plugins.peptides.amp.AMPClassifier` with AdamW
-on the binary cross-entropy, keeps the epoch with the best validation ROC-AUC, and writes the
-weights, ``metrics.json`` (split sizes, validation and test ROC-AUC / accuracy), the held-out test
+on the binary cross-entropy, keeps the epoch with the best validation ROC-AUC, fits the temperature
+of :meth:`~gendesign.plugins.peptides.amp.AMPClassifier.fit_temperature` on the validation split,
+and writes the weights, ``metrics.json`` (split sizes, validation and test ROC-AUC / accuracy, test
+NLL and expected calibration error before and after temperature scaling), the held-out test
 sequences ``test_split.csv`` and the modlAMP licence into the output directory.
 """
 
@@ -73,6 +75,23 @@ def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
     return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def expected_calibration_error(y: np.ndarray, prob: np.ndarray, bins: int = 15) -> float:
+    """ECE ``sum_b (n_b / N) |mean(y_b) - mean(p_b)|`` over ``bins`` equal-width bins of ``P(y = 1)`` (Guo et al. 2017)."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(prob, edges[1:-1]), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        sel = which == b
+        if sel.any():
+            ece += sel.mean() * abs(float(y[sel].mean()) - float(prob[sel].mean()))
+    return float(ece)
+
+
+def binary_nll(y: np.ndarray, logit: np.ndarray) -> float:
+    """Mean negative log-likelihood (nats) of labels ``y`` under ``sigmoid(logit)``."""
+    return float(np.mean(np.logaddexp(0.0, logit) - y * logit))
+
+
 def train(
     out: Path, *, seed: int = 0, epochs: int = 150, hidden: int = 64, lr: float = 3e-3, weight_decay: float = 1e-2
 ) -> dict[str, Any]:
@@ -104,7 +123,18 @@ def train(
     model.load_state_dict(best[2])
     model.eval()
     with torch.no_grad():
-        test_logit = model(x[te]).numpy()
+        raw_logit = model(x[te]).double().numpy()
+    temperature = model.fit_temperature(x[va], yt[va])
+    with torch.no_grad():
+        test_logit = model(x[te]).double().numpy()
+    calibration = {
+        "temperature": round(temperature, 4),
+        "fitted_on": "validation split, minimum NLL",
+        "test_nll_before": round(binary_nll(y[te], raw_logit), 4),
+        "test_nll_after": round(binary_nll(y[te], test_logit), 4),
+        "test_ece_before": round(expected_calibration_error(y[te], 1 / (1 + np.exp(-raw_logit))), 4),
+        "test_ece_after": round(expected_calibration_error(y[te], 1 / (1 + np.exp(-test_logit))), 4),
+    }
     metrics = {
         "dataset": f"modlamp {distribution('modlamp').version} data/{DATASET} (BSD-3-Clause)",
         "n_sequences": len(seqs),
@@ -113,6 +143,7 @@ def train(
         "validation_roc_auc": round(best[0], 4),
         "test_roc_auc": round(roc_auc(y[te], test_logit), 4),
         "test_accuracy": round(float(((test_logit > 0).astype(int) == y[te]).mean()), 4),
+        "calibration": calibration,
         "hyperparameters": {"epochs": epochs, "hidden": hidden, "lr": lr, "weight_decay": weight_decay},
         "command": "python -m gendesign.plugins.peptides.train_amp",
     }
