@@ -239,6 +239,15 @@ def heavy_atoms(smiles: str) -> int:
     return 0 if mol is None else mol.GetNumHeavyAtoms()
 
 
+def qed(smiles: str) -> float:
+    """RDKit's quantitative estimate of drug-likeness (Bickerton et al. 2012); 0 for unparsable SMILES."""
+    from rdkit import Chem
+    from rdkit.Chem import QED
+
+    mol = Chem.MolFromSmiles(smiles)
+    return 0.0 if mol is None else float(QED.qed(mol))
+
+
 def metrics(samples: list[str], train_set: set[str]) -> dict[str, float]:
     from gendesign.plugins.molecules import canonical_smiles
 
@@ -251,6 +260,7 @@ def metrics(samples: list[str], train_set: set[str]) -> dict[str, float]:
         "uniqueness": len(unique) / max(1, len(valid)),
         "novelty": len(unique - train_set) / max(1, len(unique)),
         "mean_heavy_atoms": sum(heavy_atoms(c) for c in valid) / max(1, len(valid)),
+        "mean_qed": sum(qed(c) for c in valid) / max(1, len(valid)),
     }
 
 
@@ -281,7 +291,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     mdlm_samples = model.generate(args.num_samples, steps=args.steps, batch_size=250, generator=gen)
     mdlm_seconds = time.perf_counter() - t0
     result = {
-        "data": {"source": SOURCES[args.corpus], "tokens": args.tokens, "train": len(train_smiles), "val": len(val_smiles), "max_tokens": args.max_tokens, "vocab": model.vocab_size, "train_mean_heavy_atoms": sum(heavy_atoms(s) for s in train_smiles[:2000]) / min(2000, len(train_smiles))},
+        "data": {"source": SOURCES[args.corpus], "tokens": args.tokens, "train": len(train_smiles), "val": len(val_smiles), "max_tokens": args.max_tokens, "vocab": model.vocab_size, "train_mean_heavy_atoms": sum(heavy_atoms(s) for s in train_smiles[:2000]) / min(2000, len(train_smiles)), "train_mean_qed": sum(qed(s) for s in train_smiles[:2000]) / min(2000, len(train_smiles))},
         "model": {"d_model": args.d_model, "n_layers": args.n_layers, "n_heads": args.n_heads, "mdlm_params": sum(p.numel() for p in model.parameters()), "ar_params": ar["params"]},
         "budget": {"minutes_cap": args.minutes, "max_steps": args.max_steps, "batch_size": args.batch_size, "mdlm_steps": meta["global_step"], "ar_steps": ar["steps"], "mdlm_train_seconds": json.loads((work / "mdlm_time.json").read_text())["train_seconds"], "ar_train_seconds": ar["train_seconds"], "estimator": args.estimator},
         "mdlm": {**metrics(mdlm_samples, train_set), "sampling_steps": args.steps, "sampling_seconds": mdlm_seconds, "val_nelbo_per_token": meta["val_nelbo_per_token"], "val_ppl_bound": meta["val_ppl_bound"]},
@@ -335,15 +345,15 @@ def write_markdown(r: dict) -> str:
     lines = [
         f"# MDLM vs autoregressive transformer on molecules: {r['data']['source'].split(' ')[0]}, {r['data']['tokens'].upper()} tokens",
         "",
-        f"Data: {r['data']['source']}; {r['data']['train']} train / {r['data']['val']} held-out molecules of <= {r['data']['max_tokens']} {r['data']['tokens']} tokens (vocabulary {r['data']['vocab']}); training molecules have {r['data']['train_mean_heavy_atoms']:.1f} heavy atoms on average.",
+        f"Data: {r['data']['source']}; {r['data']['train']} train / {r['data']['val']} held-out molecules of <= {r['data']['max_tokens']} {r['data']['tokens']} tokens (vocabulary {r['data']['vocab']}); training molecules have {r['data']['train_mean_heavy_atoms']:.1f} heavy atoms and QED {r['data'].get('train_mean_qed', float('nan')):.3f} on average.",
         f"Models: d_model={r['model']['d_model']}, layers={r['model']['n_layers']}, heads={r['model']['n_heads']}; MDLM {r['model']['mdlm_params']:,} parameters, AR {r['model']['ar_params']:,}.",
         f"Budget: at most {r['budget']['max_steps']} steps of batch {r['budget']['batch_size']} or {r['budget']['minutes_cap']} min each, trained side by side on a shared 2-core CPU (1 thread each). "
         f"MDLM ran {r['budget']['mdlm_steps']} steps in {r['budget']['mdlm_train_seconds']:.0f} s (estimator '{r['budget']['estimator']}'), AR {r['budget']['ar_steps']} steps in {r['budget']['ar_train_seconds']:.0f} s.",
         "",
-        "| model | validity | uniqueness | novelty | heavy atoms (valid) | held-out nats/token | perplexity |",
-        "|---|---|---|---|---|---|---|",
-        f"| MDLM ({m['sampling_steps']} steps) | {m['validity']:.3f} | {m['uniqueness']:.3f} | {m['novelty']:.3f} | {m['mean_heavy_atoms']:.1f} | <= {m['val_nelbo_per_token']:.4f} (NELBO) | <= {m['val_ppl_bound']:.3f} |",
-        f"| AR transformer | {a['validity']:.3f} | {a['uniqueness']:.3f} | {a['novelty']:.3f} | {a['mean_heavy_atoms']:.1f} | {a['val_nll_per_token']:.4f} | {a['val_ppl']:.3f} |",
+        "| model | validity | uniqueness | novelty | heavy atoms (valid) | QED (valid) | held-out nats/token | perplexity |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| MDLM ({m['sampling_steps']} steps) | {m['validity']:.3f} | {m['uniqueness']:.3f} | {m['novelty']:.3f} | {m['mean_heavy_atoms']:.1f} | {m.get('mean_qed', float('nan')):.3f} | <= {m['val_nelbo_per_token']:.4f} (NELBO) | <= {m['val_ppl_bound']:.3f} |",
+        f"| AR transformer | {a['validity']:.3f} | {a['uniqueness']:.3f} | {a['novelty']:.3f} | {a['mean_heavy_atoms']:.1f} | {a.get('mean_qed', float('nan')):.3f} | {a['val_nll_per_token']:.4f} | {a['val_ppl']:.3f} |",
         "",
         f"Ratio MDLM bound / AR perplexity: {m['val_ppl_bound'] / a['val_ppl']:.3f} (MDLM paper anchor: within ~15% at equal size).",
     ]

@@ -42,8 +42,8 @@ Selection (PUCT, Silver et al. 2017; PepTune Eq. 19-20). For each child ``c`` of
 where ``N`` counts rollouts below a node including those still waiting for scores (a virtual
 visit, so one batch does not pile onto one path). The next node is one of the children whose
 ``U`` vectors are Pareto non-dominated. With ``selection="chebyshev"`` (default) every walk from
-the root draws weights ``w ~ Dirichlet(1_K)`` and takes, among those children, the maximiser of
-the minimiser of the augmented Chebyshev distance to the ideal point
+the root draws weights ``w ~ Dirichlet(1_K)`` and takes, among those children, the minimiser of
+the augmented Chebyshev distance to the ideal point
 ``max_k w_k (z_k - U_k(c)) + rho sum_k w_k (z_k - U_k(c))`` with ``z_k = max_c' U_k(c')`` and
 ``rho = 0.05`` (ParEGO's scalarisation, Knowles 2006, used as a random search direction per walk);
 each walk then descends in one consistent direction of the front, where a uniform draw among the
@@ -255,9 +255,7 @@ class MCTS(SearchStrategy):
         self.scored: dict[str, Tensor | None] = {}
         self.rollout_of: dict[int, Tensor] = {}
         self.rollout_ids: list[Tensor] = []
-        self.rollout_values: list[Tensor] = []
-        self._values_np = np.zeros((0, self.k))
-        self._values_filled = 0
+        self.rollout_values: list[np.ndarray] = []
         self._norm_cache: tuple[Any, tuple[np.ndarray, np.ndarray]] | None = None
         self.observed_lo = torch.full((self.k,), math.inf, dtype=torch.float64)
         self.observed_hi = torch.full((self.k,), -math.inf, dtype=torch.float64)
@@ -405,20 +403,8 @@ class MCTS(SearchStrategy):
         if not node.rollouts:
             return None
         lo, span = self._normaliser_np()
-        values = (self._rollout_matrix()[node.rollouts] - lo) / span
+        values = (np.stack([self.rollout_values[r] for r in node.rollouts]) - lo) / span
         return self.rollout_ids[node.rollouts[chebyshev_choice(values, weights)]]
-
-    def _rollout_matrix(self) -> np.ndarray:
-        """Canonical values `[R, K]` of the stored rollouts (grown in place as rollouts arrive)."""
-        n = len(self.rollout_values)
-        if self._values_np.shape[0] < n:
-            grown = np.zeros((max(n, 2 * self._values_np.shape[0]), self.k))
-            grown[: self._values_filled] = self._values_np[: self._values_filled]
-            self._values_np = grown
-        for r in range(self._values_filled, n):
-            self._values_np[r] = self.rollout_values[r].numpy()
-        self._values_filled = n
-        return self._values_np[:n]
 
     def _expand(self, idx: int, weights: np.ndarray) -> list[int]:
         """Sample ``M`` reverse steps from leaf ``idx`` (``A`` of them anchored); return the new distinct children."""
@@ -500,7 +486,7 @@ class MCTS(SearchStrategy):
         if canonical is None:
             return None
         self.rollout_ids.append(row.clone())
-        self.rollout_values.append(canonical.clone())
+        self.rollout_values.append(canonical.numpy().copy())
         return len(self.rollout_ids) - 1
 
     def _backup(self, idx: int, canonical: Tensor | None, *, pending_resolved: bool, rollout: int | None = None) -> None:
@@ -689,8 +675,6 @@ class MCTS(SearchStrategy):
         self.observed_hi = torch.tensor(state["observed_hi"], dtype=torch.float64)
         self.rollout_of = {int(k): torch.tensor(v, dtype=torch.long) for k, v in state.get("rollout_of", {}).items()}
         self.rollout_ids = [torch.tensor(r, dtype=torch.long) for r in state.get("rollout_ids", [])]
-        self.rollout_values = [torch.tensor(v, dtype=torch.float64) for v in state.get("rollout_values", [])]
-        self._values_np = np.zeros((0, self.k))
-        self._values_filled = 0
+        self.rollout_values = [np.asarray(v, dtype=np.float64) for v in state.get("rollout_values", [])]
         self.archive.load_state_dict(state["archive"])
         self.counts.update(state.get("counts", {}))
