@@ -462,7 +462,7 @@ def train(config: str | Path | dict[str, Any] | TrainConfig) -> MaskedDiffusionL
         if results:
             metrics = {k: float(v) for k, v in results[0].items()}
     if trainer.global_step % cfg.training.checkpoint_every_steps:
-        trainer.save_checkpoint(str(last))
+        trainer.save_checkpoint(str(last), weights_only=False)
     trainer.strategy.barrier()
     if trainer.is_global_zero:
         model = module.model.cpu().eval()
