@@ -168,10 +168,10 @@ def anchored_step_from_predictions(
     anchor: Tensor,
     generator: torch.Generator | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """A step of the posterior :math:`q(x_s \mid x_t, x_0 = a)` for a given clean sequence ``a``; returns ``(x_s, log_probs)``.
+    """A step of the posterior :math:`q(x_s \\mid x_t, x_0 = a)` for a given clean sequence ``a``; returns ``(x_s, log_probs)``.
 
     Each masked position ``l`` is revealed with the schedule's probability
-    :math:`q_{a_l}(t, s) = (\alpha_s(a_l) - \alpha_t(a_l)) / (1 - \alpha_t(a_l))` (1 at ``s = 0``) and
+    :math:`q_{a_l}(t, s) = (\\alpha_s(a_l) - \\alpha_t(a_l)) / (1 - \\alpha_t(a_l))` (1 at ``s = 0``) and
     then holds ``a_l``: the MDLM reverse kernel with the denoiser's prediction replaced by ``a``
     (Sahoo et al. 2024, Eq. 4). ``log_probs`` `[B, L]` are the log-probabilities of the drawn
     transition under the *model's* step (as in :func:`step_from_predictions` with ``x0_log_probs``),

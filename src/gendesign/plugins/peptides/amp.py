@@ -20,7 +20,8 @@ Model: ``x -> standardise -> Linear(F, h) -> GELU -> Dropout -> Linear(h, 1)`` g
 ``z`` and ``P(AMP) = sigmoid(z / T)``. The temperature ``T`` is fitted after training by minimising
 the validation negative log-likelihood (temperature scaling, Guo et al., "On Calibration of Modern
 Neural Networks", ICML 2017); it leaves the ranking, hence ROC-AUC, unchanged and only makes the
-probabilities honest, which matters when they are traded off against other objectives. Non-canonical monomers are scored through their parents, which is an
+probabilities honest, which matters when they are traded off against other objectives.
+Non-canonical monomers are scored through their parents, which is an
 approximation: the training data contain canonical L-peptides only.
 """
 

@@ -12,11 +12,10 @@ Notation (a small subset of what peptide chemists write by hand):
 
 from __future__ import annotations
 
-from functools import cached_property, lru_cache
-
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 from gendesign.core.errors import InvalidDesignError
 from gendesign.plugins.peptides.monomers import C_CAPS, MONOMERS, N_CAPS, monomer
