@@ -256,7 +256,7 @@ class MCTS(SearchStrategy):
         self.rollout_of: dict[int, Tensor] = {}
         self.rollout_ids: list[Tensor] = []
         self.rollout_values: list[np.ndarray] = []
-        self._norm_cache: tuple[Any, tuple[np.ndarray, np.ndarray]] | None = None
+        self._norm: tuple[np.ndarray, np.ndarray] | None = None
         self.observed_lo = torch.full((self.k,), math.inf, dtype=torch.float64)
         self.observed_hi = torch.full((self.k,), -math.inf, dtype=torch.float64)
         self.timing = {"model_s": 0.0, "search_s": 0.0}
@@ -328,21 +328,23 @@ class MCTS(SearchStrategy):
         return 1.0 - depth / self.options.steps
 
     # ------------------------------------------------------------------ rewards
-    def _normaliser(self) -> tuple[Tensor, Tensor]:
-        """``(lo, span)`` `[K]` mapping canonical values to rewards: spec bounds, else the observed range."""
-        lo = self.observed_lo.clone()
-        hi = self.observed_hi.clone()
-        for k, s in enumerate(self.specs):
-            if s.bounds is not None:
-                a, b = s.bounds
-                lo[k], hi[k] = (a, b) if s.direction == "max" else (-b, -a)
-        span = torch.where(torch.isfinite(hi - lo) & (hi > lo), hi - lo, torch.ones_like(hi))
-        lo = torch.where(torch.isfinite(lo), lo, torch.zeros_like(lo))
-        return lo, span
+    def _normaliser(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(lo, span)`` `[K]` mapping canonical values to rewards: spec bounds, else the observed range (cached until it changes)."""
+        if self._norm is None:
+            lo = self.observed_lo.numpy().copy()
+            hi = self.observed_hi.numpy().copy()
+            for k, s in enumerate(self.specs):
+                if s.bounds is not None:
+                    a, b = s.bounds
+                    lo[k], hi[k] = (a, b) if s.direction == "max" else (-b, -a)
+            with np.errstate(invalid="ignore"):
+                span = np.where(np.isfinite(hi - lo) & (hi > lo), hi - lo, 1.0)
+            self._norm = (np.where(np.isfinite(lo), lo, 0.0), span)
+        return self._norm
 
     def _q_matrix(self, nodes: Sequence[Node], norm: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Mean rewards `[C, K]` of ``nodes``: ``((sum_valid - lo n_valid) / span - penalty n_invalid) / n_scored``."""
-        lo, span = norm if norm is not None else self._normaliser_np()
+        lo, span = norm if norm is not None else self._normaliser()
         sums = np.zeros((len(nodes), self.k))
         counts = np.zeros((len(nodes), 2))
         for i, n in enumerate(nodes):
@@ -352,13 +354,6 @@ class MCTS(SearchStrategy):
         q = (sums - lo * counts[:, :1]) / span - self.options.invalid_penalty * counts[:, 1:]
         return q / np.maximum(counts.sum(-1, keepdims=True), 1.0)
 
-    def _normaliser_np(self) -> tuple[np.ndarray, np.ndarray]:
-        key = (tuple(self.observed_lo.tolist()), tuple(self.observed_hi.tolist()))
-        if self._norm_cache is None or self._norm_cache[0] != key:
-            lo, span = self._normaliser()
-            self._norm_cache = (key, (lo.numpy(), span.numpy()))
-        return self._norm_cache[1]
-
     def q_values(self, node: Node) -> Tensor:
         """Mean reward vector `[K]` of the scored rollouts below ``node`` (invalid ones count ``-invalid_penalty``)."""
         return torch.from_numpy(self._q_matrix([node])[0])
@@ -367,7 +362,7 @@ class MCTS(SearchStrategy):
     def _select(self, weights: np.ndarray) -> int | None:
         """Walk from the root to an expandable leaf along Chebyshev ``weights`` `[K]`; ``None`` when the whole tree is exhausted."""
         idx = 0
-        norm = self._normaliser_np()
+        norm = self._normaliser()
         while True:
             node = self.nodes[idx]
             if not node.children:
@@ -402,7 +397,7 @@ class MCTS(SearchStrategy):
         """Ids `[L]` of the best scored rollout below ``node`` under the Chebyshev ``weights``, or ``None``."""
         if not node.rollouts:
             return None
-        lo, span = self._normaliser_np()
+        lo, span = self._normaliser()
         values = (np.stack([self.rollout_values[r] for r in node.rollouts]) - lo) / span
         return self.rollout_ids[node.rollouts[chebyshev_choice(values, weights)]]
 
@@ -587,6 +582,7 @@ class MCTS(SearchStrategy):
             if value is not None:
                 self.observed_lo = torch.minimum(self.observed_lo, value)
                 self.observed_hi = torch.maximum(self.observed_hi, value)
+                self._norm = None
                 keys.append(key)
                 rows.append(i)
             self.scored[key] = value
@@ -673,6 +669,7 @@ class MCTS(SearchStrategy):
         self.scored = {k: None if v is None else torch.tensor(v, dtype=torch.float64) for k, v in state["scored"].items()}
         self.observed_lo = torch.tensor(state["observed_lo"], dtype=torch.float64)
         self.observed_hi = torch.tensor(state["observed_hi"], dtype=torch.float64)
+        self._norm = None
         self.rollout_of = {int(k): torch.tensor(v, dtype=torch.long) for k, v in state.get("rollout_of", {}).items()}
         self.rollout_ids = [torch.tensor(r, dtype=torch.long) for r in state.get("rollout_ids", [])]
         self.rollout_values = [np.asarray(v, dtype=np.float64) for v in state.get("rollout_values", [])]
