@@ -55,6 +55,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gendesign.core.errors import InvalidDesignError
+
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 
@@ -99,7 +101,7 @@ def load_data(args: argparse.Namespace) -> tuple[list[str], list[str]]:
             try:
                 if len(probe.tokenize(s)) <= args.max_tokens:
                     kept.append(s)
-            except Exception:
+            except InvalidDesignError:
                 continue
         smiles = kept
     else:
@@ -308,7 +310,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         try:
             if len(model.tokenizer.ids(s)) <= model.max_length:
                 parents.append(s)
-        except Exception:
+        except InvalidDesignError:
             continue
         if len(parents) == 200:
             break

@@ -32,6 +32,7 @@ import torch
 
 from gendesign.core.objective import Scores
 from gendesign.generators.mdlm.model import MaskedDiffusionLM
+from gendesign.generators.mdlm.training import nelbo_step
 from gendesign.plugins.peptides.objectives import AMPProbability, PropertyProxy
 from gendesign.plugins.peptides.smiles import has_amide_bond, is_peptide_smiles
 from gendesign.plugins.peptides.space import PeptideSmilesSpace, tokenize_smiles
@@ -100,14 +101,8 @@ def main() -> None:
     losses = []
     while time.perf_counter() - start < args.minutes * 60:
         idx = torch.randint(len(x), (args.batch_size,), generator=gen)
-        total, tokens = model.loss(x[idx], generator=gen)
-        loss = total / tokens
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        losses.append(nelbo_step(model, opt, x[idx], generator=gen))
         step += 1
-        losses.append(float(loss.detach()))
     train_s = time.perf_counter() - start
     model.eval()
     by_order = {}

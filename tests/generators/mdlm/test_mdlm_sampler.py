@@ -26,6 +26,14 @@ def tiny(**kw):
     return model
 
 
+def assert_infilled(model, x, fixed, out):
+    """Fixed positions and pads unchanged, every other position a real token, and something was regenerated."""
+    assert torch.equal(out[fixed], x[fixed])
+    assert bool((out[x == model.pad_id] == model.pad_id).all())
+    assert bool((out[x != model.pad_id] < model.vocab_size).all())
+    assert not torch.equal(out, x)
+
+
 def test_nucleus_keeps_smallest_set_reaching_top_p():
     logits = torch.log(torch.tensor([[0.2, 0.5, 0.3]]))
     assert torch.allclose(sampling_log_probs(logits, 1.0, 0.7).exp(), torch.tensor([[0.0, 0.625, 0.375]]))
@@ -121,11 +129,7 @@ def test_infilling_never_changes_fixed_positions():
     x = torch.randint(0, 4, (32, 8), generator=g)
     x[:5, 6:] = model.pad_id
     fixed = torch.rand(32, 8, generator=g) < 0.5
-    out = model.infill(x, fixed, steps=4, temperature=2.0, generator=g)
-    assert torch.equal(out[fixed], x[fixed])
-    assert bool((out[x == model.pad_id] == model.pad_id).all())
-    assert bool((out[x != model.pad_id] < model.vocab_size).all())
-    assert not torch.equal(out, x)
+    assert_infilled(model, x, fixed, model.infill(x, fixed, steps=4, temperature=2.0, generator=g))
 
 
 def test_sampling_with_a_fixed_seed_is_reproducible():
@@ -285,10 +289,7 @@ def test_planned_infilling_keeps_fixed_positions_and_is_reproducible():
         out = model.infill(x, fixed, steps=4, temperature=2.0, order=order, generator=torch.Generator().manual_seed(1))
         again = Sampler(model, steps=4, temperature=2.0, order=order).infill(x, fixed, generator=torch.Generator().manual_seed(1))
         assert torch.equal(out, again)
-        assert torch.equal(out[fixed], x[fixed])
-        assert bool((out[x == model.pad_id] == model.pad_id).all())
-        assert bool((out[x != model.pad_id] < model.vocab_size).all())
-        assert not torch.equal(out, x)
+        assert_infilled(model, x, fixed, out)
 
 
 def test_planned_sampling_is_reproducible_and_fills_every_position():

@@ -206,6 +206,30 @@ def resolve_corpus_path(path: str | Path) -> Path:
     return p
 
 
+def nelbo_step(
+    model: MaskedDiffusionLM,
+    optimizer: torch.optim.Optimizer,
+    x0: Tensor,
+    *,
+    generator: torch.Generator | None = None,
+    grad_clip: float | None = 1.0,
+    estimator: str = "time",
+) -> float:
+    """One optimiser step on the per-token NELBO of clean ids ``x0`` `[B, L]`, without Lightning; the loss in nats/token.
+
+    For small scripts and benchmarks; :func:`train` is the full loop (validation, checkpoints, DDP).
+    """
+    model.train()
+    total, tokens = model.loss(x0, generator=generator, estimator=estimator)
+    loss = total / tokens
+    optimizer.zero_grad()
+    loss.backward()
+    if grad_clip is not None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    return float(loss.detach())
+
+
 def read_corpus(path: str | Path, limit: int | None = None) -> list[str]:
     """Designs of a corpus file: stripped non-empty lines that do not start with ``#``.
 

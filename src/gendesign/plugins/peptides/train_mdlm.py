@@ -105,6 +105,7 @@ def train(
 ) -> dict[str, Any]:
     """Train the peptide MDLM and save it to ``out``; return the training record."""
     from gendesign.generators.mdlm.model import MaskedDiffusionLM
+    from gendesign.generators.mdlm.training import nelbo_step
     from gendesign.generators.tokenizers import ResidueTokenizer
 
     torch.manual_seed(seed)
@@ -142,16 +143,9 @@ def train(
     start = time.perf_counter()
     running = 0.0
     for step in range(steps):
-        model.train()
         idx = torch.randint(len(x_tr), (batch_size,), generator=gen)
-        total, tokens = model.loss(x_tr[idx], generator=gen)
-        loss = total / tokens
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        running += nelbo_step(model, opt, x_tr[idx], generator=gen)
         sched.step()
-        running += float(loss.detach())
         if (step + 1) % 200 == 0 or step + 1 == steps:
             model.eval()
             with torch.no_grad():
