@@ -89,24 +89,13 @@ def test_exploration_picks_the_less_visited_child_among_equal_values():
         options=MCTSOptions(steps=2, num_children=4, lengths=[2], c_puct=1.0, widening_c=0.0),
         model=model,
     )
-    root = s.nodes[0]
-    canvas = s.nodes[root.children[0]]
-    for n_valid in (5, 0):
-        child = type(canvas)(
-            x=canvas.x.clone(),
-            depth=1,
-            parent=root.children[0],
-            prior=0.5,
-            n_valid=n_valid,
-            reward_sum=np.array([0.5 * n_valid]) if n_valid else None,
-        )
-        s.nodes.append(child)
-        canvas.children.append(len(s.nodes) - 1)
-    canvas.n_valid = 6
-    canvas.expansions = 1
-    canvas.reward_sum = np.array([2.5])
-    s.nodes[-1].n_valid, s.nodes[-1].reward_sum = 1, np.array([0.5])
-    assert s._select(torch.ones(s.k) / s.k) == len(s.nodes) - 1
+    canvas = s.nodes[0].children[0]
+    visited = s._add_node(canvas, s.nodes[canvas].x.clone(), prior=0.5)
+    fresh = s._add_node(canvas, s.nodes[canvas].x.clone(), prior=0.5)
+    s.stats.n_valid[[canvas, visited, fresh]] = [6, 5, 1]
+    s.stats.reward_sum[[canvas, visited, fresh], 0] = [3.0, 2.5, 0.5]
+    s.nodes[canvas].expansions = 1
+    assert s._select(torch.ones(s.k) / s.k) == fresh
 
 
 def test_time_grid_continues_across_depth():
@@ -163,11 +152,10 @@ def test_invalid_rollouts_are_penalised_not_evaluated():
     s = MCTS(space, obj.specs, options=MCTSOptions(steps=5, num_children=4, lengths=[3, 5], invalid_penalty=2.0), model=model)
     designs = s.ask(8)
     assert all(len(d) == 3 for d in designs)
-    long_canvas = s.nodes[s.nodes[0].children[1]]
-    assert long_canvas.n_invalid > 0 and long_canvas.n_valid == 0
+    short_canvas, long_canvas = s.nodes[0].children
+    assert s.stats.n_invalid[long_canvas] > 0 and s.stats.n_valid[long_canvas] == 0
     assert s.q_values(long_canvas).tolist() == [-2.0]
     s.tell(designs, obj(designs))
-    short_canvas = s.nodes[s.nodes[0].children[0]]
     assert s.q_values(short_canvas).tolist() == [1.0]
 
 
@@ -178,16 +166,18 @@ def test_backups_are_means_not_sums():
     obj.specs = (ObjectiveSpec("a", bounds=(0.0, 4.0)),)
     s = MCTS(space, obj.specs, options=MCTSOptions(steps=4, num_children=6, lengths=[4]), model=model)
     _run(s, obj, 40)
-    for node in s.nodes[1:]:
-        if node.n_valid:
-            q = float(s.q_values(node)[0])
+    stats = s.stats
+    assert not stats.n_pending[: stats.size].any()
+    for idx, node in enumerate(s.nodes[1:], start=1):
+        if stats.n_valid[idx]:
+            q = float(s.q_values(idx)[0])
             assert 0.0 <= q <= 1.0
-            assert q == pytest.approx(float(node.reward_sum[0]) / node.n_valid / 4.0)
-    canvas = s.nodes[1]
-    assert canvas.n_valid == sum(s.nodes[c].n_valid for c in canvas.children) + (
-        canvas.n_valid - sum(s.nodes[c].n_valid for c in canvas.children)
-    )
-    assert canvas.n_valid >= max(s.nodes[c].n_valid for c in canvas.children)
+            assert q == pytest.approx(float(stats.reward_sum[idx, 0]) / stats.n_valid[idx] / 4.0)
+        scored = stats.n_valid + stats.n_invalid
+        own_rollout = int(node.depth >= 1)
+        assert scored[idx] == scored[node.children].sum() + own_rollout
+        assert len(node.rollouts) == stats.n_valid[idx]
+    assert stats.n_valid[0] == len(s.rollout_ids)
 
 
 @pytest.mark.parametrize("seed", range(4))

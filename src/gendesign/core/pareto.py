@@ -46,7 +46,7 @@ __all__ = [
 
 
 _MATRIX_MAX_ROWS = 1500
-_SMALL_ROWS = 64
+_SMALL_ROWS = 256
 
 
 def dominates(a: Tensor, b: Tensor) -> Tensor:

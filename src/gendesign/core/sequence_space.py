@@ -187,14 +187,11 @@ class SequenceSpace(DesignSpace):
 
     def decode(self, ids: Tensor) -> list[Sequence_]:
         """Designs from ids `[B, L]`; :attr:`pad_id` (and anything after it) ends a sequence."""
+        pad, tokens = self.pad_id, self.tokens
         out = []
         for row in ids.tolist():
-            toks = []
-            for i in row:
-                if i == self.pad_id:
-                    break
-                toks.append(self.tokens[i])
-            out.append(self._canonical(toks))
+            end = row.index(pad) if pad in row else len(row)
+            out.append(self._canonical([tokens[i] for i in row[:end]]))
         return out
 
     def sample(self, n: int, rng: np.random.Generator) -> list[Sequence_]:

@@ -68,7 +68,6 @@ import math
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -83,6 +82,7 @@ from gendesign.core.errors import ConfigError, GendesignError, InvalidDesignErro
 from gendesign.core.objective import ObjectiveSpec, Scores
 from gendesign.core.pareto import ParetoArchive
 from gendesign.core.strategy import SearchStrategy, StrategyOptions
+from gendesign.search.tree import Node, TreeStats
 
 
 class MCTSOptions(StrategyOptions):
@@ -139,34 +139,6 @@ class MCTSOptions(StrategyOptions):
                 "it counts how many of the num_children reverse steps are anchored"
             )
         return self
-
-
-@dataclass
-class Node:
-    """One tree node: ids ``x`` `[L]` at grid depth ``depth`` (time ``1 - depth / T``)."""
-
-    x: Tensor
-    depth: int
-    parent: int
-    prior: float = 1.0
-    log_step: float = 0.0
-    children: list[int] = field(default_factory=list)
-    reward_sum: np.ndarray | None = None
-    n_valid: int = 0
-    n_invalid: int = 0
-    n_pending: int = 0
-    terminal: bool = False
-    exhausted: bool = False
-    expansions: int = 0
-    rollouts: list[int] = field(default_factory=list)
-
-    @property
-    def n_scored(self) -> int:
-        return self.n_valid + self.n_invalid
-
-    @property
-    def visits(self) -> int:
-        return self.n_valid + self.n_invalid + self.n_pending
 
 
 CHEBYSHEV_RHO = 0.05
@@ -250,15 +222,16 @@ class MCTS(SearchStrategy):
             raise ConfigError("MCTS needs at least one column with kind='objective'")
         self.archive = ParetoArchive(self.k, capacity=self.options.archive_size, prune="auto", ref_point=self._ref_point())
         self.nodes: list[Node] = []
+        self.stats = TreeStats(self.k)
         self.pending: dict[str, list[int]] = {}
         self.queue: list[Any] = []
-        self.scored: dict[str, Tensor | None] = {}
+        self.scored: dict[str, np.ndarray | None] = {}
         self.rollout_of: dict[int, Tensor] = {}
         self.rollout_ids: list[Tensor] = []
         self.rollout_values: list[np.ndarray] = []
         self._norm: tuple[np.ndarray, np.ndarray] | None = None
-        self.observed_lo = torch.full((self.k,), math.inf, dtype=torch.float64)
-        self.observed_hi = torch.full((self.k,), -math.inf, dtype=torch.float64)
+        self.observed_lo = np.full(self.k, math.inf)
+        self.observed_hi = np.full(self.k, -math.inf)
         self.timing = {"model_s": 0.0, "search_s": 0.0}
         self.counts = {"rollouts": 0, "invalid_rollouts": 0, "duplicate_rollouts": 0, "expansions": 0}
         self._build_root()
@@ -314,13 +287,25 @@ class MCTS(SearchStrategy):
     def _build_root(self) -> None:
         lengths = self._canvas_lengths()
         width = max(lengths)
-        root = Node(x=torch.empty(0, dtype=torch.long), depth=-1, parent=-1)
+        root = Node(x=torch.empty(0, dtype=torch.long), depth=-1, parent=-1, path=np.array([self.stats.append()]))
         self.nodes = [root]
         for n in lengths:
             x = torch.full((width,), self.model.mask_id, dtype=torch.long)
             x[n:] = self.model.pad_id
-            self.nodes.append(Node(x=x, depth=0, parent=0, prior=1.0 / len(lengths)))
-            root.children.append(len(self.nodes) - 1)
+            self._add_node(0, x, prior=1.0 / len(lengths))
+
+    def _add_node(self, parent: int, x: Tensor, *, prior: float = 1.0, log_step: float = 0.0) -> int:
+        """Append a child of ``parent`` holding ids ``x`` `[L]`; its id."""
+        idx = self.stats.append(prior)
+        up = self.nodes[parent]
+        node = Node(x=x, depth=up.depth + 1, parent=parent, path=np.append(up.path, idx), log_step=log_step)
+        node.terminal = self._is_terminal(node)
+        self.nodes.append(node)
+        up.add_child(idx)
+        return idx
+
+    def _is_terminal(self, node: Node) -> bool:
+        return node.depth >= 1 and (node.depth >= self.options.steps or not bool((node.x == self.model.mask_id).any()))
 
     # ------------------------------------------------------------------ grid
     def time_at(self, depth: int) -> float:
@@ -331,8 +316,8 @@ class MCTS(SearchStrategy):
     def _normaliser(self) -> tuple[np.ndarray, np.ndarray]:
         """``(lo, span)`` `[K]` mapping canonical values to rewards: spec bounds, else the observed range (cached until it changes)."""
         if self._norm is None:
-            lo = self.observed_lo.numpy().copy()
-            hi = self.observed_hi.numpy().copy()
+            lo = self.observed_lo.copy()
+            hi = self.observed_hi.copy()
             for k, s in enumerate(self.specs):
                 if s.bounds is not None:
                     a, b = s.bounds
@@ -342,56 +327,48 @@ class MCTS(SearchStrategy):
             self._norm = (np.where(np.isfinite(lo), lo, 0.0), span)
         return self._norm
 
-    def _q_matrix(self, nodes: Sequence[Node], norm: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-        """Mean rewards `[C, K]` of ``nodes``: ``((sum_valid - lo n_valid) / span - penalty n_invalid) / n_scored``."""
-        lo, span = norm if norm is not None else self._normaliser()
-        sums = np.zeros((len(nodes), self.k))
-        counts = np.zeros((len(nodes), 2))
-        for i, n in enumerate(nodes):
-            if n.reward_sum is not None:
-                sums[i] = n.reward_sum
-            counts[i] = (n.n_valid, n.n_invalid)
-        q = (sums - lo * counts[:, :1]) / span - self.options.invalid_penalty * counts[:, 1:]
-        return q / np.maximum(counts.sum(-1, keepdims=True), 1.0)
-
-    def q_values(self, node: Node) -> Tensor:
-        """Mean reward vector `[K]` of the scored rollouts below ``node`` (invalid ones count ``-invalid_penalty``)."""
-        return torch.from_numpy(self._q_matrix([node])[0])
+    def q_values(self, idx: int) -> Tensor:
+        """Mean reward vector `[K]` of the scored rollouts below node ``idx`` (invalid ones count ``-invalid_penalty``)."""
+        lo, span = self._normaliser()
+        return torch.from_numpy(self.stats.q(np.array([idx]), lo, span, self.options.invalid_penalty)[0])
 
     # ------------------------------------------------------------------ tree policy
     def _select(self, weights: np.ndarray) -> int | None:
-        """Walk from the root to an expandable leaf along Chebyshev ``weights`` `[K]`; ``None`` when the whole tree is exhausted."""
+        """Walk from the root to an expandable leaf along Chebyshev ``weights`` `[K]`; ``None`` when the whole tree is exhausted.
+
+        The augmented Chebyshev minimiser over all children is one of the non-dominated ones
+        (a dominating child has a smaller gap in every weighted component, since ``w > 0``), so
+        ``selection="chebyshev"`` needs no explicit front.
+        """
         idx = 0
-        norm = self._normaliser()
+        lo, span = self._normaliser()
+        stats = self.stats
         while True:
             node = self.nodes[idx]
             if not node.children:
                 return idx
-            if idx != 0 and not node.terminal and node.expansions < self.allowed_expansions(node):
+            if idx != 0 and not node.terminal and node.expansions < self.allowed_expansions(idx):
                 return idx
-            live = [c for c in node.children if not self.nodes[c].exhausted]
-            if not live:
+            live = node.child_ids[~stats.exhausted[node.child_ids]]
+            if not live.size:
                 if idx != 0 and not node.terminal:
                     return idx
-                node.exhausted = True
+                stats.exhausted[idx] = True
                 if idx == 0:
                     return None
                 idx = node.parent
                 continue
-            children = [self.nodes[c] for c in live]
-            q = self._q_matrix(children, norm)
-            prior = np.fromiter((c.prior for c in children), np.float64, len(children))
-            visits = np.fromiter((c.visits for c in children), np.float64, len(children))
-            u = puct_scores(q, prior, node.visits, visits, self.options.c_puct)
-            front = np.flatnonzero(non_dominated(u)).tolist()
+            q = stats.q(live, lo, span, self.options.invalid_penalty)
+            u = puct_scores(q, stats.prior[live], int(stats.visits(idx)), stats.visits(live), self.options.c_puct)
             if self.options.selection == "chebyshev":
-                idx = live[front[chebyshev_choice(u[front], weights)]]
+                idx = int(live[chebyshev_choice(u, weights)])
             else:
-                idx = live[front[int(self.rng.integers(len(front)))]]
+                front = np.flatnonzero(non_dominated(u))
+                idx = int(live[front[int(self.rng.integers(len(front)))]])
 
-    def allowed_expansions(self, node: Node) -> int:
-        """Progressive widening (Coulom 2007; Couetoux et al. 2011): ``max(1, floor(c * N^alpha))``."""
-        return max(1, math.floor(self.options.widening_c * node.visits**self.options.widening_alpha))
+    def allowed_expansions(self, idx: int) -> int:
+        """Progressive widening (Coulom 2007; Couetoux et al. 2011): ``max(1, floor(c * N^alpha))`` for node ``idx``."""
+        return max(1, math.floor(self.options.widening_c * int(self.stats.visits(idx)) ** self.options.widening_alpha))
 
     def _anchor(self, node: Node, weights: np.ndarray) -> Tensor | None:
         """Ids `[L]` of the best scored rollout below ``node`` under the Chebyshev ``weights``, or ``None``."""
@@ -432,23 +409,17 @@ class MCTS(SearchStrategy):
         x_s, logp = torch.cat(draws), torch.cat(logps)
         node.expansions += 1
         self.counts["expansions"] += 1
-        known = {tuple(self.nodes[c].x.tolist()): c for c in node.children}
-        log_step = {tuple(self.nodes[c].x.tolist()): self.nodes[c].log_step for c in node.children}
+        known = {self.nodes[c].x.numpy().tobytes() for c in node.children}
         new = []
         for row, lp in zip(x_s, logp.tolist()):
-            key = tuple(row.tolist())
+            key = row.numpy().tobytes()
             if key in known:
                 continue
-            child = Node(x=row.clone(), depth=node.depth + 1, parent=idx, log_step=lp)
-            child.terminal = child.depth >= self.options.steps or not bool((row == self.model.mask_id).any())
-            self.nodes.append(child)
-            node.children.append(len(self.nodes) - 1)
-            known[key] = len(self.nodes) - 1
-            log_step[key] = lp
-            new.append(len(self.nodes) - 1)
-        prior = torch.softmax(torch.tensor([self.nodes[c].log_step for c in node.children], dtype=torch.float64), 0)
-        for c, p in zip(node.children, prior.tolist()):
-            self.nodes[c].prior = p
+            known.add(key)
+            new.append(self._add_node(idx, row.clone(), log_step=lp))
+        log_steps = np.array([self.nodes[c].log_step for c in node.children])
+        prior = np.exp(log_steps - log_steps.max())
+        self.stats.prior[node.child_ids] = prior / prior.sum()
         return new
 
     def _rollout(self, idxs: list[int]) -> Tensor:
@@ -475,35 +446,25 @@ class MCTS(SearchStrategy):
         self.timing["model_s"] += time.perf_counter() - start
         return x.cpu()
 
-    def _record(self, child: int, canonical: Tensor | None) -> int | None:
-        """Store the rollout ids of ``child`` with their scores; its index, or ``None`` when not feasible."""
+    def _record(self, child: int, canonical: np.ndarray | None) -> int | None:
+        """Store the rollout ids of ``child`` with their scores `[K]`; its index, or ``None`` when not feasible."""
         row = self.rollout_of.pop(child)
         if canonical is None:
             return None
         self.rollout_ids.append(row.clone())
-        self.rollout_values.append(canonical.numpy().copy())
+        self.rollout_values.append(canonical.copy())
         return len(self.rollout_ids) - 1
 
-    def _backup(self, idx: int, canonical: Tensor | None, *, pending_resolved: bool, rollout: int | None = None) -> None:
+    def _backup(self, idx: int, canonical: np.ndarray | None, *, pending_resolved: bool, rollout: int | None = None) -> None:
         """Add one rollout result (canonical values `[K]`, or ``None`` for invalid) to ``idx`` and its ancestors."""
-        value = None if canonical is None else canonical.numpy()
-        while idx >= 0:
-            node = self.nodes[idx]
-            if rollout is not None:
-                node.rollouts.append(rollout)
-            if pending_resolved:
-                node.n_pending -= 1
-            if canonical is None:
-                node.n_invalid += 1
-            else:
-                node.reward_sum = value.copy() if node.reward_sum is None else node.reward_sum + value
-                node.n_valid += 1
-            idx = node.parent
+        path = self.nodes[idx].path
+        if rollout is not None:
+            for i in path.tolist():
+                self.nodes[i].rollouts.append(rollout)
+        self.stats.backup(path, canonical, pending_resolved=pending_resolved)
 
     def _mark_pending(self, idx: int) -> None:
-        while idx >= 0:
-            self.nodes[idx].n_pending += 1
-            idx = self.nodes[idx].parent
+        self.stats.n_pending[self.nodes[idx].path] += 1
 
     # ------------------------------------------------------------------ ask / tell
     def ask(self, n: int) -> list[Any]:
@@ -524,13 +485,13 @@ class MCTS(SearchStrategy):
                 break
             node = self.nodes[leaf]
             if node.terminal:
-                node.exhausted = True
+                self.stats.exhausted[leaf] = True
                 continue
             children = self._expand(leaf, weights)
             expansions += 1
             if not children:
-                if all(self.nodes[c].exhausted for c in node.children):
-                    node.exhausted = True
+                if self.stats.exhausted[node.child_ids].all():
+                    self.stats.exhausted[leaf] = True
                 continue
             ids = self._rollout(children)
             designs = self.space.decode(ids)  # type: ignore[attr-defined]
@@ -545,12 +506,12 @@ class MCTS(SearchStrategy):
                     self.counts["invalid_rollouts"] += 1
                     self.rollout_of.pop(child)
                     self._backup(child, None, pending_resolved=False)
-                    child_node.exhausted = child_node.terminal
+                    self.stats.exhausted[child] = child_node.terminal
                     continue
                 if key in self.scored:
                     self.counts["duplicate_rollouts"] += 1
                     self._backup(child, self.scored[key], pending_resolved=False, rollout=self._record(child, self.scored[key]))
-                    child_node.exhausted = child_node.terminal
+                    self.stats.exhausted[child] = child_node.terminal
                     continue
                 if key in self.pending:
                     self.pending[key].append(child)
@@ -569,8 +530,8 @@ class MCTS(SearchStrategy):
     def tell(self, designs: Sequence[Any], scores: Scores) -> None:
         """Back up the scores of rollout designs and add the feasible ones to the Pareto archive."""
         start = time.perf_counter()
-        canonical = scores.canonical().detach().cpu().double()
-        feasible = scores.feasible().cpu()
+        canonical = scores.canonical().detach().cpu().double().numpy()
+        feasible = scores.feasible().cpu().tolist()
         keys: list[str] = []
         rows: list[int] = []
         for i, design in enumerate(designs):
@@ -578,20 +539,20 @@ class MCTS(SearchStrategy):
                 key = self.space.key(design)
             except InvalidDesignError:
                 continue
-            value = canonical[i] if bool(feasible[i]) else None
+            value = canonical[i] if feasible[i] else None
             if value is not None:
-                self.observed_lo = torch.minimum(self.observed_lo, value)
-                self.observed_hi = torch.maximum(self.observed_hi, value)
-                self._norm = None
                 keys.append(key)
                 rows.append(i)
             self.scored[key] = value
             for child in self.pending.pop(key, []):
                 self._backup(child, value, pending_resolved=True, rollout=self._record(child, value))
-                node = self.nodes[child]
-                node.exhausted = node.terminal
+                self.stats.exhausted[child] = self.nodes[child].terminal
         if rows:
-            self.archive.add(canonical[rows], keys)
+            lo = np.minimum(self.observed_lo, canonical[rows].min(0))
+            hi = np.maximum(self.observed_hi, canonical[rows].max(0))
+            if not (np.array_equal(lo, self.observed_lo) and np.array_equal(hi, self.observed_hi)):
+                self.observed_lo, self.observed_hi, self._norm = lo, hi, None
+            self.archive.add(torch.from_numpy(canonical[rows]), keys)
         self.timing["search_s"] += time.perf_counter() - start
 
     # ------------------------------------------------------------------ results
@@ -605,18 +566,9 @@ class MCTS(SearchStrategy):
         nodes = [
             {
                 "x": n.x.tolist(),
-                "depth": n.depth,
                 "parent": n.parent,
-                "prior": n.prior,
                 "log_step": n.log_step,
                 "expansions": n.expansions,
-                "children": list(n.children),
-                "reward_sum": None if n.reward_sum is None else n.reward_sum.tolist(),
-                "n_valid": n.n_valid,
-                "n_invalid": n.n_invalid,
-                "n_pending": n.n_pending,
-                "terminal": n.terminal,
-                "exhausted": n.exhausted,
                 "rollouts": list(n.rollouts),
             }
             for n in self.nodes
@@ -624,6 +576,7 @@ class MCTS(SearchStrategy):
         return {
             **super().state_dict(),
             "nodes": nodes,
+            "stats": self.stats.state_dict(),
             "pending": {k: list(v) for k, v in self.pending.items()},
             "queue": [self.space.to_json(d) for d in self.queue],
             "scored": {k: None if v is None else v.tolist() for k, v in self.scored.items()},
@@ -638,37 +591,34 @@ class MCTS(SearchStrategy):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore from :meth:`state_dict`; the result continues exactly as the saved search would have."""
-        missing = {"nodes", "pending", "scored", "observed_lo", "observed_hi", "archive"} - set(state)
+        missing = {"nodes", "stats", "pending", "scored", "observed_lo", "observed_hi", "archive"} - set(state)
         if missing:
             raise GendesignError(
                 f"MCTS.load_state_dict: the state lacks {sorted(missing)}; it was not written by MCTS.state_dict"
             )
         super().load_state_dict(state)
-        self.nodes = []
-        for d in state["nodes"]:
-            self.nodes.append(
-                Node(
-                    x=torch.tensor(d["x"], dtype=torch.long),
-                    depth=d["depth"],
-                    parent=d["parent"],
-                    prior=d["prior"],
-                    log_step=d["log_step"],
-                    expansions=d["expansions"],
-                    children=list(d["children"]),
-                    reward_sum=None if d["reward_sum"] is None else np.asarray(d["reward_sum"], dtype=np.float64),
-                    n_valid=d["n_valid"],
-                    n_invalid=d["n_invalid"],
-                    n_pending=d["n_pending"],
-                    terminal=d["terminal"],
-                    exhausted=d["exhausted"],
-                    rollouts=list(d.get("rollouts", [])),
-                )
+        self.stats.load_state_dict(state["stats"])
+        root = state["nodes"][0]
+        self.nodes = [Node(x=torch.tensor(root["x"], dtype=torch.long), depth=-1, parent=-1, path=np.array([0]))]
+        for i, d in enumerate(state["nodes"][1:], start=1):
+            up = self.nodes[d["parent"]]
+            node = Node(
+                x=torch.tensor(d["x"], dtype=torch.long),
+                depth=up.depth + 1,
+                parent=d["parent"],
+                path=np.append(up.path, i),
+                log_step=d["log_step"],
+                expansions=d["expansions"],
+                rollouts=list(d["rollouts"]),
             )
+            node.terminal = self._is_terminal(node)
+            self.nodes.append(node)
+            up.add_child(i)
         self.pending = {k: list(v) for k, v in state["pending"].items()}
         self.queue = [self.space.from_json(t) for t in state.get("queue", [])]
-        self.scored = {k: None if v is None else torch.tensor(v, dtype=torch.float64) for k, v in state["scored"].items()}
-        self.observed_lo = torch.tensor(state["observed_lo"], dtype=torch.float64)
-        self.observed_hi = torch.tensor(state["observed_hi"], dtype=torch.float64)
+        self.scored = {k: None if v is None else np.asarray(v, dtype=np.float64) for k, v in state["scored"].items()}
+        self.observed_lo = np.asarray(state["observed_lo"], dtype=np.float64)
+        self.observed_hi = np.asarray(state["observed_hi"], dtype=np.float64)
         self._norm = None
         self.rollout_of = {int(k): torch.tensor(v, dtype=torch.long) for k, v in state.get("rollout_of", {}).items()}
         self.rollout_ids = [torch.tensor(r, dtype=torch.long) for r in state.get("rollout_ids", [])]

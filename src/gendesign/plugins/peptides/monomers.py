@@ -26,7 +26,7 @@ tert-leucine and sarcosine.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Literal
 
 from gendesign.core.errors import ConfigError, InvalidDesignError
@@ -65,7 +65,7 @@ class Monomer:
     def canonical(self) -> bool:
         return len(self.code) == 1
 
-    @property
+    @cached_property
     def token(self) -> str:
         """How the residue is written in a peptide string: ``A`` or ``[dA]``."""
         return self.code if self.canonical else f"[{self.code}]"

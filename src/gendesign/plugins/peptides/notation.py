@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 from gendesign.core.errors import InvalidDesignError
 from gendesign.plugins.peptides.monomers import C_CAPS, MONOMERS, N_CAPS, monomer
@@ -125,14 +125,34 @@ def _split_chain_checked(chain: str) -> tuple[str, ...]:
 def parse_peptide(text: str) -> Peptide:
     """Read the notation described in the module docstring; errors name the offending part.
 
-    Results are memoised (peptides are immutable), since searches parse the same designs repeatedly.
+    Results are memoised (peptides are immutable), since searches parse the same designs repeatedly;
+    see :func:`remember`.
     """
     if not isinstance(text, str):
         raise InvalidDesignError(f"a peptide string is required, got {type(text).__name__} {text!r}")
-    return _parse(text)
+    pep = _MEMO.get(text)
+    if pep is None:
+        pep = _parse(text)
+        remember(pep, text)
+    return pep
 
 
-@lru_cache(maxsize=1 << 16)
+_MEMO: dict[str, Peptide] = {}
+_MEMO_SIZE = 1 << 16
+
+
+def remember(pep: Peptide, text: str | None = None) -> None:
+    """Memoise ``pep`` as what :func:`parse_peptide` returns for ``text`` (default: its own notation).
+
+    Code that builds a :class:`Peptide` and hands out its notation (e.g. decoding model output)
+    calls this so that reading the string back costs a dictionary lookup; notation and parsing are
+    inverse, so the result is the one parsing would give.
+    """
+    if len(_MEMO) >= _MEMO_SIZE:
+        _MEMO.clear()
+    _MEMO[pep.notation if text is None else text] = pep
+
+
 def _parse(text: str) -> Peptide:
     s = text.strip()
     if not s:

@@ -29,7 +29,7 @@ from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, InvalidDesignError
 from gendesign.core.sequence_space import SequenceSpace
 from gendesign.plugins.peptides.monomers import C_CAPS, N_CAPS, resolve_monomer_set
-from gendesign.plugins.peptides.notation import Peptide, parse_peptide
+from gendesign.plugins.peptides.notation import Peptide, parse_peptide, remember
 from gendesign.plugins.peptides.smiles import chain_smiles, peptide_to_smiles, smiles_to_peptide
 
 Cyclisation = Literal["none", "optional", "always"]
@@ -206,8 +206,12 @@ class PeptideSpace(DesignSpace):
         """
         out = []
         for row in self.chain.decode(ids):
-            codes = tuple(row)
-            out.append(str(self._default_termini(codes)) if codes else "")
+            if not row:
+                out.append("")
+                continue
+            pep = self._default_termini(tuple(row))
+            remember(pep)
+            out.append(pep.notation)
         return out
 
     def sample(self, n: int, rng: np.random.Generator) -> list[str]:

@@ -1,0 +1,112 @@
+"""Search-tree storage: node structure in :class:`Node` objects, rollout statistics in node-indexed arrays.
+
+Selection reads the statistics of all children of a node at once and a backup adds one rollout to
+every node on a path, so both are a few array operations on rows ``ids`` of :class:`TreeStats`
+instead of a Python loop over node objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from torch import Tensor
+
+
+@dataclass
+class Node:
+    """Structure of one tree node: ids ``x`` `[L]` at grid depth ``depth``.
+
+    ``path`` `[depth + 2]` holds the node ids from the root down to this node; the statistics of
+    the node are row ``path[-1]`` of the tree's :class:`TreeStats`.
+    """
+
+    x: Tensor
+    depth: int
+    parent: int
+    path: np.ndarray
+    log_step: float = 0.0
+    children: list[int] = field(default_factory=list)
+    terminal: bool = False
+    expansions: int = 0
+    rollouts: list[int] = field(default_factory=list)
+    child_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def add_child(self, idx: int) -> None:
+        self.children.append(idx)
+        self.child_ids = np.asarray(self.children, dtype=np.int64)
+
+
+class TreeStats:
+    """Rollout statistics of every node, one row per node id.
+
+    Attributes:
+        reward_sum: `[N, K]` sums of the canonical values of the valid rollouts below each node.
+        n_valid: `[N]` valid scored rollouts below each node.
+        n_invalid: `[N]` inadmissible (penalised) rollouts below each node.
+        n_pending: `[N]` rollouts below each node still waiting for scores (virtual visits).
+        prior: `[N]` prior probability of each node given its parent.
+        exhausted: `[N]` whether nothing new can come from the node's subtree.
+    """
+
+    FIELDS = ("reward_sum", "n_valid", "n_invalid", "n_pending", "prior", "exhausted")
+
+    def __init__(self, num_objectives: int, capacity: int = 256) -> None:
+        self.size = 0
+        self.reward_sum = np.zeros((capacity, num_objectives))
+        self.n_valid = np.zeros(capacity, dtype=np.int64)
+        self.n_invalid = np.zeros(capacity, dtype=np.int64)
+        self.n_pending = np.zeros(capacity, dtype=np.int64)
+        self.prior = np.ones(capacity)
+        self.exhausted = np.zeros(capacity, dtype=bool)
+
+    def append(self, prior: float = 1.0) -> int:
+        """Add a row for a new node with no rollouts; its id."""
+        if self.size == len(self.prior):
+            for name in self.FIELDS:
+                old = getattr(self, name)
+                grown = np.zeros((2 * len(old), *old.shape[1:]), dtype=old.dtype)
+                grown[: len(old)] = old
+                setattr(self, name, grown)
+        self.prior[self.size] = prior
+        self.size += 1
+        return self.size - 1
+
+    def visits(self, ids: np.ndarray | int) -> Any:
+        """``N``: scored plus pending rollouts below ``ids``."""
+        return self.n_valid[ids] + self.n_invalid[ids] + self.n_pending[ids]
+
+    def q(self, ids: np.ndarray, lo: np.ndarray, span: np.ndarray, invalid_penalty: float) -> np.ndarray:
+        """Mean rewards `[C, K]` of nodes ``ids`` `[C]`.
+
+        ``Q = ((sum_valid - lo n_valid) / span - penalty n_invalid) / max(n_valid + n_invalid, 1)``
+        with ``lo``, ``span`` `[K]` the reward normaliser.
+        """
+        valid = self.n_valid[ids]
+        invalid = self.n_invalid[ids]
+        q = (self.reward_sum[ids] - lo * valid[:, None]) / span - invalid_penalty * invalid[:, None]
+        return q / np.maximum(valid + invalid, 1)[:, None]
+
+    def backup(self, path: np.ndarray, value: np.ndarray | None, *, pending_resolved: bool) -> None:
+        """Add one rollout with canonical values ``value`` `[K]` (``None``: invalid) to every node of ``path``."""
+        if pending_resolved:
+            self.n_pending[path] -= 1
+        if value is None:
+            self.n_invalid[path] += 1
+        else:
+            self.reward_sum[path] += value
+            self.n_valid[path] += 1
+
+    def state_dict(self) -> dict[str, list[Any]]:
+        return {name: getattr(self, name)[: self.size].tolist() for name in self.FIELDS}
+
+    def load_state_dict(self, state: dict[str, list[Any]]) -> None:
+        size = len(state["prior"])
+        fresh = TreeStats(self.reward_sum.shape[1], capacity=max(size, 1))
+        for name in self.FIELDS:
+            getattr(fresh, name)[:size] = np.asarray(state[name], dtype=getattr(fresh, name).dtype).reshape(
+                (size, *getattr(fresh, name).shape[1:])
+            )
+        fresh.size = size
+        self.__dict__.update(fresh.__dict__)
