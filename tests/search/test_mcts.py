@@ -93,6 +93,7 @@ def test_exploration_picks_the_less_visited_child_among_equal_values():
     visited = s._add_node(canvas, s.nodes[canvas].x.clone(), prior=0.5)
     fresh = s._add_node(canvas, s.nodes[canvas].x.clone(), prior=0.5)
     s.stats.n_valid[[canvas, visited, fresh]] = [6, 5, 1]
+    s.stats.visits[[canvas, visited, fresh]] = [6, 5, 1]
     s.stats.reward_sum[[canvas, visited, fresh], 0] = [3.0, 2.5, 0.5]
     s.nodes[canvas].expansions = 1
     assert s._select(torch.ones(s.k) / s.k) == fresh
@@ -168,6 +169,7 @@ def test_backups_are_means_not_sums():
     _run(s, obj, 40)
     stats = s.stats
     assert not stats.n_pending[: stats.size].any()
+    assert np.array_equal(stats.visits, stats.n_valid + stats.n_invalid + stats.n_pending)
     for idx, node in enumerate(s.nodes[1:], start=1):
         if stats.n_valid[idx]:
             q = float(s.q_values(idx)[0])

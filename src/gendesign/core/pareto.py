@@ -561,8 +561,9 @@ class ParetoArchive:
             raise ConfigError(f"ParetoArchive.add: got {len(keys)} keys for {values.shape[0]} rows")
         seen = set(self._keys)
         fresh: list[int] = []
+        nan_rows = torch.isnan(values).any(-1).tolist()
         for i, key in enumerate(keys):
-            if key in seen or bool(torch.isnan(values[i]).any()):
+            if key in seen or nan_rows[i]:
                 continue
             seen.add(key)
             fresh.append(i)

@@ -108,6 +108,9 @@ class MCTSOptions(StrategyOptions):
         widening_alpha: exponent of progressive widening.
         anchored_children: ``A``, how many of the ``M`` children step the posterior given the best
             rollout below the leaf (see the module docstring); ``0`` draws all from the model.
+        anchored_depths: grid depths (``1 .. steps - 1``) where anchored children land: each one
+            steps from the leaf's depth ``d`` to a depth drawn uniformly from those above ``d``
+            (``d + 1`` when none is), keeping that share of the anchor; ``None``: always ``d + 1``.
         selection: ``"chebyshev"``: per-walk random-weight Chebyshev choice among the non-dominated
             children; ``"pareto"``: a uniform draw among them (see the module docstring).
         torch_threads: intra-op threads while the model runs (restored afterwards); small models on
@@ -128,6 +131,7 @@ class MCTSOptions(StrategyOptions):
     widening_c: float = Field(1.0, ge=0.0)
     widening_alpha: float = Field(0.5, ge=0.0, le=1.0)
     anchored_children: int = Field(0, ge=0)
+    anchored_depths: list[int] | None = None
     selection: Literal["chebyshev", "pareto"] = "chebyshev"
     torch_threads: int | None = Field(None, ge=1)
 
@@ -138,6 +142,11 @@ class MCTSOptions(StrategyOptions):
                 f"anchored_children={self.anchored_children} exceeds num_children={self.num_children}; "
                 "it counts how many of the num_children reverse steps are anchored"
             )
+        bad = [d for d in self.anchored_depths or [] if not 1 <= d < self.steps]
+        if bad:
+            raise ValueError(
+                f"anchored_depths {bad} are outside 1..steps-1 = 1..{self.steps - 1}; they are depths on the reverse grid"
+            )
         return self
 
 
@@ -147,8 +156,11 @@ CHEBYSHEV_RHO = 0.05
 def chebyshev_choice(u: ArrayLike, weights: ArrayLike) -> int:
     """Row of ``u`` `[C, K]` minimising ``max_k w_k (z_k - u_k) + rho sum_k w_k (z_k - u_k)``, ``z = max_c u`` (``w`` `[K]`)."""
     u = np.asarray(u, dtype=np.float64)
-    gap = (u.max(0) - u) * np.asarray(weights, dtype=np.float64)
-    return int((gap.max(-1) + CHEBYSHEV_RHO * gap.sum(-1)).argmin())
+    gap = u.max(0) - u
+    gap *= np.asarray(weights, dtype=np.float64)
+    score = gap.max(-1)
+    score += CHEBYSHEV_RHO * gap.sum(-1)
+    return int(score.argmin())
 
 
 def non_dominated(u: np.ndarray) -> np.ndarray:
@@ -169,8 +181,7 @@ def puct_scores(q: ArrayLike, prior: ArrayLike, parent_visits: int, child_visits
         child_visits: `[C]` visit counts.
         c_puct: exploration constant ``>= 0``.
     """
-    visits = np.asarray(child_visits, dtype=np.float64)
-    bonus = c_puct * np.asarray(prior, dtype=np.float64) * math.sqrt(max(parent_visits, 1)) / (1.0 + visits)
+    bonus = (c_puct * math.sqrt(max(parent_visits, 1))) * np.asarray(prior, dtype=np.float64) / (1.0 + np.asarray(child_visits))
     return np.asarray(q, dtype=np.float64) + bonus[:, None]
 
 
@@ -229,6 +240,7 @@ class MCTS(SearchStrategy):
         self.rollout_of: dict[int, Tensor] = {}
         self.rollout_ids: list[Tensor] = []
         self.rollout_values: list[np.ndarray] = []
+        self._value_matrix = np.zeros((0, self.k))
         self._norm: tuple[np.ndarray, np.ndarray] | None = None
         self.observed_lo = np.full(self.k, math.inf)
         self.observed_hi = np.full(self.k, -math.inf)
@@ -294,18 +306,34 @@ class MCTS(SearchStrategy):
             x[n:] = self.model.pad_id
             self._add_node(0, x, prior=1.0 / len(lengths))
 
-    def _add_node(self, parent: int, x: Tensor, *, prior: float = 1.0, log_step: float = 0.0) -> int:
-        """Append a child of ``parent`` holding ids ``x`` `[L]`; its id."""
-        idx = self.stats.append(prior)
-        up = self.nodes[parent]
-        node = Node(x=x, depth=up.depth + 1, parent=parent, path=np.append(up.path, idx), log_step=log_step)
-        node.terminal = self._is_terminal(node)
-        self.nodes.append(node)
-        up.add_child(idx)
-        return idx
+    def _add_node(
+        self,
+        parent: int,
+        x: Tensor,
+        *,
+        prior: float = 1.0,
+        log_step: float = 0.0,
+        depth: int | None = None,
+        masked: bool = True,
+        key: bytes | None = None,
+    ) -> int:
+        """Append a child of ``parent`` holding ids ``x`` `[L]` at grid ``depth`` (default: the parent's + 1); its id.
 
-    def _is_terminal(self, node: Node) -> bool:
-        return node.depth >= 1 and (node.depth >= self.options.steps or not bool((node.x == self.model.mask_id).any()))
+        ``masked``: whether ``x`` has masks left; ``key``: ``x`` as bytes, when the caller has it.
+        """
+        idx = self.stats.append(prior, log_step)
+        up = self.nodes[parent]
+        depth = up.depth + 1 if depth is None else depth
+        path = np.empty(len(up.path) + 1, dtype=np.int64)
+        path[:-1] = up.path
+        path[-1] = idx
+        node = Node(x=x, depth=depth, parent=parent, path=path)
+        node.terminal = depth >= 1 and (depth >= self.options.steps or not masked)
+        self.stats.exhausted[idx] = node.terminal
+        self.nodes.append(node)
+        up.children.append(idx)
+        up.child_keys.add(x.numpy().tobytes() if key is None else key)
+        return idx
 
     # ------------------------------------------------------------------ grid
     def time_at(self, depth: int) -> float:
@@ -359,7 +387,7 @@ class MCTS(SearchStrategy):
                 idx = node.parent
                 continue
             q = stats.q(live, lo, span, self.options.invalid_penalty)
-            u = puct_scores(q, stats.prior[live], int(stats.visits(idx)), stats.visits(live), self.options.c_puct)
+            u = puct_scores(q, stats.prior[live], int(stats.visits[idx]), stats.visits[live], self.options.c_puct)
             if self.options.selection == "chebyshev":
                 idx = int(live[chebyshev_choice(u, weights)])
             else:
@@ -368,36 +396,46 @@ class MCTS(SearchStrategy):
 
     def allowed_expansions(self, idx: int) -> int:
         """Progressive widening (Coulom 2007; Couetoux et al. 2011): ``max(1, floor(c * N^alpha))`` for node ``idx``."""
-        return max(1, math.floor(self.options.widening_c * int(self.stats.visits(idx)) ** self.options.widening_alpha))
+        return max(1, math.floor(self.options.widening_c * int(self.stats.visits[idx]) ** self.options.widening_alpha))
 
     def _anchor(self, node: Node, weights: np.ndarray) -> Tensor | None:
         """Ids `[L]` of the best scored rollout below ``node`` under the Chebyshev ``weights``, or ``None``."""
         if not node.rollouts:
             return None
         lo, span = self._normaliser()
-        values = (np.stack([self.rollout_values[r] for r in node.rollouts]) - lo) / span
+        have = len(self._value_matrix)
+        if have < len(self.rollout_values):
+            self._value_matrix = np.concatenate([self._value_matrix, np.stack(self.rollout_values[have:])])
+        values = (self._value_matrix[node.rollouts] - lo) / span
         return self.rollout_ids[node.rollouts[chebyshev_choice(values, weights)]]
+
+    def _anchored_depths(self, depth: int, n: int) -> list[int]:
+        """Landing depths of ``n`` anchored children of a node at ``depth`` (see ``anchored_depths``)."""
+        above = [d for d in self.options.anchored_depths or [] if d > depth]
+        if not above:
+            return [depth + 1] * n
+        return [above[i] for i in self.rng.integers(len(above), size=n).tolist()]
 
     def _expand(self, idx: int, weights: np.ndarray) -> list[int]:
         """Sample ``M`` reverse steps from leaf ``idx`` (``A`` of them anchored); return the new distinct children."""
         node = self.nodes[idx]
-        anchor = self._anchor(node, weights) if self.options.anchored_children else None
-        n_anchored = 0 if anchor is None else min(self.options.anchored_children, self.options.num_children)
-        counts = [(self.options.num_children - n_anchored, None), (n_anchored, anchor)]
-        t = self.time_at(node.depth)
-        s = max(self.time_at(node.depth + 1), 0.0)
+        last_step = node.depth + 1 >= self.options.steps
+        anchor = None if last_step or not self.options.anchored_children else self._anchor(node, weights)
+        n_anchored = 0 if anchor is None else self.options.anchored_children
+        n_free = self.options.num_children - n_anchored
+        depths = [node.depth + 1] * n_free + self._anchored_depths(node.depth, n_anchored)
         draws, logps = [], []
         start = time.perf_counter()
         with torch.no_grad(), _threads(self.options.torch_threads):
-            for m, a in counts:
+            for rows, a in ((slice(0, n_free), None), (slice(n_free, None), anchor)):
+                m = len(depths[rows])
                 if m == 0:
                     continue
-                x = node.x.unsqueeze(0).expand(m, -1).to(self.model.device)
-                kwargs = {} if a is None else {"anchor": a.unsqueeze(0).expand(m, -1)}
+                kwargs = {} if a is None else {"anchor": a.to(self.model.device).unsqueeze(0).expand(m, -1)}
                 x_s, logp = self.model.reverse_step(
-                    x,
-                    torch.full((m,), t),
-                    torch.full((m,), s),
+                    node.x.to(self.model.device).unsqueeze(0).expand(m, -1),
+                    torch.full((m,), self.time_at(node.depth)),
+                    torch.tensor([max(self.time_at(d), 0.0) for d in depths[rows]]),
                     temperature=self.options.temperature,
                     top_p=self.options.top_p,
                     generator=self.torch_generator,
@@ -409,40 +447,39 @@ class MCTS(SearchStrategy):
         x_s, logp = torch.cat(draws), torch.cat(logps)
         node.expansions += 1
         self.counts["expansions"] += 1
-        known = {self.nodes[c].x.numpy().tobytes() for c in node.children}
         new = []
-        for row, lp in zip(x_s, logp.tolist()):
+        masked = (x_s == self.model.mask_id).any(-1).tolist()
+        for row, lp, depth, m in zip(x_s.unbind(0), logp.tolist(), depths, masked):
             key = row.numpy().tobytes()
-            if key in known:
+            if key in node.child_keys:
                 continue
-            known.add(key)
-            new.append(self._add_node(idx, row.clone(), log_step=lp))
-        log_steps = np.array([self.nodes[c].log_step for c in node.children])
+            new.append(self._add_node(idx, row, log_step=lp, depth=depth, masked=m, key=key))
+        log_steps = self.stats.log_step[node.child_ids]
         prior = np.exp(log_steps - log_steps.max())
         self.stats.prior[node.child_ids] = prior / prior.sum()
         return new
 
     def _rollout(self, idxs: list[int]) -> Tensor:
-        """Finish denoising the nodes ``idxs`` along the rest of the grid; ids `[B, L]`."""
+        """Finish denoising the nodes ``idxs`` (any depths) along the rest of the grid; ids `[B, L]`."""
         x = torch.stack([self.nodes[i].x for i in idxs]).to(self.model.device)
-        depth = self.nodes[idxs[0]].depth
+        depth = torch.tensor([self.nodes[i].depth for i in idxs])
+        steps = self.options.steps
         start = time.perf_counter()
         with torch.no_grad(), _threads(self.options.torch_threads):
-            for d in range(depth, self.options.steps):
-                rows = (x == self.model.mask_id).any(-1)
+            while True:
+                rows = (x == self.model.mask_id).any(-1).cpu() & (depth < steps)
                 if not bool(rows.any()):
                     break
-                s = 0.0 if d + 1 >= self.options.steps else self.time_at(d + 1)
-                n = int(rows.sum())
-                x_s, _ = self.model.reverse_step(
-                    x[rows],
-                    torch.full((n,), self.time_at(d)),
-                    torch.full((n,), s),
+                d = depth[rows].double()
+                x[rows.to(x.device)], _ = self.model.reverse_step(
+                    x[rows.to(x.device)],
+                    1.0 - d / steps,
+                    (1.0 - (d + 1) / steps).clamp(min=0.0),
                     temperature=self.options.temperature,
                     top_p=self.options.top_p,
                     generator=self.torch_generator,
                 )
-                x[rows] = x_s
+                depth[rows] += 1
         self.timing["model_s"] += time.perf_counter() - start
         return x.cpu()
 
@@ -451,20 +488,23 @@ class MCTS(SearchStrategy):
         row = self.rollout_of.pop(child)
         if canonical is None:
             return None
-        self.rollout_ids.append(row.clone())
-        self.rollout_values.append(canonical.copy())
+        self.rollout_ids.append(row)
+        self.rollout_values.append(canonical)
         return len(self.rollout_ids) - 1
 
-    def _backup(self, idx: int, canonical: np.ndarray | None, *, pending_resolved: bool, rollout: int | None = None) -> None:
-        """Add one rollout result (canonical values `[K]`, or ``None`` for invalid) to ``idx`` and its ancestors."""
-        path = self.nodes[idx].path
-        if rollout is not None:
-            for i in path.tolist():
-                self.nodes[i].rollouts.append(rollout)
-        self.stats.backup(path, canonical, pending_resolved=pending_resolved)
-
-    def _mark_pending(self, idx: int) -> None:
-        self.stats.n_pending[self.nodes[idx].path] += 1
+    def _backup(self, children: Sequence[int], values: Sequence[np.ndarray | None], *, pending_resolved: bool) -> None:
+        """Record the rollouts of ``children`` (canonical values `[K]`, or ``None`` for invalid) and add them to every ancestor."""
+        paths = []
+        for child, value in zip(children, values):
+            node = self.nodes[child]
+            paths.append(node.path)
+            rollout = self._record(child, value)
+            if rollout is not None:
+                for i in node.path.tolist():
+                    self.nodes[i].rollouts.append(rollout)
+            self.stats.exhausted[child] = node.terminal
+        if paths:
+            self.stats.backup(paths, values, pending_resolved=pending_resolved)
 
     # ------------------------------------------------------------------ ask / tell
     def ask(self, n: int) -> list[Any]:
@@ -479,7 +519,8 @@ class MCTS(SearchStrategy):
         self.queue = self.queue[n:]
         expansions = 0
         while len(out) < n and expansions < self.options.max_expansions_per_ask:
-            weights = self.rng.dirichlet(np.ones(self.k))
+            weights = self.rng.standard_exponential(self.k)
+            weights /= weights.sum()
             leaf = self._select(weights)
             if leaf is None:
                 break
@@ -495,34 +536,36 @@ class MCTS(SearchStrategy):
                 continue
             ids = self._rollout(children)
             designs = self.space.decode(ids)  # type: ignore[attr-defined]
-            for child, design, row in zip(children, designs, ids):
-                self.counts["rollouts"] += 1
-                child_node = self.nodes[child]
+            known: tuple[list[int], list[np.ndarray | None]] = ([], [])
+            waiting: list[np.ndarray] = []
+            self.counts["rollouts"] += len(children)
+            for child, design, row in zip(children, designs, ids.unbind(0)):
                 self.rollout_of[child] = row
                 try:
                     canonical_design = self.space.validate(design)
                     key = self.space.key(canonical_design)
                 except InvalidDesignError:
                     self.counts["invalid_rollouts"] += 1
-                    self.rollout_of.pop(child)
-                    self._backup(child, None, pending_resolved=False)
-                    self.stats.exhausted[child] = child_node.terminal
+                    known[0].append(child)
+                    known[1].append(None)
                     continue
                 if key in self.scored:
                     self.counts["duplicate_rollouts"] += 1
-                    self._backup(child, self.scored[key], pending_resolved=False, rollout=self._record(child, self.scored[key]))
-                    self.stats.exhausted[child] = child_node.terminal
+                    known[0].append(child)
+                    known[1].append(self.scored[key])
                     continue
+                waiting.append(self.nodes[child].path)
                 if key in self.pending:
                     self.pending[key].append(child)
-                    self._mark_pending(child)
                     continue
                 self.pending[key] = [child]
-                self._mark_pending(child)
                 if len(out) < n:
                     out.append(canonical_design)
                 else:
                     self.queue.append(canonical_design)
+            self._backup(*known, pending_resolved=False)
+            if waiting:
+                self.stats.mark_pending(waiting)
         elapsed = time.perf_counter() - start
         self.timing["search_s"] += elapsed - (self.timing["model_s"] - model_before)
         return out
@@ -534,6 +577,7 @@ class MCTS(SearchStrategy):
         feasible = scores.feasible().cpu().tolist()
         keys: list[str] = []
         rows: list[int] = []
+        resolved: tuple[list[int], list[np.ndarray | None]] = ([], [])
         for i, design in enumerate(designs):
             try:
                 key = self.space.key(design)
@@ -545,8 +589,9 @@ class MCTS(SearchStrategy):
                 rows.append(i)
             self.scored[key] = value
             for child in self.pending.pop(key, []):
-                self._backup(child, value, pending_resolved=True, rollout=self._record(child, value))
-                self.stats.exhausted[child] = self.nodes[child].terminal
+                resolved[0].append(child)
+                resolved[1].append(value)
+        self._backup(*resolved, pending_resolved=True)
         if rows:
             lo = np.minimum(self.observed_lo, canonical[rows].min(0))
             hi = np.maximum(self.observed_hi, canonical[rows].max(0))
@@ -566,8 +611,8 @@ class MCTS(SearchStrategy):
         nodes = [
             {
                 "x": n.x.tolist(),
+                "depth": n.depth,
                 "parent": n.parent,
-                "log_step": n.log_step,
                 "expansions": n.expansions,
                 "rollouts": list(n.rollouts),
             }
@@ -604,16 +649,16 @@ class MCTS(SearchStrategy):
             up = self.nodes[d["parent"]]
             node = Node(
                 x=torch.tensor(d["x"], dtype=torch.long),
-                depth=up.depth + 1,
+                depth=d["depth"],
                 parent=d["parent"],
                 path=np.append(up.path, i),
-                log_step=d["log_step"],
                 expansions=d["expansions"],
                 rollouts=list(d["rollouts"]),
             )
-            node.terminal = self._is_terminal(node)
+            node.terminal = node.depth >= self.options.steps or not bool((node.x == self.model.mask_id).any())
             self.nodes.append(node)
-            up.add_child(i)
+            up.children.append(i)
+            up.child_keys.add(node.x.numpy().tobytes())
         self.pending = {k: list(v) for k, v in state["pending"].items()}
         self.queue = [self.space.from_json(t) for t in state.get("queue", [])]
         self.scored = {k: None if v is None else np.asarray(v, dtype=np.float64) for k, v in state["scored"].items()}
@@ -623,5 +668,6 @@ class MCTS(SearchStrategy):
         self.rollout_of = {int(k): torch.tensor(v, dtype=torch.long) for k, v in state.get("rollout_of", {}).items()}
         self.rollout_ids = [torch.tensor(r, dtype=torch.long) for r in state.get("rollout_ids", [])]
         self.rollout_values = [np.asarray(v, dtype=np.float64) for v in state.get("rollout_values", [])]
+        self._value_matrix = np.zeros((0, self.k))
         self.archive.load_state_dict(state["archive"])
         self.counts.update(state.get("counts", {}))

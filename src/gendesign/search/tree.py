@@ -8,6 +8,7 @@ instead of a Python loop over node objects.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -19,23 +20,27 @@ class Node:
     """Structure of one tree node: ids ``x`` `[L]` at grid depth ``depth``.
 
     ``path`` `[depth + 2]` holds the node ids from the root down to this node; the statistics of
-    the node are row ``path[-1]`` of the tree's :class:`TreeStats`.
+    the node are row ``path[-1]`` of the tree's :class:`TreeStats`. ``child_keys`` holds the
+    children's ids as bytes, so an expansion merges identical children in constant time.
     """
 
     x: Tensor
     depth: int
     parent: int
     path: np.ndarray
-    log_step: float = 0.0
     children: list[int] = field(default_factory=list)
     terminal: bool = False
     expansions: int = 0
     rollouts: list[int] = field(default_factory=list)
-    child_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    child_keys: set[bytes] = field(default_factory=set, repr=False)
+    _child_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
 
-    def add_child(self, idx: int) -> None:
-        self.children.append(idx)
-        self.child_ids = np.asarray(self.children, dtype=np.int64)
+    @property
+    def child_ids(self) -> np.ndarray:
+        """`[C]` the children as an array (rebuilt only after children were added)."""
+        if len(self._child_ids) != len(self.children):
+            self._child_ids = np.asarray(self.children, dtype=np.int64)
+        return self._child_ids
 
 
 class TreeStats:
@@ -46,11 +51,13 @@ class TreeStats:
         n_valid: `[N]` valid scored rollouts below each node.
         n_invalid: `[N]` inadmissible (penalised) rollouts below each node.
         n_pending: `[N]` rollouts below each node still waiting for scores (virtual visits).
+        visits: `[N]` ``N = n_valid + n_invalid + n_pending``, kept up to date for selection.
         prior: `[N]` prior probability of each node given its parent.
+        log_step: `[N]` log-probability of the reverse step that made each node from its parent.
         exhausted: `[N]` whether nothing new can come from the node's subtree.
     """
 
-    FIELDS = ("reward_sum", "n_valid", "n_invalid", "n_pending", "prior", "exhausted")
+    FIELDS = ("reward_sum", "n_valid", "n_invalid", "n_pending", "visits", "prior", "log_step", "exhausted")
 
     def __init__(self, num_objectives: int, capacity: int = 256) -> None:
         self.size = 0
@@ -58,10 +65,12 @@ class TreeStats:
         self.n_valid = np.zeros(capacity, dtype=np.int64)
         self.n_invalid = np.zeros(capacity, dtype=np.int64)
         self.n_pending = np.zeros(capacity, dtype=np.int64)
+        self.visits = np.zeros(capacity, dtype=np.int64)
         self.prior = np.ones(capacity)
+        self.log_step = np.zeros(capacity)
         self.exhausted = np.zeros(capacity, dtype=bool)
 
-    def append(self, prior: float = 1.0) -> int:
+    def append(self, prior: float = 1.0, log_step: float = 0.0) -> int:
         """Add a row for a new node with no rollouts; its id."""
         if self.size == len(self.prior):
             for name in self.FIELDS:
@@ -70,12 +79,9 @@ class TreeStats:
                 grown[: len(old)] = old
                 setattr(self, name, grown)
         self.prior[self.size] = prior
+        self.log_step[self.size] = log_step
         self.size += 1
         return self.size - 1
-
-    def visits(self, ids: np.ndarray | int) -> Any:
-        """``N``: scored plus pending rollouts below ``ids``."""
-        return self.n_valid[ids] + self.n_invalid[ids] + self.n_pending[ids]
 
     def q(self, ids: np.ndarray, lo: np.ndarray, span: np.ndarray, invalid_penalty: float) -> np.ndarray:
         """Mean rewards `[C, K]` of nodes ``ids`` `[C]`.
@@ -84,19 +90,37 @@ class TreeStats:
         with ``lo``, ``span`` `[K]` the reward normaliser.
         """
         valid = self.n_valid[ids]
-        invalid = self.n_invalid[ids]
-        q = (self.reward_sum[ids] - lo * valid[:, None]) / span - invalid_penalty * invalid[:, None]
-        return q / np.maximum(valid + invalid, 1)[:, None]
+        scored = valid + self.n_invalid[ids]
+        q = self.reward_sum[ids] - lo * valid[:, None]
+        q /= span
+        if invalid_penalty:
+            q -= invalid_penalty * (scored - valid)[:, None]
+        q /= np.maximum(scored, 1)[:, None]
+        return q
 
-    def backup(self, path: np.ndarray, value: np.ndarray | None, *, pending_resolved: bool) -> None:
-        """Add one rollout with canonical values ``value`` `[K]` (``None``: invalid) to every node of ``path``."""
+    def backup(self, paths: Sequence[np.ndarray], values: Sequence[np.ndarray | None], *, pending_resolved: bool) -> None:
+        """Add rollout ``i``, with canonical values ``values[i]`` `[K]` (``None``: invalid), to every node of ``paths[i]``.
+
+        ``pending_resolved``: the rollouts were counted by :meth:`mark_pending` and now have their scores.
+        """
+        ids = np.concatenate(paths)
+        lengths = [len(p) for p in paths]
+        valid = np.repeat(np.array([v is not None for v in values]), lengths)
         if pending_resolved:
-            self.n_pending[path] -= 1
-        if value is None:
-            self.n_invalid[path] += 1
+            np.subtract.at(self.n_pending, ids, 1)
         else:
-            self.reward_sum[path] += value
-            self.n_valid[path] += 1
+            np.add.at(self.visits, ids, 1)
+        np.add.at(self.n_invalid, ids[~valid], 1)
+        np.add.at(self.n_valid, ids[valid], 1)
+        if valid.any():
+            rows = [(v, n) for v, n in zip(values, lengths) if v is not None]
+            np.add.at(self.reward_sum, ids[valid], np.repeat(np.stack([v for v, _ in rows]), [n for _, n in rows], axis=0))
+
+    def mark_pending(self, paths: Sequence[np.ndarray]) -> None:
+        """Count one rollout below every node of each of ``paths`` whose score has not come back yet."""
+        ids = np.concatenate(paths)
+        np.add.at(self.n_pending, ids, 1)
+        np.add.at(self.visits, ids, 1)
 
     def state_dict(self) -> dict[str, list[Any]]:
         return {name: getattr(self, name)[: self.size].tolist() for name in self.FIELDS}

@@ -42,8 +42,9 @@ class Peptide:
     def __post_init__(self) -> None:
         if not self.residues:
             raise InvalidDesignError("a peptide needs at least one residue")
-        for pos, code in enumerate(self.residues):
-            if code not in MONOMERS:
+        unknown = set(self.residues) - MONOMERS.keys()
+        for pos, code in enumerate(self.residues if unknown else ()):
+            if code in unknown:
                 try:
                     monomer(code)
                 except InvalidDesignError as exc:

@@ -126,8 +126,8 @@ class PeptideSpace(DesignSpace):
             pep = parse_peptide(design)
         else:
             pep = self._default_termini(tuple(self.chain.tokenize(design)))
-        bad = [c for c in pep.residues if c not in self._allowed]
-        if bad:
+        if not self._allowed.issuperset(pep.residues):
+            bad = [c for c in pep.residues if c not in self._allowed]
             raise InvalidDesignError(f"{pep} uses monomers {sorted(set(bad))} outside this space's set {list(self.monomers)}")
         if not self.min_length <= len(pep) <= self.max_length:
             raise InvalidDesignError(f"{pep} has {len(pep)} residues; this space needs {self.min_length} to {self.max_length}")
