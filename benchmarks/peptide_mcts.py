@@ -88,7 +88,7 @@ class BestOfN(SearchStrategy):
         super().__init__(space, specs, seed=seed)
         self.model = model
         self.sampler = Sampler(model, steps=steps)
-        probs = model.length_counts.clone().double()
+        probs = model.length_counts.detach().cpu().double()
         probs[: space.min_length] = 0
         probs[space.max_length + 1 :] = 0
         self.length_probs = probs / probs.sum()
@@ -130,6 +130,7 @@ def run_one(problem: Problem, name: str, budget: int, seed: int, model: MaskedDi
             seed=seed,
             options=problem.mcts_options,
             model=model,
+            device=model.device,
         )
     elif name == "best_of_n":
         strat = BestOfN(problem.space, problem.specs, seed=seed, model=model, steps=16)
@@ -205,9 +206,9 @@ def distribution_shift(problem: Problem, model: MaskedDiffusionLM, designs: list
     from gendesign.plugins.peptides.notation import parse_peptide
 
     residues = [c for d in designs for c in parse_peptide(d).residues]
-    x0 = problem.space.encode(designs)
+    x0 = problem.space.encode(designs).to(model.device)
     lengths = (x0 != model.pad_id).sum(-1)
-    nat = -nelbo_per_design(model, x0, num_samples=8) / lengths
+    nat = -nelbo_per_design(model, x0, num_samples=8).cpu() / lengths.cpu()
     return {"beat_lead_noncanonical": sum(len(c) > 1 for c in residues) / len(residues), "beat_lead_naturalness": float(nat.mean())}
 
 
@@ -245,7 +246,7 @@ def _fmt(x: float | None, spec: str) -> str:
     return "" if x is None else format(x, spec)
 
 
-def write(records: list[dict[str, Any]], budgets: list[int], problem: Problem, tag: str = "") -> None:
+def write(records: list[dict[str, Any]], budgets: list[int], problem: Problem, tag: str = "", device: str = "cpu") -> None:
     summary = summarise(records)
     RESULTS.mkdir(parents=True, exist_ok=True)
     lead = [round(float(v), 4) for v in problem.lead]
@@ -257,11 +258,11 @@ def write(records: list[dict[str, Any]], budgets: list[int], problem: Problem, t
         "# Multi-objective AMP design: MCTS vs best-of-N MDLM sampling, evolution, random",
         "",
         "Objectives (the default main job): amp_probability (max), hemolysis_proxy (min), protease_resistance_proxy (max); space `peptide` (63 monomers, 10-30 residues).",
-        f"MCTS options (from the main job): steps {opts.steps}, children {opts.num_children} ({opts.anchored_children} anchored), c_puct {opts.c_puct}, widening_c {opts.widening_c}, selection {opts.selection}, lengths {opts.num_lengths}.",
+        f"MCTS options (from the main job): steps {opts.steps}, children {opts.num_children} ({opts.anchored_children} anchored, landing at depths {opts.anchored_depths or 'next'}), c_puct {opts.c_puct}, widening_c {opts.widening_c}, selection {opts.selection}, lengths {opts.num_lengths}.",
         "HV corner: reference (0, 1, 0) from the spec bounds (max 1). "
         f"HV lead: reference = {LEAD[0]} ({LEAD[1]}), canonical values {lead} (P(AMP), -hemolysis, protease resistance); "
         "'beat lead' counts evaluated designs better than the lead on all three.",
-        "Timings from a 2-core CPU shared with other jobs: compare fractions and ratios, not absolute seconds.",
+        f"MDLM on {device}; timings from a machine shared with other jobs: compare fractions and ratios, not absolute seconds.",
         "",
         "'non-canonical' and 'naturalness' describe the designs that beat the lead: the share of non-canonical residues and the mean -NELBO per residue (nats) under the shipped peptide MDLM (higher is more like its training peptides).",
         "",
@@ -294,12 +295,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--strategies", nargs="+", default=["mcts", "best_of_n", "evolution", "random"])
     parser.add_argument("--tag", default="", help="suffix of the result files")
+    parser.add_argument("--device", default="cpu", help="where the MDLM runs (cpu, cuda); objectives stay on the CPU")
     args = parser.parse_args()
     torch.set_num_threads(1)
     from gendesign.plugins.peptides.train_mdlm import shipped_path
 
     problem = Problem()
-    model = MaskedDiffusionLM.from_pretrained(shipped_path()).eval()
+    model = MaskedDiffusionLM.from_pretrained(shipped_path(), device=args.device).eval()
     records = []
     for budget in args.budgets:
         for seed in args.seeds:
@@ -307,7 +309,7 @@ def main() -> None:
                 rec = run_one(problem, name, budget, seed, model)
                 records.append(rec)
                 print(json.dumps({k: v for k, v in rec.items() if k != "counts"}), flush=True)
-                write(records, args.budgets, problem, args.tag)
+                write(records, args.budgets, problem, args.tag, args.device)
 
 
 if __name__ == "__main__":

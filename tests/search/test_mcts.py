@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from pydantic import ValidationError
 
 from gendesign.core.errors import ConfigError
 from gendesign.core.objective import FunctionObjective, ObjectiveSpec
@@ -218,13 +219,13 @@ def test_archive_is_strictly_non_dominated_and_bounded(seed):
     assert len(front) >= len(s.archive)
 
 
-@pytest.mark.parametrize("anchored", [0, 3])
-def test_state_dict_resume_continues_identically(anchored):
+@pytest.mark.parametrize("anchored, depths", [(0, None), (3, None), (3, [3, 4])])
+def test_state_dict_resume_continues_identically(anchored, depths):
     length = 5
     model = ProductMDLM(torch.randn(length, 3, generator=torch.Generator().manual_seed(0)))
     space = SequenceSpace("ABC", length=length)
     obj = FunctionObjective(lambda xs: [[x.count("A"), x.count("C")] for x in xs], names=["a", "c"])
-    opts = MCTSOptions(steps=length, num_children=4, lengths=[length], anchored_children=anchored)
+    opts = MCTSOptions(steps=length, num_children=4, lengths=[length], anchored_children=anchored, anchored_depths=depths)
     a = MCTS(space, obj.specs, seed=3, options=opts, model=model)
     for _ in range(3):
         d = a.ask(6)
@@ -290,7 +291,69 @@ def test_anchored_children_keep_the_best_rollout_below_the_node():
 
 
 def test_more_anchored_than_children_is_a_config_error():
-    from pydantic import ValidationError
-
     with pytest.raises(ValidationError, match="anchored_children=9 exceeds num_children=8"):
         MCTSOptions(num_children=8, anchored_children=9)
+
+
+def _spy_steps(model):
+    calls = []
+    original = model.reverse_step
+
+    def spy(x_t, t, s_, **kw):
+        calls.append((t.clone(), s_.clone(), "anchor" in kw))
+        return original(x_t, t, s_, **kw)
+
+    model.reverse_step = spy
+    return calls
+
+
+def test_anchored_children_jump_to_the_drawn_depths_and_keep_the_anchor():
+    length, steps = 6, 6
+    model = ProductMDLM(torch.zeros(length, 3))
+    space = SequenceSpace("ABC", length=length)
+    obj = FunctionObjective(lambda xs: [x.count("C") for x in xs], names="c")
+    obj.specs = (ObjectiveSpec("c", bounds=(0.0, float(length))),)
+    opts = MCTSOptions(steps=steps, num_children=6, anchored_children=5, anchored_depths=[3, 5], lengths=[length])
+    s = MCTS(space, obj.specs, seed=2, options=opts, model=model)
+    _run(s, obj, 24)
+    w = torch.ones(1, dtype=torch.float64)
+    anchor = s._anchor(s.nodes[1], w)
+    calls = _spy_steps(model)
+    children = s._expand(1, w)
+    free, anchored = calls[0], calls[1]
+    assert not free[2] and anchored[2]
+    assert free[1].tolist() == pytest.approx([1 - 1 / steps])
+    assert {round(v, 6) for v in anchored[1].tolist()} <= {round(1 - 3 / steps, 6), round(1 - 5 / steps, 6)}
+    for c in children:
+        node = s.nodes[c]
+        assert node.depth in (1, 3, 5)
+        if node.depth > 1:
+            revealed = node.x != model.mask_id
+            assert torch.equal(node.x[revealed], anchor[revealed])
+
+
+def test_no_anchored_children_at_the_last_step_and_rollouts_keep_per_row_times():
+    length, steps = 4, 4
+    model = ProductMDLM(torch.zeros(length, 3))
+    space = SequenceSpace("ABC", length=length)
+    obj = FunctionObjective(lambda xs: [x.count("A") for x in xs], names="a")
+    obj.specs = (ObjectiveSpec("a", bounds=(0.0, float(length))),)
+    opts = MCTSOptions(steps=steps, num_children=4, anchored_children=3, anchored_depths=[2, 3], lengths=[length])
+    s = MCTS(space, obj.specs, seed=0, options=opts, model=model)
+    _run(s, obj, 20)
+    w = torch.ones(1, dtype=torch.float64)
+    deep = next(i for i, n in enumerate(s.nodes) if n.depth == steps - 1 and not n.terminal and n.rollouts)
+    calls = _spy_steps(model)
+    s._expand(deep, w)
+    assert [c[2] for c in calls] == [False]
+    mixed = [next(i for i, n in enumerate(s.nodes) if n.depth == d and not n.terminal) for d in (1, 2)]
+    calls.clear()
+    out = s._rollout(mixed)
+    assert not (out == model.mask_id).any()
+    first_t = calls[0][0].tolist()
+    assert first_t == pytest.approx([1 - 1 / steps, 1 - 2 / steps])
+
+
+def test_anchored_depths_outside_the_grid_are_a_config_error():
+    with pytest.raises(ValidationError, match=r"anchored_depths \[6\] are outside 1..steps-1 = 1..5"):
+        MCTSOptions(steps=6, anchored_depths=[3, 6])

@@ -9,18 +9,21 @@ drawn from the model's training length histogram or given). A node at depth ``d`
 ``x`` `[L]` at time ``t_d`` of the global grid ``t_d = 1 - d / T`` (``d = 0 .. T``): the grid
 *continues* across depth instead of restarting at ``t = 1`` for every expansion.
 
-Expansion. ``M`` independent reverse steps ``t_d -> t_{d+1}`` of the leaf give its children;
+Expansion. ``M`` independent reverse steps from the leaf's time ``t_d`` give its children;
 identical children are merged and their prior is
 ``P(c | parent) = exp(log p(c)) / sum_c' exp(log p(c'))`` over the distinct children, with
-``log p`` the step's log-probability under the model. ``M - A`` steps are the model's own; the
-other ``A = anchored_children`` step the posterior ``q(x_{t_{d+1}} | x_{t_d}, x_0 = a)`` whose
-clean sequence ``a`` is the best rollout scored below the leaf so far (best under the walk's
-Chebyshev weights, below). Such a child keeps a random subset of ``a``'s tokens at the positions
-the step reveals, and its rollout re-samples the rest from the model: the deeper the node, the more
-of a good design is kept, so descending the tree turns into a search in the neighbourhood of the
-best designs while every token still comes from the model's reverse process (for ``A = 0``, as in
+``log p`` the step's log-probability under the model. ``M - A`` steps are the model's own
+``t_d -> t_{d+1}``; the other ``A = anchored_children`` step the posterior
+``q(x_{t_e} | x_{t_d}, x_0 = a)`` whose clean sequence ``a`` is the best rollout scored below the
+leaf so far (best under the walk's Chebyshev weights, below). The landing depth ``e`` is ``d + 1``,
+or with ``anchored_depths`` a depth drawn from that list above ``d``: one reverse step over a
+longer interval of the same grid. Such a child keeps a random share ``1 - t_e`` of ``a``'s tokens
+and its rollout re-samples the rest from the model, so it is a move in the neighbourhood of a good
+design in which every token still comes from the model's reverse process (for ``A = 0``, as in
 PepTune, children of a node share nothing with the good rollouts found below it beyond the
-node's own tokens).
+node's own tokens). With progressive widening a visited node is expanded again and again, each
+time around its current best rollout. At the last step (``d = T - 1``) every child is the model's
+own: an anchored one would only copy ``a``.
 
 Rollout. Every new child is denoised to ``t = 0`` along the rest of the grid (stochastic ancestral
 sampling; the last step reveals every mask), decoded by the space, and scored through the
@@ -42,8 +45,8 @@ Selection (PUCT, Silver et al. 2017; PepTune Eq. 19-20). For each child ``c`` of
 where ``N`` counts rollouts below a node including those still waiting for scores (a virtual
 visit, so one batch does not pile onto one path). The next node is one of the children whose
 ``U`` vectors are Pareto non-dominated. With ``selection="chebyshev"`` (default) every walk from
-the root draws weights ``w ~ Dirichlet(1_K)`` and takes, among those children, the minimiser of
-the augmented Chebyshev distance to the ideal point
+the root draws weights ``w ~ Dirichlet(1_K)`` (normalised standard exponentials) and takes, among
+those children, the minimiser of the augmented Chebyshev distance to the ideal point
 ``max_k w_k (z_k - U_k(c)) + rho sum_k w_k (z_k - U_k(c))`` with ``z_k = max_c' U_k(c')`` and
 ``rho = 0.05`` (ParEGO's scalarisation, Knowles 2006, used as a random search direction per walk);
 each walk then descends in one consistent direction of the front, where a uniform draw among the

@@ -102,3 +102,27 @@ def test_smiles_tokeniser_rejoins_exactly():
     s = "CC(C)C[C@H](NC(=O)[C@@H]1CCCN1)C(=O)N%99"
     assert "".join(tokenize_smiles(s)) == s
     assert "[C@H]" in tokenize_smiles(s) and "%99" in tokenize_smiles(s)
+
+
+def test_checked_designs_are_memoised_per_space_and_failures_never_are():
+    loose = PeptideSpace(monomers="canonical", min_length=3, max_length=10)
+    strict = PeptideSpace(monomers="canonical", min_length=5, max_length=10)
+    assert loose.validate("GLWK") == "GLWK"
+    assert loose.validate("GLWK") == "GLWK"
+    with pytest.raises(InvalidDesignError, match="4 residues"):
+        strict.validate("GLWK")
+    with pytest.raises(InvalidDesignError, match="4 residues"):
+        strict.validate("GLWK")
+
+
+def test_decoded_designs_parse_back_to_the_decoded_peptides():
+    import torch
+
+    from gendesign.plugins.peptides.notation import _parse, parse_peptide
+
+    for cyclisation in ("always", "none"):
+        space = PeptideSpace(monomers="all", min_length=2, max_length=8, cyclisation=cyclisation, c_caps=["NH2"])
+        ids = torch.from_numpy(np.random.default_rng(0).integers(0, space.vocab_size, size=(16, 8)))
+        for text in space.decode(ids):
+            assert parse_peptide(text) == _parse(text)
+            assert parse_peptide(text).notation == text

@@ -20,6 +20,7 @@ from functools import cached_property
 from gendesign.core.errors import InvalidDesignError
 from gendesign.plugins.peptides.monomers import C_CAPS, MONOMERS, N_CAPS, monomer
 
+_TOKENS = {code: m.token for code, m in MONOMERS.items()}
 _TOKEN = re.compile(r"\[([A-Za-z0-9]+)\]|([A-Z])")
 
 
@@ -69,7 +70,7 @@ class Peptide:
     @property
     def chain(self) -> str:
         """The residue part of the notation, e.g. ``GLW[dK]``."""
-        return "".join(MONOMERS[c].token for c in self.residues)
+        return "".join([_TOKENS[c] for c in self.residues])
 
     @cached_property
     def notation(self) -> str:

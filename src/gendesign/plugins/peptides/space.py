@@ -84,6 +84,7 @@ class PeptideSpace(DesignSpace):
             list(self.monomers), min_length=min_length, max_length=max_length, separator=" ", mutation_weights=mutation_weights
         )
         self._allowed = frozenset(self.monomers)
+        self._checked: dict[str, Peptide] = {}
 
     @property
     def min_length(self) -> int:
@@ -120,6 +121,16 @@ class PeptideSpace(DesignSpace):
 
     def peptide(self, design: Any) -> Peptide:
         """The :class:`Peptide` of ``design`` after every check of :meth:`validate`."""
+        if isinstance(design, str) and design in self._checked:
+            return self._checked[design]
+        pep = self._check(design)
+        if isinstance(design, str):
+            if len(self._checked) >= 1 << 16:
+                self._checked.clear()
+            self._checked[design] = pep
+        return pep
+
+    def _check(self, design: Any) -> Peptide:
         if isinstance(design, Peptide):
             pep = design
         elif isinstance(design, str):
