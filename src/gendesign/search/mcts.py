@@ -540,7 +540,7 @@ class MCTS(SearchStrategy):
             ids = self._rollout(children)
             designs = self.space.decode(ids)  # type: ignore[attr-defined]
             known: tuple[list[int], list[np.ndarray | None]] = ([], [])
-            waiting: list[np.ndarray] = []
+            waiting: list[int] = []
             self.counts["rollouts"] += len(children)
             for child, design, row in zip(children, designs, ids.unbind(0)):
                 self.rollout_of[child] = row
@@ -557,7 +557,7 @@ class MCTS(SearchStrategy):
                     known[0].append(child)
                     known[1].append(self.scored[key])
                     continue
-                waiting.append(self.nodes[child].path)
+                waiting.append(child)
                 if key in self.pending:
                     self.pending[key].append(child)
                     continue
@@ -568,7 +568,7 @@ class MCTS(SearchStrategy):
                     self.queue.append(canonical_design)
             self._backup(*known, pending_resolved=False)
             if waiting:
-                self.stats.mark_pending(waiting)
+                self.stats.mark_pending(node.path, waiting)
         elapsed = time.perf_counter() - start
         self.timing["search_s"] += elapsed - (self.timing["model_s"] - model_before)
         return out

@@ -15,7 +15,7 @@ import numpy as np
 from torch import Tensor
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     """Structure of one tree node: ids ``x`` `[L]` at grid depth ``depth``.
 
@@ -116,11 +116,11 @@ class TreeStats:
             rows = [(v, n) for v, n in zip(values, lengths) if v is not None]
             np.add.at(self.reward_sum, ids[valid], np.repeat(np.stack([v for v, _ in rows]), [n for _, n in rows], axis=0))
 
-    def mark_pending(self, paths: Sequence[np.ndarray]) -> None:
-        """Count one rollout below every node of each of ``paths`` whose score has not come back yet."""
-        ids = np.concatenate(paths)
-        np.add.at(self.n_pending, ids, 1)
-        np.add.at(self.visits, ids, 1)
+    def mark_pending(self, parent_path: np.ndarray, children: Sequence[int]) -> None:
+        """Count one rollout per node of ``children`` (all children of ``parent_path[-1]``) whose score has not come back yet."""
+        for counts in (self.n_pending, self.visits):
+            counts[parent_path] += len(children)
+            counts[children] += 1
 
     def state_dict(self) -> dict[str, list[Any]]:
         return {name: getattr(self, name)[: self.size].tolist() for name in self.FIELDS}

@@ -64,6 +64,17 @@ class Peptide:
                 raise InvalidDesignError("a head-to-tail cyclic peptide needs at least 2 residues")
             object.__setattr__(self, "residues", min_rotation(self.residues))
 
+    @classmethod
+    def from_checked(cls, residues: tuple[str, ...], n_cap: str = "H", c_cap: str = "OH", cyclic: bool = False) -> Peptide:
+        """A peptide from parts already known to be valid, without the checks of ``__post_init__``.
+
+        For decoders whose codes come from a fixed, checked alphabet; ``residues`` of a cyclic
+        peptide must already be its minimal rotation.
+        """
+        pep = object.__new__(cls)
+        pep.__dict__.update(residues=residues, n_cap=n_cap, c_cap=c_cap, cyclic=cyclic)
+        return pep
+
     def __len__(self) -> int:
         return len(self.residues)
 

@@ -220,7 +220,10 @@ class PeptideSpace(DesignSpace):
             if not row:
                 out.append("")
                 continue
-            pep = self._default_termini(tuple(row))
+            if self.cyclisation == "always":
+                pep = Peptide(tuple(row), cyclic=True)
+            else:
+                pep = Peptide.from_checked(tuple(row), self.n_caps[0], self.c_caps[0])
             remember(pep)
             out.append(pep.notation)
         return out
