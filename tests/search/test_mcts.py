@@ -91,8 +91,9 @@ def test_exploration_picks_the_less_visited_child_among_equal_values():
         model=model,
     )
     canvas = s.nodes[0].children[0]
-    visited = s._add_node(canvas, s.nodes[canvas].x.clone(), prior=0.5)
-    fresh = s._add_node(canvas, s.nodes[canvas].x.clone(), prior=0.5)
+    visited = s._add_node(canvas, s.nodes[canvas].x.clone(), log_step=-1.0)
+    fresh = s._add_node(canvas, s.nodes[canvas].x.clone(), log_step=-1.0)
+    assert s.stats.prior(canvas, np.array([visited, fresh])).tolist() == pytest.approx([0.5, 0.5])
     s.stats.n_valid[[canvas, visited, fresh]] = [6, 5, 1]
     s.stats.visits[[canvas, visited, fresh]] = [6, 5, 1]
     s.stats.reward_sum[[canvas, visited, fresh], 0] = [3.0, 2.5, 0.5]
@@ -176,6 +177,9 @@ def test_backups_are_means_not_sums():
             q = float(s.q_values(idx)[0])
             assert 0.0 <= q <= 1.0
             assert q == pytest.approx(float(stats.reward_sum[idx, 0]) / stats.n_valid[idx] / 4.0)
+        if node.children:
+            log_steps = torch.from_numpy(stats.log_step[node.children])
+            assert stats.prior(idx, np.array(node.children)) == pytest.approx(torch.softmax(log_steps, 0).numpy())
         scored = stats.n_valid + stats.n_invalid
         own_rollout = int(node.depth >= 1)
         assert scored[idx] == scored[node.children].sum() + own_rollout
@@ -241,6 +245,11 @@ def test_state_dict_resume_continues_identically(anchored, depths):
     b.tell(pending, obj(pending))
     assert a.ask(6) == b.ask(6)
     assert a.archive.keys == b.archive.keys
+    for s in (a, b):
+        lo, span = s._normaliser()
+        ids = np.arange(s.stats.size)
+        assert np.allclose(s.stats.q_mean[ids], s.stats.q(ids, lo, span, opts.invalid_penalty))
+        assert np.isfinite(lo).all() and (span > 0).all()
 
 
 def test_model_and_space_vocabularies_must_agree():

@@ -579,10 +579,8 @@ class ParetoArchive:
         self._values = pool_values
         self._keys = pool_keys
         members = set(pool_keys)
-        accepted = torch.zeros(len(keys), dtype=torch.bool)
-        for i in fresh:
-            accepted[i] = keys[i] in members
-        return accepted
+        fresh_set = set(fresh)
+        return torch.tensor([i in fresh_set and key in members for i, key in enumerate(keys)], dtype=torch.bool)
 
     def _prune_scores(self, values: Tensor) -> Tensor:
         if self.prune == "hypervolume":

@@ -302,19 +302,18 @@ class MCTS(SearchStrategy):
     def _build_root(self) -> None:
         lengths = self._canvas_lengths()
         width = max(lengths)
-        root = Node(x=torch.empty(0, dtype=torch.long), depth=-1, parent=-1, path=np.array([self.stats.append()]))
+        root = Node(x=torch.empty(0, dtype=torch.long), depth=-1, parent=-1, path=np.array([self.stats.append(-1, 0.0, first_child=True)]))
         self.nodes = [root]
         for n in lengths:
             x = torch.full((width,), self.model.mask_id, dtype=torch.long)
             x[n:] = self.model.pad_id
-            self._add_node(0, x, prior=1.0 / len(lengths))
+            self._add_node(0, x, log_step=-math.log(len(lengths)))
 
     def _add_node(
         self,
         parent: int,
         x: Tensor,
         *,
-        prior: float = 1.0,
         log_step: float = 0.0,
         depth: int | None = None,
         masked: bool = True,
@@ -324,8 +323,8 @@ class MCTS(SearchStrategy):
 
         ``masked``: whether ``x`` has masks left; ``key``: ``x`` as bytes, when the caller has it.
         """
-        idx = self.stats.append(prior, log_step)
         up = self.nodes[parent]
+        idx = self.stats.append(parent, log_step, first_child=not up.children)
         depth = up.depth + 1 if depth is None else depth
         path = np.empty(len(up.path) + 1, dtype=np.int64)
         path[:-1] = up.path
@@ -345,7 +344,7 @@ class MCTS(SearchStrategy):
 
     # ------------------------------------------------------------------ rewards
     def _normaliser(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(lo, span)`` `[K]` mapping canonical values to rewards: spec bounds, else the observed range (cached until it changes)."""
+        """``(lo, span)`` `[K]` mapping canonical values to rewards: spec bounds, else the observed range (cached until it changes; a change refreshes the tree's mean rewards)."""
         if self._norm is None:
             lo = self.observed_lo.copy()
             hi = self.observed_hi.copy()
@@ -356,6 +355,7 @@ class MCTS(SearchStrategy):
             with np.errstate(invalid="ignore"):
                 span = np.where(np.isfinite(hi - lo) & (hi > lo), hi - lo, 1.0)
             self._norm = (np.where(np.isfinite(lo), lo, 0.0), span)
+            self.stats.set_normaliser(*self._norm, self.options.invalid_penalty)
         return self._norm
 
     def q_values(self, idx: int) -> Tensor:
@@ -372,7 +372,7 @@ class MCTS(SearchStrategy):
         ``selection="chebyshev"`` needs no explicit front.
         """
         idx = 0
-        lo, span = self._normaliser()
+        self._normaliser()
         stats = self.stats
         while True:
             node = self.nodes[idx]
@@ -389,8 +389,7 @@ class MCTS(SearchStrategy):
                     return None
                 idx = node.parent
                 continue
-            q = stats.q(live, lo, span, self.options.invalid_penalty)
-            u = puct_scores(q, stats.prior[live], int(stats.visits[idx]), stats.visits[live], self.options.c_puct)
+            u = puct_scores(stats.q_mean[live], stats.prior(idx, live), int(stats.visits[idx]), stats.visits[live], self.options.c_puct)
             if self.options.selection == "chebyshev":
                 idx = int(live[chebyshev_choice(u, weights)])
             else:
@@ -409,14 +408,15 @@ class MCTS(SearchStrategy):
         have = len(self._value_matrix)
         if have < len(self.rollout_values):
             self._value_matrix = np.concatenate([self._value_matrix, np.stack(self.rollout_values[have:])])
-        values = (self._value_matrix[node.rollouts] - lo) / span
-        return self.rollout_ids[node.rollouts[chebyshev_choice(values, weights)]]
+        rollouts = node.rollout_array
+        values = (self._value_matrix[rollouts] - lo) / span
+        return self.rollout_ids[int(rollouts[chebyshev_choice(values, weights)])]
 
     def _anchored_depths(self, depth: int, n: int) -> list[int]:
         """Landing depths of ``n`` anchored children of a node at ``depth`` (see ``anchored_depths``)."""
         above = [d for d in self.options.anchored_depths or [] if d > depth]
-        if not above:
-            return [depth + 1] * n
+        if len(above) <= 1:
+            return [above[0] if above else depth + 1] * n
         return [above[i] for i in self.rng.integers(len(above), size=n).tolist()]
 
     def _expand(self, idx: int, weights: np.ndarray) -> list[int]:
@@ -457,9 +457,6 @@ class MCTS(SearchStrategy):
             if key in node.child_keys:
                 continue
             new.append(self._add_node(idx, row, log_step=lp, depth=depth, masked=m, key=key))
-        log_steps = self.stats.log_step[node.child_ids]
-        prior = np.exp(log_steps - log_steps.max())
-        self.stats.prior[node.child_ids] = prior / prior.sum()
         return new
 
     def _rollout(self, idxs: list[int]) -> Tensor:

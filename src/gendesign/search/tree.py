@@ -7,6 +7,7 @@ instead of a Python loop over node objects.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ class Node:
     rollouts: list[int] = field(default_factory=list)
     child_keys: set[bytes] = field(default_factory=set, repr=False)
     _child_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
+    _rollout_array: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
 
     @property
     def child_ids(self) -> np.ndarray:
@@ -41,6 +43,14 @@ class Node:
         if len(self._child_ids) != len(self.children):
             self._child_ids = np.asarray(self.children, dtype=np.int64)
         return self._child_ids
+
+    @property
+    def rollout_array(self) -> np.ndarray:
+        """`[R]` the rollouts below the node as an array (extended only by the ones added since)."""
+        have = len(self._rollout_array)
+        if have != len(self.rollouts):
+            self._rollout_array = np.concatenate([self._rollout_array, np.asarray(self.rollouts[have:], dtype=np.int64)])
+        return self._rollout_array
 
 
 class TreeStats:
@@ -52,36 +62,53 @@ class TreeStats:
         n_invalid: `[N]` inadmissible (penalised) rollouts below each node.
         n_pending: `[N]` rollouts below each node still waiting for scores (virtual visits).
         visits: `[N]` ``N = n_valid + n_invalid + n_pending``, kept up to date for selection.
-        prior: `[N]` prior probability of each node given its parent.
         log_step: `[N]` log-probability of the reverse step that made each node from its parent.
+        log_z: `[N]` ``log sum_c exp(log_step[c])`` over each node's children, so the prior of a
+            child is ``P(c | n) = exp(log_step[c] - log_z[n])`` (defined once ``n`` has children).
         exhausted: `[N]` whether nothing new can come from the node's subtree.
+        q_mean: `[N, K]` mean rewards :meth:`q` under the normaliser of :meth:`set_normaliser`,
+            refreshed by every backup (derived; not part of the state).
     """
 
-    FIELDS = ("reward_sum", "n_valid", "n_invalid", "n_pending", "visits", "prior", "log_step", "exhausted")
+    FIELDS = ("reward_sum", "n_valid", "n_invalid", "n_pending", "visits", "log_step", "log_z", "exhausted")
 
     def __init__(self, num_objectives: int, capacity: int = 256) -> None:
         self.size = 0
+        self.normaliser = (np.zeros(num_objectives), np.ones(num_objectives), 0.0)
+        self.q_mean = np.zeros((capacity, num_objectives))
         self.reward_sum = np.zeros((capacity, num_objectives))
         self.n_valid = np.zeros(capacity, dtype=np.int64)
         self.n_invalid = np.zeros(capacity, dtype=np.int64)
         self.n_pending = np.zeros(capacity, dtype=np.int64)
         self.visits = np.zeros(capacity, dtype=np.int64)
-        self.prior = np.ones(capacity)
         self.log_step = np.zeros(capacity)
+        self.log_z = np.zeros(capacity)
         self.exhausted = np.zeros(capacity, dtype=bool)
 
-    def append(self, prior: float = 1.0, log_step: float = 0.0) -> int:
-        """Add a row for a new node with no rollouts; its id."""
-        if self.size == len(self.prior):
-            for name in self.FIELDS:
+    def append(self, parent: int, log_step: float, first_child: bool) -> int:
+        """Add a row for a new child of ``parent`` (row ``-1``: none) with no rollouts; its id."""
+        if self.size == len(self.log_step):
+            for name in (*self.FIELDS, "q_mean"):
                 old = getattr(self, name)
                 grown = np.zeros((2 * len(old), *old.shape[1:]), dtype=old.dtype)
                 grown[: len(old)] = old
                 setattr(self, name, grown)
-        self.prior[self.size] = prior
         self.log_step[self.size] = log_step
+        if parent >= 0:
+            z = float(self.log_z[parent])
+            self.log_z[parent] = log_step if first_child else max(z, log_step) + math.log1p(math.exp(-abs(z - log_step)))
         self.size += 1
         return self.size - 1
+
+    def prior(self, parent: int, ids: np.ndarray) -> np.ndarray:
+        """`[C]` prior probabilities ``P(c | parent)`` of the children ``ids``."""
+        return np.exp(self.log_step[ids] - self.log_z[parent])
+
+    def set_normaliser(self, lo: np.ndarray, span: np.ndarray, invalid_penalty: float) -> None:
+        """Map canonical values to rewards ``(y - lo) / span`` (`[K]` each) from now on; refreshes :attr:`q_mean`."""
+        self.normaliser = (lo, span, invalid_penalty)
+        ids = np.arange(self.size)
+        self.q_mean[ids] = self.q(ids, lo, span, invalid_penalty)
 
     def q(self, ids: np.ndarray, lo: np.ndarray, span: np.ndarray, invalid_penalty: float) -> np.ndarray:
         """Mean rewards `[C, K]` of nodes ``ids`` `[C]`.
@@ -115,6 +142,8 @@ class TreeStats:
         if valid.any():
             rows = [(v, n) for v, n in zip(values, lengths) if v is not None]
             np.add.at(self.reward_sum, ids[valid], np.repeat(np.stack([v for v, _ in rows]), [n for _, n in rows], axis=0))
+        touched = np.unique(ids)
+        self.q_mean[touched] = self.q(touched, *self.normaliser)
 
     def mark_pending(self, parent_path: np.ndarray, children: Sequence[int]) -> None:
         """Count one rollout per node of ``children`` (all children of ``parent_path[-1]``) whose score has not come back yet."""
@@ -126,11 +155,12 @@ class TreeStats:
         return {name: getattr(self, name)[: self.size].tolist() for name in self.FIELDS}
 
     def load_state_dict(self, state: dict[str, list[Any]]) -> None:
-        size = len(state["prior"])
+        size = len(state["log_step"])
         fresh = TreeStats(self.reward_sum.shape[1], capacity=max(size, 1))
         for name in self.FIELDS:
             getattr(fresh, name)[:size] = np.asarray(state[name], dtype=getattr(fresh, name).dtype).reshape(
                 (size, *getattr(fresh, name).shape[1:])
             )
         fresh.size = size
+        fresh.set_normaliser(*self.normaliser)
         self.__dict__.update(fresh.__dict__)
