@@ -125,10 +125,13 @@ class PeptideSpace(DesignSpace):
             return self._checked[design]
         pep = self._check(design)
         if isinstance(design, str):
-            if len(self._checked) >= 1 << 16:
-                self._checked.clear()
-            self._checked[design] = pep
+            self._mark_checked(design, pep)
         return pep
+
+    def _mark_checked(self, text: str, pep: Peptide) -> None:
+        if len(self._checked) >= 1 << 16:
+            self._checked.clear()
+        self._checked[text] = pep
 
     def _check(self, design: Any) -> Peptide:
         if isinstance(design, Peptide):
@@ -213,7 +216,9 @@ class PeptideSpace(DesignSpace):
         """Designs from ids `[B, L]` with the default termini; a row may decode to an invalid design.
 
         A row is cut at the first :attr:`pad_id`. Rows whose length is out of bounds are returned
-        as they are, so callers can count and penalise them; use :meth:`is_valid` to check.
+        as they are, so callers can count and penalise them; use :meth:`is_valid` to check. The
+        others are recorded as checked for :meth:`validate`: their monomers, termini and
+        cyclisation come from this space by construction.
         """
         out = []
         for row in self.chain.decode(ids):
@@ -226,6 +231,8 @@ class PeptideSpace(DesignSpace):
                 pep = Peptide.from_checked(tuple(row), self.n_caps[0], self.c_caps[0])
             remember(pep)
             out.append(pep.notation)
+            if self.min_length <= len(row) <= self.max_length:
+                self._mark_checked(pep.notation, pep)
         return out
 
     def sample(self, n: int, rng: np.random.Generator) -> list[str]:
