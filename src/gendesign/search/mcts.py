@@ -158,11 +158,11 @@ CHEBYSHEV_RHO = 0.05
 
 def chebyshev_choice(u: ArrayLike, weights: ArrayLike) -> int:
     """Row of ``u`` `[C, K]` minimising ``max_k w_k (z_k - u_k) + rho sum_k w_k (z_k - u_k)``, ``z = max_c u`` (``w`` `[K]`)."""
-    u = np.asarray(u, dtype=np.float64)
-    gap = u.max(0) - u
-    gap *= np.asarray(weights, dtype=np.float64)
-    score = gap.max(-1)
-    score += CHEBYSHEV_RHO * gap.sum(-1)
+    ut = np.ascontiguousarray(np.asarray(u, dtype=np.float64).T)
+    gap = ut.max(1, keepdims=True) - ut
+    gap *= np.asarray(weights, dtype=np.float64)[:, None]
+    score = gap.max(0)
+    score += CHEBYSHEV_RHO * gap.sum(0)
     return int(score.argmin())
 
 

@@ -141,9 +141,10 @@ class TreeStats:
         np.add.at(self.n_valid, ids[valid], 1)
         if valid.any():
             rows = [(v, n) for v, n in zip(values, lengths) if v is not None]
-            np.add.at(self.reward_sum, ids[valid], np.repeat(np.stack([v for v, _ in rows]), [n for _, n in rows], axis=0))
-        touched = np.unique(ids)
-        self.q_mean[touched] = self.q(touched, *self.normaliser)
+            added = np.repeat(np.stack([v for v, _ in rows]), [n for _, n in rows], axis=0)
+            for k in range(added.shape[1]):
+                np.add.at(self.reward_sum[:, k], ids[valid], added[:, k])
+        self.q_mean[ids] = self.q(ids, *self.normaliser)
 
     def mark_pending(self, parent_path: np.ndarray, children: Sequence[int]) -> None:
         """Count one rollout per node of ``children`` (all children of ``parent_path[-1]``) whose score has not come back yet."""
