@@ -302,40 +302,46 @@ class MCTS(SearchStrategy):
     def _build_root(self) -> None:
         lengths = self._canvas_lengths()
         width = max(lengths)
-        root = Node(x=torch.empty(0, dtype=torch.long), depth=-1, parent=-1, path=np.array([self.stats.append(-1, 0.0, first_child=True)]))
-        self.nodes = [root]
+        root = self.stats.extend(-1, [0.0], has_children=False).start
+        self.nodes = [Node(x=torch.empty(0, dtype=torch.long), depth=-1, parent=-1, path=np.array([root]))]
         for n in lengths:
             x = torch.full((width,), self.model.mask_id, dtype=torch.long)
             x[n:] = self.model.pad_id
-            self._add_node(0, x, log_step=-math.log(len(lengths)))
+            self._add_node(root, x, log_step=-math.log(len(lengths)))
 
-    def _add_node(
+    def _add_nodes(
         self,
         parent: int,
-        x: Tensor,
-        *,
-        log_step: float = 0.0,
-        depth: int | None = None,
-        masked: bool = True,
-        key: bytes | None = None,
-    ) -> int:
-        """Append a child of ``parent`` holding ids ``x`` `[L]` at grid ``depth`` (default: the parent's + 1); its id.
+        xs: Sequence[Tensor],
+        log_steps: Sequence[float],
+        depths: Sequence[int],
+        masked: Sequence[bool],
+        keys: Sequence[bytes],
+    ) -> list[int]:
+        """Append children of ``parent`` holding ids ``xs[i]`` `[L]` at grid depths ``depths[i]``; their ids.
 
-        ``masked``: whether ``x`` has masks left; ``key``: ``x`` as bytes, when the caller has it.
+        ``log_steps``: log-probabilities of the steps that made them; ``masked``: whether each has
+        masks left; ``keys``: each ``x`` as bytes.
         """
         up = self.nodes[parent]
-        idx = self.stats.append(parent, log_step, first_child=not up.children)
-        depth = up.depth + 1 if depth is None else depth
-        path = np.empty(len(up.path) + 1, dtype=np.int64)
-        path[:-1] = up.path
-        path[-1] = idx
-        node = Node(x=x, depth=depth, parent=parent, path=path)
-        node.terminal = depth >= 1 and (depth >= self.options.steps or not masked)
-        self.stats.exhausted[idx] = node.terminal
-        self.nodes.append(node)
-        up.children.append(idx)
-        up.child_keys.add(x.numpy().tobytes() if key is None else key)
-        return idx
+        ids = self.stats.extend(parent, log_steps, has_children=bool(up.children))
+        steps = self.options.steps
+        terminal = [depth >= 1 and (depth >= steps or not m) for depth, m in zip(depths, masked)]
+        for idx, x, depth, end in zip(ids, xs, depths, terminal):
+            path = np.empty(len(up.path) + 1, dtype=np.int64)
+            path[:-1] = up.path
+            path[-1] = idx
+            self.nodes.append(Node(x=x, depth=depth, parent=parent, path=path, terminal=end))
+        self.stats.exhausted[ids.start : ids.stop] = terminal
+        up.children.extend(ids)
+        up.child_keys.update(keys)
+        return list(ids)
+
+    def _add_node(self, parent: int, x: Tensor, *, log_step: float = 0.0, depth: int | None = None) -> int:
+        """Append one child of ``parent`` holding ids ``x`` `[L]` (default depth: the parent's + 1); its id."""
+        depth = self.nodes[parent].depth + 1 if depth is None else depth
+        masked = bool((x == self.model.mask_id).any())
+        return self._add_nodes(parent, [x], [log_step], [depth], [masked], [x.numpy().tobytes()])[0]
 
     # ------------------------------------------------------------------ grid
     def time_at(self, depth: int) -> float:
@@ -450,14 +456,21 @@ class MCTS(SearchStrategy):
         x_s, logp = torch.cat(draws), torch.cat(logps)
         node.expansions += 1
         self.counts["expansions"] += 1
-        new = []
         masked = (x_s == self.model.mask_id).any(-1).tolist()
-        for row, lp, depth, m in zip(x_s.unbind(0), logp.tolist(), depths, masked):
-            key = row.numpy().tobytes()
-            if key in node.child_keys:
-                continue
-            new.append(self._add_node(idx, row, log_step=lp, depth=depth, masked=m, key=key))
-        return new
+        rows = x_s.numpy()
+        fresh: dict[bytes, int] = {}
+        for i in range(len(rows)):
+            key = rows[i].tobytes()
+            if key not in node.child_keys and key not in fresh:
+                fresh[key] = i
+        keep = list(fresh.values())
+        if not keep:
+            return []
+        xs = x_s.unbind(0)
+        log_steps = logp.tolist()
+        return self._add_nodes(
+            idx, [xs[i] for i in keep], [log_steps[i] for i in keep], [depths[i] for i in keep], [masked[i] for i in keep], list(fresh)
+        )
 
     def _rollout(self, idxs: list[int]) -> Tensor:
         """Finish denoising the nodes ``idxs`` (any depths) along the rest of the grid; ids `[B, L]`."""

@@ -7,7 +7,6 @@ instead of a Python loop over node objects.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,20 +84,26 @@ class TreeStats:
         self.log_z = np.zeros(capacity)
         self.exhausted = np.zeros(capacity, dtype=bool)
 
-    def append(self, parent: int, log_step: float, first_child: bool) -> int:
-        """Add a row for a new child of ``parent`` (row ``-1``: none) with no rollouts; its id."""
-        if self.size == len(self.log_step):
+    def extend(self, parent: int, log_steps: Sequence[float], *, has_children: bool) -> range:
+        """Add rows for new children of ``parent`` (``-1``: none) with no rollouts; their ids.
+
+        ``log_steps``: the log-probabilities of the steps that made them; they enter ``log_z[parent]``,
+        which starts afresh unless the parent ``has_children`` already.
+        """
+        n = len(log_steps)
+        while self.size + n > len(self.log_step):
             for name in (*self.FIELDS, "q_mean"):
                 old = getattr(self, name)
                 grown = np.zeros((2 * len(old), *old.shape[1:]), dtype=old.dtype)
                 grown[: len(old)] = old
                 setattr(self, name, grown)
-        self.log_step[self.size] = log_step
+        ids = range(self.size, self.size + n)
+        self.log_step[ids.start : ids.stop] = log_steps
         if parent >= 0:
-            z = float(self.log_z[parent])
-            self.log_z[parent] = log_step if first_child else max(z, log_step) + math.log1p(math.exp(-abs(z - log_step)))
-        self.size += 1
-        return self.size - 1
+            z = float(np.logaddexp.reduce(np.asarray(log_steps, dtype=np.float64)))
+            self.log_z[parent] = np.logaddexp(self.log_z[parent], z) if has_children else z
+        self.size += n
+        return ids
 
     def prior(self, parent: int, ids: np.ndarray) -> np.ndarray:
         """`[C]` prior probabilities ``P(c | parent)`` of the children ``ids``."""

@@ -221,17 +221,21 @@ class PeptideSpace(DesignSpace):
         cyclisation come from this space by construction.
         """
         out = []
-        for row in self.chain.decode(ids):
-            if not row:
+        pad, codes = self.pad_id, self.tokens
+        lo, hi = self.min_length, self.max_length
+        for row in ids.tolist():
+            n = row.index(pad) if pad in row else len(row)
+            if not n:
                 out.append("")
                 continue
+            residues = tuple([codes[i] for i in row[:n]])
             if self.cyclisation == "always":
-                pep = Peptide(tuple(row), cyclic=True)
+                pep = Peptide(residues, cyclic=True)
             else:
-                pep = Peptide.from_checked(tuple(row), self.n_caps[0], self.c_caps[0])
+                pep = Peptide.from_checked(residues, self.n_caps[0], self.c_caps[0])
             remember(pep)
             out.append(pep.notation)
-            if self.min_length <= len(row) <= self.max_length:
+            if lo <= n <= hi:
                 self._mark_checked(pep.notation, pep)
         return out
 
