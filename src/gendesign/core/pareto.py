@@ -567,6 +567,12 @@ class ParetoArchive:
                 continue
             seen.add(key)
             fresh.append(i)
+        if fresh and self._keys:
+            cand, held = values[fresh].unsqueeze(1), self._values.unsqueeze(0)
+            beaten = ((held >= cand).all(-1) & (held > cand).any(-1)).any(-1).tolist()
+            fresh = [i for i, b in zip(fresh, beaten) if not b]
+        if not fresh:
+            return torch.zeros(len(keys), dtype=torch.bool)
         pool_values = torch.cat([self._values, values[fresh]])
         pool_keys = self._keys + [keys[i] for i in fresh]
         keep = pareto_mask(pool_values)

@@ -153,9 +153,10 @@ class TreeStats:
 
     def mark_pending(self, parent_path: np.ndarray, children: Sequence[int]) -> None:
         """Count one rollout per node of ``children`` (all children of ``parent_path[-1]``) whose score has not come back yet."""
+        rows = np.asarray(children, dtype=np.int64)
         for counts in (self.n_pending, self.visits):
-            counts[parent_path] += len(children)
-            counts[children] += 1
+            counts[parent_path] += len(rows)
+            counts[rows] += 1
 
     def state_dict(self) -> dict[str, list[Any]]:
         return {name: getattr(self, name)[: self.size].tolist() for name in self.FIELDS}
