@@ -420,3 +420,14 @@ def test_docs_pareto_example_runs():
     example = re.findall(r"```python\n(.*?)```", doc.read_text(), re.S)[0]
     assert example.count("assert ") >= 2, "the docs example must check its own results"
     exec(compile(example, str(doc), "exec"), {"__name__": "docs_example"})
+
+
+def test_archive_rejects_a_batch_it_dominates_and_stays_unchanged():
+    archive = ParetoArchive(2, capacity=4)
+    archive.add(torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=torch.float64), ["a", "b"])
+    accepted = archive.add(torch.tensor([[0.5, 0.0], [0.0, 0.5], [0.9, 0.0]], dtype=torch.float64), ["c", "d", "e"])
+    assert accepted.tolist() == [False, False, False]
+    assert archive.keys == ["a", "b"]
+    accepted = archive.add(torch.tensor([[0.5, 0.0], [0.6, 0.6]], dtype=torch.float64), ["f", "g"])
+    assert accepted.tolist() == [False, True]
+    assert sorted(archive.keys) == ["a", "b", "g"]
