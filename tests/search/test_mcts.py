@@ -316,15 +316,20 @@ def _spy_steps(model):
     return calls
 
 
-def test_anchored_children_jump_to_the_drawn_depths_and_keep_the_anchor():
-    length, steps = 6, 6
+def _searched_letter_count(letter, length, budget, seed, **options):
+    """An MCTS over a uniform toy MDLM that maximises the count of ``letter``, after ``budget`` evaluations."""
     model = ProductMDLM(torch.zeros(length, 3))
-    space = SequenceSpace("ABC", length=length)
-    obj = FunctionObjective(lambda xs: [x.count("C") for x in xs], names="c")
-    obj.specs = (ObjectiveSpec("c", bounds=(0.0, float(length))),)
-    opts = MCTSOptions(steps=steps, num_children=6, anchored_children=5, anchored_depths=[3, 5], lengths=[length])
-    s = MCTS(space, obj.specs, seed=2, options=opts, model=model)
-    _run(s, obj, 24)
+    obj = FunctionObjective(lambda xs: [x.count(letter) for x in xs], names=letter)
+    obj.specs = (ObjectiveSpec(letter, bounds=(0.0, float(length))),)
+    opts = MCTSOptions(steps=length, lengths=[length], **options)
+    s = MCTS(SequenceSpace("ABC", length=length), obj.specs, seed=seed, options=opts, model=model)
+    _run(s, obj, budget)
+    return s, model
+
+
+def test_anchored_children_jump_to_the_drawn_depths_and_keep_the_anchor():
+    steps = 6
+    s, model = _searched_letter_count("C", steps, 24, 2, num_children=6, anchored_children=5, anchored_depths=[3, 5])
     w = torch.ones(1, dtype=torch.float64)
     anchor = s._anchor(s.nodes[1], w)
     calls = _spy_steps(model)
@@ -342,14 +347,8 @@ def test_anchored_children_jump_to_the_drawn_depths_and_keep_the_anchor():
 
 
 def test_no_anchored_children_at_the_last_step_and_rollouts_keep_per_row_times():
-    length, steps = 4, 4
-    model = ProductMDLM(torch.zeros(length, 3))
-    space = SequenceSpace("ABC", length=length)
-    obj = FunctionObjective(lambda xs: [x.count("A") for x in xs], names="a")
-    obj.specs = (ObjectiveSpec("a", bounds=(0.0, float(length))),)
-    opts = MCTSOptions(steps=steps, num_children=4, anchored_children=3, anchored_depths=[2, 3], lengths=[length])
-    s = MCTS(space, obj.specs, seed=0, options=opts, model=model)
-    _run(s, obj, 20)
+    steps = 4
+    s, model = _searched_letter_count("A", steps, 20, 0, num_children=4, anchored_children=3, anchored_depths=[2, 3])
     w = torch.ones(1, dtype=torch.float64)
     deep = next(i for i, n in enumerate(s.nodes) if n.depth == steps - 1 and not n.terminal and n.rollouts)
     calls = _spy_steps(model)
