@@ -365,3 +365,15 @@ def test_no_anchored_children_at_the_last_step_and_rollouts_keep_per_row_times()
 def test_anchored_depths_outside_the_grid_are_a_config_error():
     with pytest.raises(ValidationError, match=r"anchored_depths \[6\] are outside 1..steps-1 = 1..5"):
         MCTSOptions(steps=6, anchored_depths=[3, 6])
+
+
+def test_a_state_without_tree_statistics_is_refused_with_the_fix():
+    from gendesign.core.errors import GendesignError
+
+    model = ProductMDLM(torch.zeros(3, 3))
+    opts = MCTSOptions(steps=3, lengths=[3])
+    s = MCTS(SequenceSpace("ABC", length=3), (ObjectiveSpec("f"),), options=opts, model=model)
+    state = s.state_dict()
+    del state["stats"]
+    with pytest.raises(GendesignError, match=r"lacks \['stats'\].*start a new run"):
+        MCTS(SequenceSpace("ABC", length=3), (ObjectiveSpec("f"),), options=opts, model=model).load_state_dict(state)

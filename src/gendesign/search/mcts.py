@@ -652,7 +652,7 @@ class MCTS(SearchStrategy):
         missing = {"nodes", "stats", "pending", "scored", "observed_lo", "observed_hi", "archive"} - set(state)
         if missing:
             raise GendesignError(
-                f"MCTS.load_state_dict: the state lacks {sorted(missing)}; it was not written by MCTS.state_dict"
+                f"MCTS.load_state_dict: the state lacks {sorted(missing)}; it was not written by this version of MCTS.state_dict (start a new run for this version)"
             )
         super().load_state_dict(state)
         self.stats.load_state_dict(state["stats"])
