@@ -7,7 +7,7 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from gendesign.core.errors import ConfigError
+from gendesign.core.errors import ConfigError, GendesignError
 from gendesign.core.objective import FunctionObjective, ObjectiveSpec
 from gendesign.core.pareto import pareto_mask
 from gendesign.core.sequence_space import SequenceSpace
@@ -368,8 +368,6 @@ def test_anchored_depths_outside_the_grid_are_a_config_error():
 
 
 def test_a_state_without_tree_statistics_is_refused_with_the_fix():
-    from gendesign.core.errors import GendesignError
-
     model = ProductMDLM(torch.zeros(3, 3))
     opts = MCTSOptions(steps=3, lengths=[3])
     s = MCTS(SequenceSpace("ABC", length=3), (ObjectiveSpec("f"),), options=opts, model=model)
