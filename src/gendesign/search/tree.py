@@ -19,8 +19,9 @@ from torch import Tensor
 class Node:
     """Structure of one tree node: ids ``x`` `[L]` at grid depth ``depth``.
 
-    ``path`` `[depth + 2]` holds the node ids from the root down to this node; the statistics of
-    the node are row ``path[-1]`` of the tree's :class:`TreeStats`. ``child_keys`` holds the
+    ``path`` holds the node ids from the root down to this node, one per tree level (an anchored
+    jump makes one level span several grid steps); the statistics of the node are row
+    ``path[-1]`` of the tree's :class:`TreeStats`. ``child_keys`` holds the
     children's ids as bytes, so an expansion merges identical children in constant time.
     """
 
