@@ -11,7 +11,7 @@ from gendesign.core.errors import ConfigError, GendesignError
 from gendesign.core.objective import FunctionObjective, ObjectiveSpec
 from gendesign.core.pareto import pareto_mask
 from gendesign.core.sequence_space import SequenceSpace
-from gendesign.search.mcts import MCTS, MCTSOptions, chebyshev_choice, non_dominated, puct_scores
+from gendesign.search.mcts import MCTS, MCTSOptions, chebyshev_choice, puct_scores
 
 
 class ProductMDLM:
@@ -270,11 +270,20 @@ def test_chebyshev_choice_follows_the_weights_along_the_front():
     assert chebyshev_choice(u[:, :1], torch.ones(1, dtype=torch.float64)) == 0
 
 
-def test_non_dominated_matches_the_core_pareto_mask():
-    rng = np.random.default_rng(0)
-    for _ in range(20):
-        u = rng.integers(0, 4, size=(12, 3)).astype(float)
-        assert non_dominated(u).tolist() == pareto_mask(torch.from_numpy(u)).tolist()
+def test_pareto_selection_draws_only_non_dominated_children():
+    model = ProductMDLM(torch.zeros(2, 2))
+    specs = (ObjectiveSpec("f", bounds=(0, 1)), ObjectiveSpec("g", bounds=(0, 1)))
+    opts = MCTSOptions(steps=2, lengths=[2], c_puct=0.0, widening_c=0.0, selection="pareto")
+    s = MCTS(SequenceSpace("AB", length=2), specs, seed=0, options=opts, model=model)
+    canvas = s.nodes[0].children[0]
+    children = [s._add_node(canvas, s.nodes[canvas].x.clone(), log_step=-1.0) for _ in range(3)]
+    s.stats.n_valid[[canvas, *children]] = [3, 1, 1, 1]
+    s.stats.visits[[canvas, *children]] = [3, 1, 1, 1]
+    s.stats.reward_sum[children] = [[1.0, 0.0], [0.0, 1.0], [0.0, 0.5]]
+    s.nodes[canvas].expansions = 1
+    s._norm = None
+    picked = {s._select(np.ones(2) / 2) for _ in range(40)}
+    assert picked == set(children[:2])
 
 
 def test_anchored_children_keep_the_best_rollout_below_the_node():

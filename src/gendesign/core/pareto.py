@@ -133,9 +133,7 @@ def pareto_mask(Y: Tensor) -> Tensor:
     """
     _check_matrix(Y)
     if Y.shape[0] <= _SMALL_ROWS:
-        below = Y.unsqueeze(1)
-        dominated = ((Y.unsqueeze(0) >= below).all(-1) & (Y.unsqueeze(0) > below).any(-1)).any(-1)
-        return ~dominated & ~torch.isnan(Y).any(dim=-1)
+        return ~dominates(Y.unsqueeze(0), Y.unsqueeze(1)).any(-1) & ~torch.isnan(Y).any(dim=-1)
     mask = ~torch.isnan(Y).any(dim=-1)
     idx = torch.nonzero(mask).flatten()
     if idx.numel() == Y.shape[0]:
@@ -568,8 +566,7 @@ class ParetoArchive:
             seen.add(key)
             fresh.append(i)
         if fresh and self._keys:
-            cand, held = values[fresh].unsqueeze(1), self._values.unsqueeze(0)
-            beaten = ((held >= cand).all(-1) & (held > cand).any(-1)).any(-1).tolist()
+            beaten = dominates(self._values.unsqueeze(0), values[fresh].unsqueeze(1)).any(-1).tolist()
             fresh = [i for i, b in zip(fresh, beaten) if not b]
         if not fresh:
             return torch.zeros(len(keys), dtype=torch.bool)

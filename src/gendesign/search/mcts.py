@@ -83,7 +83,7 @@ from torch import Tensor
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, GendesignError, InvalidDesignError
 from gendesign.core.objective import ObjectiveSpec, Scores
-from gendesign.core.pareto import ParetoArchive
+from gendesign.core.pareto import ParetoArchive, pareto_mask
 from gendesign.core.strategy import SearchStrategy, StrategyOptions
 from gendesign.search.tree import Node, TreeStats
 
@@ -164,12 +164,6 @@ def chebyshev_choice(u: ArrayLike, weights: ArrayLike) -> int:
     score = gap.max(0)
     score += CHEBYSHEV_RHO * gap.sum(0)
     return int(score.argmin())
-
-
-def non_dominated(u: np.ndarray) -> np.ndarray:
-    """`[C]` bool: rows of ``u`` `[C, K]` (maximised, NaN-free) that no other row dominates; ``O(C^2 K)``, for small ``C``."""
-    below = u[:, None, :]
-    return ~((u[None] >= below).all(-1) & (u[None] > below).any(-1)).any(-1)
 
 
 def puct_scores(q: ArrayLike, prior: ArrayLike, parent_visits: int, child_visits: ArrayLike, c_puct: float) -> np.ndarray:
@@ -399,7 +393,7 @@ class MCTS(SearchStrategy):
             if self.options.selection == "chebyshev":
                 idx = int(live[chebyshev_choice(u, weights)])
             else:
-                front = np.flatnonzero(non_dominated(u))
+                front = np.flatnonzero(pareto_mask(torch.from_numpy(u)).numpy())
                 idx = int(live[front[int(self.rng.integers(len(front)))]])
 
     def allowed_expansions(self, idx: int) -> int:

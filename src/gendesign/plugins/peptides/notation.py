@@ -43,13 +43,13 @@ class Peptide:
     def __post_init__(self) -> None:
         if not self.residues:
             raise InvalidDesignError("a peptide needs at least one residue")
-        unknown = set(self.residues) - MONOMERS.keys()
-        for pos, code in enumerate(self.residues if unknown else ()):
-            if code in unknown:
-                try:
-                    monomer(code)
-                except InvalidDesignError as exc:
-                    raise InvalidDesignError(f"residue {pos}: {exc}") from None
+        if not MONOMERS.keys() >= set(self.residues):
+            for pos, code in enumerate(self.residues):
+                if code not in MONOMERS:
+                    try:
+                        monomer(code)
+                    except InvalidDesignError as exc:
+                        raise InvalidDesignError(f"residue {pos}: {exc}") from None
         if self.n_cap not in N_CAPS:
             raise InvalidDesignError(f"unknown N-terminal cap {self.n_cap!r}; choose one of {sorted(N_CAPS)}")
         if self.c_cap not in C_CAPS:
