@@ -95,7 +95,6 @@ def test_exploration_picks_the_less_visited_child_among_equal_values():
     fresh = s._add_node(canvas, s.nodes[canvas].x.clone(), log_step=-1.0)
     assert s.stats.prior(canvas, np.array([visited, fresh])).tolist() == pytest.approx([0.5, 0.5])
     s.stats.n_valid[[canvas, visited, fresh]] = [6, 5, 1]
-    s.stats.visits[[canvas, visited, fresh]] = [6, 5, 1]
     s.stats.reward_sum[[canvas, visited, fresh], 0] = [3.0, 2.5, 0.5]
     s.nodes[canvas].expansions = 1
     assert s._select(torch.ones(s.k) / s.k) == fresh
@@ -171,7 +170,6 @@ def test_backups_are_means_not_sums():
     _run(s, obj, 40)
     stats = s.stats
     assert not stats.n_pending[: stats.size].any()
-    assert np.array_equal(stats.visits, stats.n_valid + stats.n_invalid + stats.n_pending)
     for idx, node in enumerate(s.nodes[1:], start=1):
         if stats.n_valid[idx]:
             q = float(s.q_values(idx)[0])
@@ -278,7 +276,6 @@ def test_pareto_selection_draws_only_non_dominated_children():
     canvas = s.nodes[0].children[0]
     children = [s._add_node(canvas, s.nodes[canvas].x.clone(), log_step=-1.0) for _ in range(3)]
     s.stats.n_valid[[canvas, *children]] = [3, 1, 1, 1]
-    s.stats.visits[[canvas, *children]] = [3, 1, 1, 1]
     s.stats.reward_sum[children] = [[1.0, 0.0], [0.0, 1.0], [0.0, 0.5]]
     s.nodes[canvas].expansions = 1
     s._norm = None

@@ -389,7 +389,7 @@ class MCTS(SearchStrategy):
                     return None
                 idx = node.parent
                 continue
-            u = puct_scores(stats.q_mean[live], stats.prior(idx, live), int(stats.visits[idx]), stats.visits[live], self.options.c_puct)
+            u = puct_scores(stats.q_mean[live], stats.prior(idx, live), int(stats.visits(idx)), stats.visits(live), self.options.c_puct)
             if self.options.selection == "chebyshev":
                 idx = int(live[chebyshev_choice(u, weights)])
             else:
@@ -398,7 +398,7 @@ class MCTS(SearchStrategy):
 
     def allowed_expansions(self, idx: int) -> int:
         """Progressive widening (Coulom 2007; Couetoux et al. 2011): ``max(1, floor(c * N^alpha))`` for node ``idx``."""
-        return max(1, math.floor(self.options.widening_c * int(self.stats.visits[idx]) ** self.options.widening_alpha))
+        return max(1, math.floor(self.options.widening_c * int(self.stats.visits(idx)) ** self.options.widening_alpha))
 
     def _anchor(self, node: Node, weights: np.ndarray) -> Tensor | None:
         """Ids `[L]` of the best scored rollout below ``node`` under the Chebyshev ``weights``, or ``None``."""

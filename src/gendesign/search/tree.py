@@ -61,7 +61,6 @@ class TreeStats:
         n_valid: `[N]` valid scored rollouts below each node.
         n_invalid: `[N]` inadmissible (penalised) rollouts below each node.
         n_pending: `[N]` rollouts below each node still waiting for scores (virtual visits).
-        visits: `[N]` ``N = n_valid + n_invalid + n_pending``, kept up to date for selection.
         log_step: `[N]` log-probability of the reverse step that made each node from its parent.
         log_z: `[N]` ``log sum_c exp(log_step[c])`` over each node's children, so the prior of a
             child is ``P(c | n) = exp(log_step[c] - log_z[n])`` (defined once ``n`` has children).
@@ -70,7 +69,7 @@ class TreeStats:
             refreshed by every backup (derived; not part of the state).
     """
 
-    FIELDS = ("reward_sum", "n_valid", "n_invalid", "n_pending", "visits", "log_step", "log_z", "exhausted")
+    FIELDS = ("reward_sum", "n_valid", "n_invalid", "n_pending", "log_step", "log_z", "exhausted")
 
     def __init__(self, num_objectives: int, capacity: int = 256) -> None:
         self.size = 0
@@ -80,7 +79,6 @@ class TreeStats:
         self.n_valid = np.zeros(capacity, dtype=np.int64)
         self.n_invalid = np.zeros(capacity, dtype=np.int64)
         self.n_pending = np.zeros(capacity, dtype=np.int64)
-        self.visits = np.zeros(capacity, dtype=np.int64)
         self.log_step = np.zeros(capacity)
         self.log_z = np.zeros(capacity)
         self.exhausted = np.zeros(capacity, dtype=bool)
@@ -105,6 +103,10 @@ class TreeStats:
             self.log_z[parent] = np.logaddexp(self.log_z[parent], z) if has_children else z
         self.size += n
         return ids
+
+    def visits(self, ids: np.ndarray | int) -> Any:
+        """``N``: scored plus pending rollouts below ``ids``."""
+        return self.n_valid[ids] + self.n_invalid[ids] + self.n_pending[ids]
 
     def prior(self, parent: int, ids: np.ndarray) -> np.ndarray:
         """`[C]` prior probabilities ``P(c | parent)`` of the children ``ids``."""
@@ -141,8 +143,6 @@ class TreeStats:
         valid = np.repeat(np.array([v is not None for v in values]), lengths)
         if pending_resolved:
             np.subtract.at(self.n_pending, ids, 1)
-        else:
-            np.add.at(self.visits, ids, 1)
         np.add.at(self.n_invalid, ids[~valid], 1)
         np.add.at(self.n_valid, ids[valid], 1)
         if valid.any():
@@ -155,9 +155,8 @@ class TreeStats:
     def mark_pending(self, parent_path: np.ndarray, children: Sequence[int]) -> None:
         """Count one rollout per node of ``children`` (all children of ``parent_path[-1]``) whose score has not come back yet."""
         rows = np.asarray(children, dtype=np.int64)
-        for counts in (self.n_pending, self.visits):
-            counts[parent_path] += len(rows)
-            counts[rows] += 1
+        self.n_pending[parent_path] += len(rows)
+        self.n_pending[rows] += 1
 
     def state_dict(self) -> dict[str, list[Any]]:
         return {name: getattr(self, name)[: self.size].tolist() for name in self.FIELDS}
