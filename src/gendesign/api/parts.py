@@ -1,0 +1,111 @@
+"""The parts builder: the space, objective(s) and strategy a :class:`CampaignConfig` names, built through the registries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gendesign.core.config import CampaignConfig
+from gendesign.core.designs import DesignSpace
+from gendesign.core.errors import ConfigError, GendesignError, UnknownNameError
+from gendesign.core.objective import Objective
+from gendesign.core.plugins import PluginSystem, get_plugins
+from gendesign.core.strategy import SearchStrategy
+from gendesign.objectives.compose import Respecified, Stacked
+from gendesign.objectives.transforms import Transformed
+
+
+@dataclass
+class Parts:
+    """The built parts of a campaign."""
+
+    space: DesignSpace
+    objective: Objective
+    strategy: SearchStrategy
+    strategy_name: str
+
+
+def _context(options: dict[str, Any], **context: Any) -> dict[str, Any]:
+    """Context kwargs for ``Registry.build`` minus those the options set themselves (e.g. ``device``)."""
+    return {k: v for k, v in context.items() if k not in options}
+
+
+def _build(system: PluginSystem, kind: str, section: str, name: str, options: dict[str, Any], **context: Any) -> Any:
+    registry = system.registry(kind)
+    try:
+        return registry.build(name, options, **_context(options, **context))
+    except UnknownNameError as exc:
+        raise ConfigError(f"{section}: name = {name!r}: {exc}") from None
+    except GendesignError as exc:
+        raise ConfigError(f"{section} ({name!r}): {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a factory that breaks is reported with the part that broke
+        raise ConfigError(f"{section} ({name!r}) failed to build with options {options!r}: {type(exc).__name__}: {exc}") from exc
+
+
+def _requires(factory: Any, name: str) -> bool:
+    """Whether ``factory`` has a required parameter ``name``."""
+    import inspect
+
+    target = factory.__init__ if inspect.isclass(factory) else factory
+    param = inspect.signature(target).parameters.get(name)
+    return param is not None and param.default is inspect.Parameter.empty
+
+
+def build_parts(config: CampaignConfig, *, plugins: PluginSystem | None = None) -> Parts:
+    """Build the space, objective(s) and strategy a config names; evaluates nothing.
+
+    Several ``[[objectives]]`` are stacked into one objective with ``[B, K_1 + ... + K_P]``
+    columns; a part's ``directions`` list overrides its columns' directions. Without ``[space]`` the
+    objective's ``default_space()`` is used.
+
+    Raises:
+        ConfigError: naming the section, the bad value and the allowed choices.
+    """
+    system = plugins or get_plugins()
+    settings = config.campaign
+    ctx = {"seed": settings.seed, "device": settings.device}
+    space: DesignSpace | None = None
+    if config.space is not None:
+        space = _build(system, "spaces", "[space]", config.space.name, config.space.options, **ctx)
+    objectives: list[Objective] = []
+    for i, part in enumerate(config.objectives):
+        section = f"[[objectives]] #{i + 1}"
+        extra = {"space": space} if space is not None else {}
+        if space is None and part.name in system.objectives and _requires(system.objectives.get(part.name).factory, "space"):
+            raise ConfigError(
+                f"{section}: objective {part.name!r} needs a design space and the config has no [space] table; add one, e.g. "
+                f"[space] name = \"sequence\" options = {{ alphabet = \"ACGT\", length = 8 }}. Registered spaces: {', '.join(e.name for e in system.spaces)}"
+            )
+        obj = _build(system, "objectives", section, part.name, part.options, **ctx, **extra)
+        if not isinstance(obj, Objective):
+            raise ConfigError(f"{section}: {part.name!r} built a {type(obj).__name__}, not an Objective")
+        if part.directions is not None:
+            if len(part.directions) != len(obj.specs):
+                raise ConfigError(
+                    f"{section}: directions = {part.directions!r} has {len(part.directions)} entries but {part.name!r} has "
+                    f"{len(obj.specs)} columns {[s.name for s in obj.specs]}; give one of 'max'/'min' per column"
+                )
+            obj = Respecified(obj, {s.name: {"direction": d} for s, d in zip(obj.specs, part.directions)})
+        try:
+            if part.columns:
+                obj = Respecified(obj, part.columns)
+            if part.transforms:
+                obj = Transformed(obj, part.transforms)
+        except ConfigError as exc:
+            raise ConfigError(f"{section} ({part.name!r}): {exc}") from None
+        objectives.append(obj)
+    objective = objectives[0] if len(objectives) == 1 else Stacked(objectives)
+    if space is None:
+        default = getattr(objectives[0], "default_space", None)
+        if default is None:
+            raise ConfigError(
+                f"no [space] table, and objective {config.objectives[0].name!r} has no default space; add a [space] table, e.g. "
+                f"[space] name = \"sequence\" options = {{ alphabet = \"ACGT\", length = 8 }}. Registered spaces: {', '.join(e.name for e in system.spaces)}"
+            )
+        space = default()
+    strategy = _build(
+        system, "strategies", "[strategy]", config.strategy.name, config.strategy.options, space=space, specs=objective.specs, **ctx
+    )
+    if not isinstance(strategy, SearchStrategy):
+        raise ConfigError(f"[strategy]: {config.strategy.name!r} built a {type(strategy).__name__}, not a SearchStrategy")
+    return Parts(space, objective, strategy, config.strategy.name)
