@@ -30,8 +30,8 @@ import torch
 
 from gendesign.core.objective import ObjectiveSpec
 from gendesign.generators.gflownet import GFlowNetOptions, GFlowNetTrainer, HyperGridEnv
-from gendesign.generators.gflownet.hypergrid import hypergrid_reward
 from gendesign.generators.gflownet.metrics import distribution_metrics, exact_terminal_distribution, l1_distance
+from gendesign.objectives.hypergrid import hypergrid_reward
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"

@@ -1,7 +1,7 @@
 """HyperGrid objectives: cells of a ``D``-dimensional grid of side ``H`` scored in closed form.
 
 Designs are integer coordinate tuples ``(s_1, ..., s_D)``, ``0 <= s_d < H``, members of
-:class:`GridSpace`. Two objectives:
+:class:`~gendesign.core.grid_space.GridSpace`. Two objectives:
 
 * :class:`HyperGrid` - the standard single-objective reward (Bengio et al. 2021; Malkin et al. 2022)
   with ``u_d = |s_d / (H - 1) - 0.5|``::
@@ -26,91 +26,26 @@ Designs are integer coordinate tuples ``(s_1, ..., s_D)``, ``0 <= s_d < H``, mem
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from typing import Any, Literal
 
-import numpy as np
 import torch
 from torch import Tensor
 
-from gendesign.core.designs import DesignSpace
-from gendesign.core.errors import ConfigError, InvalidDesignError
+from gendesign.core.errors import ConfigError
+from gendesign.core.grid_space import GridSpace
 from gendesign.core.objective import Objective, ObjectiveSpec
-from gendesign.generators.gflownet.hypergrid import hypergrid_reward
 
 GridFunction = Literal["branin", "currin", "shubert", "beale"]
 
 
-class GridSpace(DesignSpace):
-    """Integer cells ``(s_1, ..., s_D)`` of a grid with side ``height``.
-
-    Args:
-        ndim: ``D >= 1``.
-        height: ``H >= 2``.
-    """
-
-    def __init__(self, ndim: int = 2, height: int = 8) -> None:
-        if ndim < 1 or height < 2:
-            raise ConfigError(f"GridSpace: need ndim >= 1 and height >= 2, got ndim={ndim}, height={height}")
-        self.ndim = int(ndim)
-        self.height = int(height)
-
-    def config(self) -> dict[str, Any]:
-        return {**super().config(), "ndim": self.ndim, "height": self.height}
-
-    def validate(self, design: Any) -> tuple[int, ...]:
-        if isinstance(design, Tensor):
-            design = design.tolist()
-        if isinstance(design, str):
-            try:
-                design = json.loads(design)
-            except json.JSONDecodeError:
-                raise InvalidDesignError(f"cannot read grid cell from {design!r}; give a list of {self.ndim} integers") from None
-        try:
-            cell = tuple(int(v) for v in design)
-        except (TypeError, ValueError):
-            raise InvalidDesignError(f"{design!r} is not a sequence of {self.ndim} integers") from None
-        if any(float(v) != c for v, c in zip(design, cell)):
-            raise InvalidDesignError(f"grid cell {design!r} has non-integer coordinates")
-        if len(cell) != self.ndim:
-            raise InvalidDesignError(f"grid cell {cell} has {len(cell)} coordinates; this grid has ndim={self.ndim}")
-        if any(not 0 <= c < self.height for c in cell):
-            raise InvalidDesignError(f"grid cell {cell} leaves the grid 0..{self.height - 1}")
-        return cell
-
-    def key(self, design: Any) -> str:
-        return ",".join(str(c) for c in self.validate(design))
-
-    def to_json(self, design: Any) -> str:
-        return json.dumps(list(self.validate(design)))
-
-    def from_json(self, text: str) -> tuple[int, ...]:
-        return self.validate(json.loads(text))
-
-    def sample(self, n: int, rng: np.random.Generator) -> list[tuple[int, ...]]:
-        return [tuple(int(v) for v in row) for row in rng.integers(0, self.height, size=(n, self.ndim))]
-
-    def mutate(self, design: Any, rng: np.random.Generator) -> tuple[int, ...]:
-        """Move one coordinate by +-1, reflecting at the walls."""
-        cell = list(self.validate(design))
-        d = int(rng.integers(self.ndim))
-        step = 1 if rng.random() < 0.5 else -1
-        if not 0 <= cell[d] + step < self.height:
-            step = -step
-        cell[d] += step
-        return tuple(cell)
-
-    def crossover(self, a: Any, b: Any, rng: np.random.Generator) -> tuple[int, ...]:
-        """Each coordinate from either parent with probability 1/2."""
-        ca, cb = self.validate(a), self.validate(b)
-        pick = rng.random(self.ndim) < 0.5
-        return tuple(x if p else y for x, y, p in zip(ca, cb, pick))
-
-    def to_tensor(self, designs: Sequence[Any]) -> Tensor:
-        """`[B, D]` long coordinates."""
-        return torch.tensor([self.validate(d) for d in designs], dtype=torch.long).reshape(-1, self.ndim)
+def hypergrid_reward(states: Tensor, height: int, r0: float = 0.1, r1: float = 0.5, r2: float = 2.0) -> Tensor:
+    """The standard HyperGrid reward of integer coordinates ``states`` `[B, D]`; returns `[B]` float64."""
+    u = (states.to(torch.float64) / (height - 1) - 0.5).abs()
+    band1 = ((u > 0.25) & (u <= 0.5)).all(dim=-1)
+    band2 = ((u > 0.3) & (u < 0.4)).all(dim=-1)
+    return r0 + r1 * band1.to(torch.float64) + r2 * band2.to(torch.float64)
 
 
 class HyperGrid(Objective):

@@ -8,14 +8,15 @@ Registers through the ordinary hooks:
   ``hypergrid_mo`` (:class:`~gendesign.objectives.hypergrid.HyperGridMO`), plus the OP-GFN pairs
   ``hypergrid_branin_currin``, ``hypergrid_branin_shubert``, ``hypergrid_currin_beale`` and
   ``hypergrid_shubert_beale`` on the 32 x 32 grid;
-* design space ``grid`` (:class:`~gendesign.objectives.hypergrid.GridSpace`).
+* design space ``grid`` (:class:`~gendesign.core.grid_space.GridSpace`).
 """
 
 from __future__ import annotations
 
+from gendesign.core.grid_space import GridSpace
 from gendesign.core.hookspecs import Register, hookimpl
 from gendesign.generators.gflownet.policy import GFlowNetPolicy
-from gendesign.objectives.hypergrid import GridSpace, HyperGrid, HyperGridMO
+from gendesign.objectives.hypergrid import HyperGrid, HyperGridMO
 from gendesign.search.gflownet import GFlowNetStrategy
 
 

@@ -32,7 +32,7 @@ below every valid design).
 The environment is chosen from the design space: a
 :class:`~gendesign.core.sequence_space.SequenceSpace` gives the autoregressive
 :class:`~gendesign.generators.gflownet.sequence_env.SequenceEnv`, a
-:class:`~gendesign.objectives.hypergrid.GridSpace` the
+:class:`~gendesign.core.grid_space.GridSpace` the
 :class:`~gendesign.generators.gflownet.hypergrid.HyperGridEnv`.
 
 References: M. Jain et al. "Biological sequence design with GFlowNets", ICML 2022 (the active
@@ -50,6 +50,7 @@ from pydantic import Field
 
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError
+from gendesign.core.grid_space import GridSpace
 from gendesign.core.objective import ObjectiveSpec, Scores
 from gendesign.core.sequence_space import SequenceSpace
 from gendesign.core.strategy import SearchStrategy, StrategyOptions
@@ -57,7 +58,6 @@ from gendesign.generators.gflownet.env import DiscreteEnv, Trajectories
 from gendesign.generators.gflownet.hypergrid import HyperGridEnv
 from gendesign.generators.gflownet.sequence_env import SequenceEnv
 from gendesign.generators.gflownet.trainer import GFlowNetOptions, GFlowNetTrainer
-from gendesign.objectives.hypergrid import GridSpace
 from gendesign.search.feasibility import PairFeasibilityModel
 
 

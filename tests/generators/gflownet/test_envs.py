@@ -6,8 +6,8 @@ import torch
 from gendesign.core.errors import InvalidDesignError
 from gendesign.core.sequence_space import SequenceSpace
 from gendesign.generators.gflownet import GFlowNetPolicy, HyperGridEnv, SequenceEnv
-from gendesign.generators.gflownet.hypergrid import hypergrid_reward
 from gendesign.generators.gflownet.sampler import sample_backward, sample_forward
+from gendesign.objectives.hypergrid import hypergrid_reward
 
 
 def _policy(env, **kw):

@@ -6,9 +6,9 @@ import torch
 from gendesign.core.objective import ObjectiveSpec
 from gendesign.core.sequence_space import SequenceSpace
 from gendesign.generators.gflownet import GFlowNetOptions, GFlowNetPolicy, GFlowNetTrainer, HyperGridEnv, SequenceEnv
-from gendesign.generators.gflownet.hypergrid import hypergrid_reward
 from gendesign.generators.gflownet.metrics import exact_terminal_distribution, l1_distance
 from gendesign.generators.gflownet.sampler import sample_forward, score_trajectories
+from gendesign.objectives.hypergrid import hypergrid_reward
 
 
 def test_policy_save_and_load_round_trip(tmp_path):

@@ -4,8 +4,8 @@ import torch
 
 from gendesign.core.objective import ObjectiveSpec
 from gendesign.generators.gflownet import GFlowNetOptions, GFlowNetTrainer, HyperGridEnv
-from gendesign.generators.gflownet.hypergrid import hypergrid_reward
 from gendesign.generators.gflownet.metrics import distribution_metrics, exact_terminal_distribution, l1_distance
+from gendesign.objectives.hypergrid import hypergrid_reward
 
 
 def test_tb_on_2d_hypergrid_h8_reaches_l1_below_003_after_32k_trajectories():

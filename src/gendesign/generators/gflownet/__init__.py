@@ -15,7 +15,7 @@ Modules:
 """
 
 from gendesign.generators.gflownet.env import DiscreteEnv, EnumerableEnv, Trajectories
-from gendesign.generators.gflownet.hypergrid import HyperGridEnv, hypergrid_reward
+from gendesign.generators.gflownet.hypergrid import HyperGridEnv
 from gendesign.generators.gflownet.policy import GFlowNetPolicy
 from gendesign.generators.gflownet.sequence_env import SequenceEnv
 from gendesign.generators.gflownet.trainer import GFlowNetOptions, GFlowNetTrainer
@@ -29,5 +29,4 @@ __all__ = [
     "HyperGridEnv",
     "SequenceEnv",
     "Trajectories",
-    "hypergrid_reward",
 ]

@@ -5,11 +5,8 @@ States are coordinates ``s in {0..H-1}^D``; forward action ``d < D`` adds one to
 ``d`` subtracts one from coordinate ``d``. There are ``H^D`` terminal states, so the exact target
 ``p*(x) = R(x) / Z`` with ``Z = sum_x R(x)`` can be enumerated.
 
-The standard reward (Bengio et al. 2021; Malkin et al. 2022) with ``u_d = |s_d / (H - 1) - 0.5|``::
-
-    R(s) = R0 + 0.5 * prod_d 1[0.25 < u_d <= 0.5] + 2 * prod_d 1[0.3 < u_d < 0.4]
-
-is :func:`hypergrid_reward`.
+Any reward of a cell works; the standard one is
+:func:`gendesign.objectives.hypergrid.hypergrid_reward` (the ``hypergrid`` objective).
 
 References:
     E. Bengio et al. "Flow network based generative models for non-iterative diverse candidate
@@ -28,14 +25,6 @@ from torch import Tensor
 
 from gendesign.core.errors import ConfigError, InvalidDesignError
 from gendesign.generators.gflownet.env import EnumerableEnv
-
-
-def hypergrid_reward(states: Tensor, height: int, r0: float = 0.1, r1: float = 0.5, r2: float = 2.0) -> Tensor:
-    """The standard HyperGrid reward of integer coordinates ``states`` `[B, D]`; returns `[B]` float64."""
-    u = (states.to(torch.float64) / (height - 1) - 0.5).abs()
-    band1 = ((u > 0.25) & (u <= 0.5)).all(dim=-1)
-    band2 = ((u > 0.3) & (u < 0.4)).all(dim=-1)
-    return r0 + r1 * band1.to(torch.float64) + r2 * band2.to(torch.float64)
 
 
 class HyperGridEnv(EnumerableEnv):
