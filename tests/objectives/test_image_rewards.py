@@ -9,6 +9,7 @@ import torch
 
 from gendesign.core.errors import ConfigError, GendesignError
 from gendesign.core.objective import FunctionObjective
+from gendesign.core.plugins import PluginSystem
 from gendesign.objectives.image_ensemble import RewardEnsemble
 from gendesign.objectives.image_rewards import (
     Brightness,
@@ -153,8 +154,11 @@ def test_reward_ensemble_reports_mean_and_population_std():
     torch.testing.assert_close(scores.std, torch.full((2, 1), math.sqrt(8 / 3)))
     pess = RewardEnsemble([a, b, c], pessimism=1.0)([0])
     assert pess.values.item() == pytest.approx(3.0 - math.sqrt(8 / 3), abs=1e-5)
-    built = RewardEnsemble([{"name": "brightness"}, {"name": "brightness", "options": {"target": 0.5}}])
-    assert built.differentiable
+    tables = [{"name": "brightness"}, {"name": "brightness", "options": {"target": 0.5}}]
+    built = PluginSystem(entry_points=False).objectives.build("reward_ensemble", {"members": tables})
+    assert built.differentiable and built.members[1].target == 0.5
+    with pytest.raises(ConfigError, match="no plugin system was given"):
+        RewardEnsemble(tables)
     with pytest.raises(ConfigError, match="at least 2"):
         RewardEnsemble([a])
 

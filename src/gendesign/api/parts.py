@@ -9,7 +9,7 @@ from gendesign.core.config import CampaignConfig
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, GendesignError, UnknownNameError
 from gendesign.core.objective import Objective
-from gendesign.core.plugins import PluginSystem, get_plugins
+from gendesign.core.plugins import PluginSystem
 from gendesign.core.strategy import SearchStrategy
 from gendesign.objectives.compose import Respecified, Stacked
 from gendesign.objectives.transforms import Transformed
@@ -51,17 +51,17 @@ def _requires(factory: Any, name: str) -> bool:
     return param is not None and param.default is inspect.Parameter.empty
 
 
-def build_parts(config: CampaignConfig, *, plugins: PluginSystem | None = None) -> Parts:
+def build_parts(config: CampaignConfig, *, plugins: PluginSystem) -> Parts:
     """Build the space, objective(s) and strategy a config names; evaluates nothing.
 
     Several ``[[objectives]]`` are stacked into one objective with ``[B, K_1 + ... + K_P]``
     columns; a part's ``directions`` list overrides its columns' directions. Without ``[space]`` the
-    objective's ``default_space()`` is used.
+    objective's ``default_space()`` is used. Every part comes from the registries of ``plugins``.
 
     Raises:
         ConfigError: naming the section, the bad value and the allowed choices.
     """
-    system = plugins or get_plugins()
+    system = plugins
     settings = config.campaign
     ctx = {"seed": settings.seed, "device": settings.device}
     space: DesignSpace | None = None

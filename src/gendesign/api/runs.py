@@ -1,4 +1,7 @@
-"""Config-driven runs: what ``gendesign run``, ``resume``, ``report`` and ``validate`` call."""
+"""Config-driven runs: what ``gendesign run``, ``resume``, ``report`` and ``validate`` call.
+
+These are entry points: without ``plugins=`` they use the process-wide :func:`~gendesign.core.plugins.get_plugins`.
+"""
 
 from __future__ import annotations
 
@@ -40,7 +43,7 @@ def run_config(config: CampaignConfig, *, run_dir: str | Path | None = None, pro
     resolved.campaign.run_dir = str(target)
     if progress is not None:
         resolved.campaign.progress = progress
-    parts = build_parts(resolved, plugins=plugins)
+    parts = build_parts(resolved, plugins=plugins or get_plugins())
     target.mkdir(parents=True, exist_ok=True)
     (target / RESOLVED_CONFIG).write_text(dump_toml(resolved.model_dump(mode="json", exclude_none=True)))
     return _campaign(resolved, parts, target).run_and_close()
@@ -92,7 +95,7 @@ def resume_run(run_dir: str | Path, *, progress: bool | None = None, plugins: Pl
     config = _read_resolved(target)
     if progress is not None:
         config.campaign.progress = progress
-    parts = build_parts(config, plugins=plugins)
+    parts = build_parts(config, plugins=plugins or get_plugins())
     return _campaign(config, parts, target).run_and_close()
 
 
@@ -121,7 +124,7 @@ def report_run(run_dir: str | Path, *, plots: bool = True, plugins: PluginSystem
 def validate_config(path: str | Path, *, plugins: PluginSystem | None = None) -> list[str]:
     """Load and build everything ``path`` names without evaluating; returns one description line per part."""
     config = load_config(path)
-    parts = build_parts(config, plugins=plugins)
+    parts = build_parts(config, plugins=plugins or get_plugins())
     cols = ", ".join(f"{s.name} ({s.kind}, {s.direction})" for s in parts.objective.specs)
     return [
         f"space: {type(parts.space).__name__} {parts.space.config()}",

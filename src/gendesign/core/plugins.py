@@ -106,7 +106,9 @@ class PluginSystem:
         self.objectives: Registry[Any] = Registry("objective")
         self.strategies: Registry[Any] = Registry("search strategy")
         for kind, hook in KINDS.items():
-            self._collect(getattr(self, kind), hook)
+            registry = getattr(self, kind)
+            registry.context["plugins"] = self
+            self._collect(registry, hook)
 
     def _load_entry_points(self, disabled: set[str]) -> None:
         allow = _env_list("GENDESIGN_LOAD_PLUGINS")

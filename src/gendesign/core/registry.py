@@ -31,11 +31,18 @@ class Entry(Generic[T]):
 
 @dataclass
 class Registry(Generic[T]):
-    """Factories of one kind (``"objective"``, ``"generator"``, ...) keyed by name."""
+    """Factories of one kind (``"objective"``, ``"generator"``, ...) keyed by name.
+
+    ``context`` is passed to every :meth:`build`, to the factories that accept it by name; a
+    :class:`~gendesign.core.plugins.PluginSystem` puts itself there as ``plugins``, so a factory that
+    builds nested parts (an ensemble of objectives, a space wrapping another) takes the registries
+    as an argument instead of reaching for a process-wide one.
+    """
 
     kind: str
     entries: dict[str, Entry[T]] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
 
     def register(self, name: str, factory: T, *, plugin: str, aliases: tuple[str, ...] = (), override: bool = False) -> None:
         if not isinstance(name, str) or not name:
@@ -66,6 +73,7 @@ class Registry(Generic[T]):
     def build(self, name: str, options: Mapping[str, Any] | None = None, **context: Any) -> Any:
         """Validate ``options`` against the factory's signature and call it with ``options`` and ``context``."""
         entry = self.get(name)
+        context = {**self.context, **context}
         accepted = accepted_context(entry.factory, context)
         opts = validate_options(entry.factory, dict(options or {}), where=f"{self.kind} {name!r}", exclude=set(context))
         return entry.factory(**accepted, **opts)
@@ -81,12 +89,14 @@ class Registry(Generic[T]):
 
 
 def accepted_context(factory: Any, context: Mapping[str, Any]) -> dict[str, Any]:
-    """The subset of ``context`` (e.g. ``space``, ``specs``, ``seed``) that ``factory`` accepts by name."""
+    """The subset of ``context`` (e.g. ``space``, ``specs``, ``seed``, ``plugins``) that ``factory`` names as parameters.
+
+    A ``**kwargs`` catch-all gets none of it: such factories usually forward their keywords to
+    another constructor (e.g. ``PeptideSmilesSpace(**peptide_options)``), which would not accept them.
+    """
     target = factory.__init__ if inspect.isclass(factory) else factory
     params = inspect.signature(target).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return dict(context)
-    return {k: v for k, v in context.items() if k in params}
+    return {k: v for k, v in context.items() if k in params and params[k].kind is not inspect.Parameter.VAR_KEYWORD}
 
 
 def options_model(factory: Any, exclude: set[str] = frozenset()) -> type[BaseModel]:  # type: ignore[assignment]

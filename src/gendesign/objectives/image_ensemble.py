@@ -12,12 +12,15 @@ Rising ``σ`` on held-out prompts is the over-optimisation signal InstructVideo 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from gendesign.core.errors import ConfigError
 from gendesign.core.objective import Objective, Scores
+
+if TYPE_CHECKING:
+    from gendesign.core.plugins import PluginSystem
 
 
 class RewardEnsemble(Objective):
@@ -25,12 +28,13 @@ class RewardEnsemble(Objective):
 
     Args:
         members: built objectives, or ``{"name": ..., "options": {...}}`` tables resolved through the
-            objective registry. All members must have the same columns.
+            objective registry of ``plugins``. All members must have the same columns.
         pessimism: ``k`` in the reported value ``μ - k·σ``; 0 reports the plain mean.
+        plugins: the plugin system that resolves member tables (the registry passes its own).
     """
 
-    def __init__(self, members: Sequence[Objective | Mapping[str, Any]], pessimism: float = 0.0) -> None:
-        built = [m if isinstance(m, Objective) else build_part(m, where="RewardEnsemble member") for m in members]
+    def __init__(self, members: Sequence[Objective | Mapping[str, Any]], pessimism: float = 0.0, plugins: PluginSystem | None = None) -> None:
+        built = [m if isinstance(m, Objective) else build_part(m, plugins, where="RewardEnsemble member") for m in members]
         if len(built) < 2:
             raise ConfigError(f"RewardEnsemble needs at least 2 members to estimate a spread; got {len(built)}")
         names = [tuple(s.name for s in m.specs) for m in built]
@@ -70,11 +74,13 @@ class RewardEnsemble(Objective):
         return {**super().config(), "members": [m.config() for m in self.members], "pessimism": self.pessimism}
 
 
-def build_part(part: Mapping[str, Any], *, where: str) -> Objective:
-    """Build a registered objective from a ``{"name": ..., "options": {...}}`` table."""
-    from gendesign.core.plugins import get_plugins
-
-    unknown = sorted(set(part) - {"name", "options"})
-    if not isinstance(part, Mapping) or "name" not in part or unknown:
-        raise ConfigError(f"{where} {dict(part)!r}: give a table with 'name' and optional 'options'")
-    return get_plugins().objectives.build(part["name"], part.get("options", {}))
+def build_part(part: Mapping[str, Any], plugins: PluginSystem | None, *, where: str) -> Objective:
+    """Build a registered objective of ``plugins`` from a ``{"name": ..., "options": {...}}`` table."""
+    if not isinstance(part, Mapping) or "name" not in part or set(part) - {"name", "options"}:
+        raise ConfigError(f"{where} {part!r}: give a table with 'name' and optional 'options'")
+    if plugins is None:
+        raise ConfigError(
+            f"{where} {dict(part)!r} names a registered objective but no plugin system was given; "
+            "build it through the registry (e.g. get_plugins().objectives.build(...)) or pass plugins= or a built Objective"
+        )
+    return plugins.objectives.build(part["name"], part.get("options", {}))

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
 
 from gendesign.core.errors import ConfigError, ObjectiveError
 from gendesign.core.objective import Objective, Scores
+
+if TYPE_CHECKING:
+    from gendesign.core.plugins import PluginSystem
 
 
 def segment_bounds(num_frames: int, num_segments: int) -> list[tuple[int, int]]:
@@ -59,6 +62,7 @@ class SegmentalVideoReward(Objective):
         tar_lambda: ``λ`` of the attenuation; 0 disables TAR. InstructVideo uses 1.
         normalize: divide by ``Σ f_i`` instead of ``S``.
         seed: seed of the frame sampler; its state is in :meth:`state_dict`.
+        plugins: the plugin system that resolves an ``image_reward`` table (the registry passes its own).
     """
 
     deterministic = False
@@ -66,7 +70,7 @@ class SegmentalVideoReward(Objective):
     def __init__(
         self,
         image_reward: Objective | Mapping[str, Any],
-        num_segments: int = 4, tar_lambda: float = 1.0, normalize: bool = False, seed: int = 0
+        num_segments: int = 4, tar_lambda: float = 1.0, normalize: bool = False, seed: int = 0, plugins: PluginSystem | None = None
     ) -> None:
         if tar_lambda < 0:
             raise ConfigError(f"SegmentalVideoReward: tar_lambda={tar_lambda}; use a value >= 0")
@@ -75,7 +79,7 @@ class SegmentalVideoReward(Objective):
         if not isinstance(image_reward, Objective):
             from gendesign.objectives.image_ensemble import build_part
 
-            image_reward = build_part(image_reward, where="SegmentalVideoReward image_reward")
+            image_reward = build_part(image_reward, plugins, where="SegmentalVideoReward image_reward")
         self.image_reward = image_reward
         self.num_segments = num_segments
         self.tar_lambda = tar_lambda

@@ -27,6 +27,7 @@ from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, InvalidDesignError
 from gendesign.core.hookspecs import hookimpl
 from gendesign.core.objective import Objective, ObjectiveSpec, Scores, resolve_device
+from gendesign.core.plugins import PluginSystem
 from gendesign.core.strategy import SearchStrategy, StrategyOptions
 from gendesign.generators.mdlm.model import MaskedDiffusionLM
 from gendesign.generators.mdlm.sampler import ORDERS, UnmaskOrder, check_order
@@ -68,6 +69,7 @@ class MDLMSpace(DesignSpace):
             top-1 minus top-2 margin first; see :mod:`gendesign.generators.mdlm.sampler`).
         max_tries: redraw rounds before falling back to the base space.
         device: where the model runs.
+        plugins: the plugin system that builds ``base`` (the registry passes its own).
     """
 
     def __init__(
@@ -82,6 +84,7 @@ class MDLMSpace(DesignSpace):
         order: UnmaskOrder = "ancestral",
         max_tries: int = 4,
         device: str = "cpu",
+        plugins: PluginSystem | None = None,
     ) -> None:
         from gendesign.generators.mdlm.training import build_space
 
@@ -93,7 +96,7 @@ class MDLMSpace(DesignSpace):
         if max_tries < 1:
             raise ConfigError(f"max_tries={max_tries} must be >= 1")
         self.base_spec = dict(base)
-        self.base = build_space(base)
+        self.base = build_space(base, plugins)
         self.model_dir = str(model_dir)
         self.model = _load(model_dir, device)
         self.mask_fraction = float(mask_fraction)
@@ -352,9 +355,10 @@ def register_objectives(register: Any) -> None:
 @click.argument("config", type=click.Path(exists=True, dir_okay=False))
 def train_command(config: str) -> None:
     """Train a masked diffusion model (MDLM) from a TOML config over a corpus file."""
+    from gendesign.core.plugins import get_plugins
     from gendesign.generators.mdlm.training import train
 
-    model = train(config)
+    model = train(config, plugins=get_plugins())
     meta = MaskedDiffusionLM.load_meta(_output_dir(config)) if _is_rank_zero() else {}
     if meta:
         nelbo = meta.get("val_nelbo_per_token")

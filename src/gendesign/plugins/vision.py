@@ -58,6 +58,7 @@ def register_commands(cli: Any) -> None:
     @click.option("--output-dir", type=click.Path(file_okay=False), default=None, help="Override run.output_dir.")
     def finetune_command(config: str, resume: bool, steps: int | None, output_dir: str | None) -> None:
         """Reward fine-tuning of a diffusion model (DDPO, DRaFT-K, AlignProp, InstructVideo, Ctrl-U)."""
+        from gendesign.core.plugins import get_plugins
         from gendesign.generators.diffusion.config import load_finetune_config
         from gendesign.generators.diffusion.trainer import FinetuneTrainer
 
@@ -66,7 +67,7 @@ def register_commands(cli: Any) -> None:
             cfg.run.steps = steps
         if output_dir is not None:
             cfg.run.output_dir = output_dir
-        trainer = FinetuneTrainer(cfg, resume=resume)
+        trainer = FinetuneTrainer(cfg, plugins=get_plugins(), resume=resume)
         if trainer.is_main:
             click.echo(
                 f"finetune: algorithm={trainer.algorithm_name} kind={trainer.backbone.kind} reward={cfg.reward.name} "

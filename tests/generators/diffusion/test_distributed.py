@@ -19,6 +19,7 @@ WORKER = textwrap.dedent(
     from safetensors.torch import save_file
     from gendesign.generators.diffusion.config import parse_finetune_config
     from gendesign.generators.diffusion.lora import lora_state_dict
+    from gendesign.core.plugins import PluginSystem
     from gendesign.generators.diffusion.trainer import FinetuneTrainer
 
     out = sys.argv[1]
@@ -30,7 +31,7 @@ WORKER = textwrap.dedent(
         "reward": {"name": "brightness"},
         "prompts": {"train": ["a", "b"]},
     })
-    trainer = FinetuneTrainer(cfg)
+    trainer = FinetuneTrainer(cfg, plugins=PluginSystem(entry_points=False))
     before = lora_state_dict(trainer.trained)
     result = trainer.train()
     rank = trainer.rank

@@ -10,10 +10,13 @@ import torch
 from click.testing import CliRunner
 
 from gendesign.core.errors import CampaignError, ConfigError
+from gendesign.core.plugins import PluginSystem
 from gendesign.generators.diffusion.config import load_finetune_config, parse_finetune_config
 from gendesign.generators.diffusion.lora import lora_state_dict
 from gendesign.generators.diffusion.trainer import FinetuneTrainer, choose_algorithm, generate, load_finetuned, read_provenance
 from gendesign.objectives.image_rewards import Brightness, JpegCompressibility, SobelEdgeAgreement
+
+PLUGINS = PluginSystem(entry_points=False)
 
 
 def small_config(tmp_path, **over):
@@ -56,7 +59,7 @@ def test_config_errors_name_the_field_the_value_and_the_choices(tmp_path):
 def test_bad_algorithm_options_are_reported_with_the_algorithm(tmp_path):
     cfg = small_config(tmp_path, training__options={"kk": 2})
     with pytest.raises(ConfigError, match=r"(?s)algorithm 'draft'.*kk = 2: unknown field; allowed fields: k"):
-        FinetuneTrainer(cfg)
+        FinetuneTrainer(cfg, plugins=PLUGINS)
 
 
 def test_auto_algorithm_follows_what_the_reward_declares():
@@ -90,7 +93,7 @@ def test_cli_run_writes_curves_samples_and_an_adapter_that_reloads_identically(t
     assert meta["sampler"] == {"num_steps": 3, "eta": 0.0, "guidance_scale": 1.0, "image_size": 8}
     assert meta["seed"] == 3 and meta["step"] == 2 and meta["algorithm"] == "draft"
 
-    trainer = FinetuneTrainer(cfg, resume=True)
+    trainer = FinetuneTrainer(cfg, plugins=PLUGINS, resume=True)
     reloaded = load_finetuned(run / "adapter")
     cond = trainer.backbone.encode_prompts(["a", "c"])
     images = [generate(bb, cond, cfg.sampler, torch.Generator().manual_seed(0)) for bb in (trainer.backbone, reloaded)]
@@ -102,7 +105,7 @@ def test_cli_run_writes_curves_samples_and_an_adapter_that_reloads_identically(t
     assert layers and all(m.merged for m in layers)
     merged = generate(merged_bb, cond, cfg.sampler, torch.Generator().manual_seed(0))
     torch.testing.assert_close(merged, images[0], atol=1e-4, rtol=1e-4)
-    base = FinetuneTrainer(small_config(tmp_path, run__output_dir=str(tmp_path / "fresh")))
+    base = FinetuneTrainer(small_config(tmp_path, run__output_dir=str(tmp_path / "fresh")), plugins=PLUGINS)
     assert (generate(base.backbone, cond, cfg.sampler, torch.Generator().manual_seed(0)) - images[0]).abs().max() > 1e-4
 
 
@@ -112,14 +115,14 @@ def test_resume_continues_bit_identically(tmp_path, algorithm):
     if algorithm == "ddpo":
         over |= {"sampler__eta": 1.0, "training__options": {"minibatch_size": 2, "min_count": 2, "clip_range": 0.2}}
     straight = small_config(tmp_path / "a", run__steps=4, **over)
-    full = FinetuneTrainer(straight).train()
+    full = FinetuneTrainer(straight, plugins=PLUGINS).train()
     first = small_config(tmp_path / "b", run__steps=2, **over)
-    FinetuneTrainer(first).train()
+    FinetuneTrainer(first, plugins=PLUGINS).train()
     resumed_cfg = small_config(tmp_path / "b", run__steps=4, **over)
-    resumed = FinetuneTrainer(resumed_cfg, resume=True)
+    resumed = FinetuneTrainer(resumed_cfg, plugins=PLUGINS, resume=True)
     assert resumed.step == 2
     out = resumed.train()
-    a = lora_state_dict(FinetuneTrainer(straight, resume=True).trained)
+    a = lora_state_dict(FinetuneTrainer(straight, plugins=PLUGINS, resume=True).trained)
     b = lora_state_dict(resumed.trained)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     strip = lambda rows: [{k: v for k, v in r.items() if k != "wall_time"} for r in rows]  # noqa: E731
@@ -128,16 +131,16 @@ def test_resume_continues_bit_identically(tmp_path, algorithm):
 
 
 def test_resume_refuses_a_changed_config(tmp_path):
-    FinetuneTrainer(small_config(tmp_path, run__steps=1)).train()
+    FinetuneTrainer(small_config(tmp_path, run__steps=1), plugins=PLUGINS).train()
     with pytest.raises(CampaignError, match="config changed"):
-        FinetuneTrainer(small_config(tmp_path, run__steps=2, training__learning_rate=0.5), resume=True)
+        FinetuneTrainer(small_config(tmp_path, run__steps=2, training__learning_rate=0.5), plugins=PLUGINS, resume=True)
     with pytest.raises(CampaignError, match="no checkpoint"):
-        FinetuneTrainer(small_config(tmp_path / "other"), resume=True)
+        FinetuneTrainer(small_config(tmp_path / "other"), plugins=PLUGINS, resume=True)
 
 
 def test_early_stopping_on_a_falling_heldout_reward(tmp_path, monkeypatch):
     cfg = small_config(tmp_path, run__steps=10, guards={"patience": 2, "tolerance": 0.05})
-    trainer = FinetuneTrainer(cfg)
+    trainer = FinetuneTrainer(cfg, plugins=PLUGINS)
     values = iter([0.5, 0.6, 0.58, 0.5, 0.4, 0.3, 0.2])
     original = trainer.evaluate
 
@@ -171,7 +174,7 @@ def _to_toml(data: dict, prefix: str = "") -> str:
 
 def test_full_weight_training_with_a_kl_regulariser(tmp_path):
     cfg = small_config(tmp_path, run__steps=2, training__use_lora=False, training__kl_weight=0.5)
-    trainer = FinetuneTrainer(cfg)
+    trainer = FinetuneTrainer(cfg, plugins=PLUGINS)
     before = {k: v.clone() for k, v in trainer.trained.state_dict().items()}
     assert all(p.requires_grad for p in trainer.trained.parameters())
     result = trainer.train()
@@ -197,7 +200,7 @@ def test_video_runs_write_gifs_and_lift_image_rewards(tmp_path):
         video={"num_segments": 2, "tar_lambda": 1.0},
         prompts={"train": ["a", "b"], "samples_per_prompt": 1},
     )
-    trainer = FinetuneTrainer(cfg)
+    trainer = FinetuneTrainer(cfg, plugins=PLUGINS)
     assert trainer.algorithm_name == "instructvideo" and isinstance(trainer.reward, SegmentalVideoReward)
     assert trainer.reward.num_segments == 2
     trainer.train()

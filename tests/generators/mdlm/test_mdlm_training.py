@@ -50,6 +50,18 @@ def test_corpus_split_and_lengths(tmp_path):
         CorpusData(DataOptions(corpus=str(tmp_path / "c.txt"), tokenizer="residue", alphabet="ACD"))
 
 
+def test_corpus_space_is_built_by_the_plugin_system_passed_in(tmp_path):
+    from gendesign.core.plugins import PluginSystem
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("ACD\nAXC\nGGE\n")
+    options = DataOptions(corpus=str(corpus), tokenizer="residue", space={"name": "sequence", "options": {"alphabet": "ACDEG", "min_length": 1, "max_length": 5}}, validate_designs=True, val_fraction=0.0)
+    data = CorpusData(options, PluginSystem(entry_points=False))
+    assert data.dropped["invalid"] == 1 and data.num_designs == 2 and data.tokenizer.tokens[:5] == list("ACDEG")
+    with pytest.raises(ConfigError, match="no plugin system was given"):
+        CorpusData(options)
+
+
 def test_config_typos_are_named():
     with pytest.raises(ConfigError, match="lrr"):
         load_train_config({"data": {"corpus": "x"}, "output": {"dir": "y"}, "training": {"lrr": 1}})

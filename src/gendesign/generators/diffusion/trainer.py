@@ -27,7 +27,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
@@ -43,6 +43,9 @@ from gendesign.generators.diffusion.media import save_gif, save_grid
 from gendesign.generators.diffusion.sampling import SamplerSettings, ddim_step, ddim_timesteps, initial_noise
 from gendesign.objectives.image_rewards import DenseReward, sobel_edges
 from gendesign.objectives.video_rewards import SegmentalVideoReward
+
+if TYPE_CHECKING:
+    from gendesign.core.plugins import PluginSystem
 
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
@@ -77,11 +80,9 @@ def choose_algorithm(requested: str, kind: str, reward: Objective, has_data: boo
     return "draft"
 
 
-def build_reward(settings: RewardSettings, *, kind: str, video: Any = None, seed: int = 0) -> tuple[Objective, int]:
-    """The reward objective (lifted to clips for video backbones) and the index of its optimised column."""
-    from gendesign.core.plugins import get_plugins
-
-    reward = get_plugins().objectives.build(settings.name, settings.options)
+def build_reward(settings: RewardSettings, plugins: PluginSystem, *, kind: str, video: Any = None, seed: int = 0) -> tuple[Objective, int]:
+    """The reward objective of ``plugins`` (lifted to clips for video backbones) and the index of its optimised column."""
+    reward = plugins.objectives.build(settings.name, settings.options)
     if kind == "video" and not isinstance(reward, SegmentalVideoReward):
         reward = SegmentalVideoReward(reward, video.num_segments, video.tar_lambda, video.normalize, seed=seed)
     names = [s.name for s in reward.specs]
@@ -132,11 +133,12 @@ class FinetuneTrainer:
 
     Args:
         config: the validated configuration.
+        plugins: the plugin system whose objective registry builds the rewards.
         resume: continue from ``output_dir/checkpoint`` (it must exist and match the config).
         accelerator: an ``accelerate.Accelerator``; one is created when None.
     """
 
-    def __init__(self, config: FinetuneConfig, *, resume: bool = False, accelerator: Any = None) -> None:
+    def __init__(self, config: FinetuneConfig, *, plugins: PluginSystem, resume: bool = False, accelerator: Any = None) -> None:
         self.config = config
         self.output_dir = Path(config.run.output_dir)
         if config.run.num_threads is not None:
@@ -152,12 +154,12 @@ class FinetuneTrainer:
         self.backbone.to(self.accelerator.device)
         self.trained = self._prepare_trainable()
         kind = self.backbone.kind
-        self.reward, column = build_reward(config.reward, kind=kind, video=config.video, seed=config.run.seed + self.rank)
+        self.reward, column = build_reward(config.reward, plugins, kind=kind, video=config.video, seed=config.run.seed + self.rank)
         self.reward.to(self.accelerator.device)
         self.tracked: Objective | None = None
         self.tracked_column = 0
         if config.tracked_reward is not None:
-            self.tracked, self.tracked_column = build_reward(config.tracked_reward, kind=kind, video=config.video, seed=config.run.seed)
+            self.tracked, self.tracked_column = build_reward(config.tracked_reward, plugins, kind=kind, video=config.video, seed=config.run.seed)
             self.tracked.to(self.accelerator.device)
         self.data = None
         if config.data is not None:

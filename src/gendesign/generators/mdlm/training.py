@@ -40,7 +40,7 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
@@ -52,6 +52,9 @@ from gendesign.core.errors import ConfigError, GendesignError, InvalidDesignErro
 from gendesign.core.registry import format_validation_error
 from gendesign.generators.mdlm.model import MaskedDiffusionLM
 from gendesign.generators.tokenizers import ResidueTokenizer, SelfiesTokenizer, SmilesTokenizer, Tokenizer
+
+if TYPE_CHECKING:
+    from gendesign.core.plugins import PluginSystem
 
 
 class DataOptions(BaseModel):
@@ -250,14 +253,17 @@ def read_corpus(path: str | Path, limit: int | None = None) -> list[str]:
     return out
 
 
-def build_space(spec: dict[str, Any]) -> Any:
-    """A registered design space from ``{name=..., options={...}}``."""
-    from gendesign.core.plugins import get_plugins
-
+def build_space(spec: dict[str, Any], plugins: PluginSystem | None) -> Any:
+    """A design space registered with ``plugins``, from ``{name=..., options={...}}``."""
     unknown = sorted(set(spec) - {"name", "options"})
     if "name" not in spec or unknown:
         raise ConfigError(f"space must be {{name=..., options={{...}}}}, got keys {sorted(spec)}")
-    return get_plugins().spaces.build(spec["name"], spec.get("options", {}))
+    if plugins is None:
+        raise ConfigError(
+            f"space = {spec!r} names a registered design space but no plugin system was given; "
+            "pass plugins= (e.g. gendesign.get_plugins()) or drop the space"
+        )
+    return plugins.spaces.build(spec["name"], spec.get("options", {}))
 
 
 def build_tokenizer(options: DataOptions, designs: Sequence[str], space: Any | None) -> Tokenizer:
@@ -281,11 +287,15 @@ class CorpusData:
         train_ids, val_ids: lists of id lists.
         max_length: model width in tokens.
         dropped: counts of designs dropped (``{"invalid": n, "too_long": m, "untokenizable": k}``).
+
+    Args:
+        options: the ``[data]`` table.
+        plugins: the plugin system that builds ``options.space``; needed only when a space is named.
     """
 
-    def __init__(self, options: DataOptions) -> None:
+    def __init__(self, options: DataOptions, plugins: PluginSystem | None = None) -> None:
         designs = read_corpus(options.corpus, options.limit)
-        space = build_space(options.space) if options.space is not None else None
+        space = build_space(options.space, plugins) if options.space is not None else None
         self.dropped = {"invalid": 0, "too_long": 0, "untokenizable": 0}
         if options.validate_designs:
             kept = [d for d in designs if space.is_valid(d)]
@@ -422,18 +432,19 @@ def make_datamodule(data: CorpusData, batch_size: int, pad_id: int, num_workers:
     return CorpusDataModule()
 
 
-def train(config: str | Path | dict[str, Any] | TrainConfig) -> MaskedDiffusionLM:
+def train(config: str | Path | dict[str, Any] | TrainConfig, *, plugins: PluginSystem | None = None) -> MaskedDiffusionLM:
     """Train (or resume training) a masked diffusion model and save it with ``save_pretrained``.
 
     Args:
         config: a TOML path, a dict, or a :class:`TrainConfig`.
+        plugins: the plugin system that builds ``data.space``; needed only when the config names one.
 
     Returns:
         The trained model (in every process under DDP; only rank 0 writes files).
     """
     pl = _lightning()
     cfg = load_train_config(config)
-    data = CorpusData(cfg.data)
+    data = CorpusData(cfg.data, plugins)
     tok = data.tokenizer
     model_config = {
         "vocab_size": tok.vocab_size,
