@@ -141,12 +141,7 @@ def validate_command(config: str) -> None:
 
 
 def _add_plugin_commands() -> None:
-    system = get_plugins()
-    for impl in system.pm.hook.register_commands.get_hookimpls():
-        try:
-            impl.function(cli=cli)
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not take the CLI down
-            system._fail(impl.plugin_name, exc)
+    get_plugins().call_each("register_commands", lambda plugin: {"cli": cli})
 
 
 _add_plugin_commands()

@@ -305,3 +305,70 @@ def test_a_third_party_plugin_cannot_shadow_a_builtin(tmp_path, monkeypatch, cle
     system = PluginSystem()
     assert system.strategies.get("evolution").plugin == BUILTIN_PLUGINS[0]
     assert "collides" in {f.name: f.error for f in system.failures}["shadow"]
+
+
+def _registers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, marker: str, name: str = "shared") -> str:
+    return _module(
+        tmp_path,
+        monkeypatch,
+        f"""
+        from gendesign import hookimpl
+
+        @hookimpl{marker}
+        def register_objectives(register):
+            register("{name}", lambda: None)
+        """,
+    )
+
+
+@pytest.mark.parametrize("marker", ["(tryfirst=True)", "", "(trylast=True)"])
+def test_hooks_are_called_through_pluggy_so_tryfirst_and_trylast_order_the_plugins(tmp_path, monkeypatch, clean_env, marker):
+    """Two plugins register the same name; the one pluggy calls first owns it and the other fails with a collision."""
+    loaded_first = _registers(tmp_path, monkeypatch, "")
+    loaded_second = _registers(tmp_path, monkeypatch, marker)
+    system = PluginSystem(builtins=("gendesign.plugins.core_parts", loaded_first, loaded_second), entry_points=False)
+    owner, loser = (loaded_second, loaded_first) if "tryfirst" in marker else (loaded_first, loaded_second)
+    assert system.objectives.get("shared").plugin == owner
+    assert [f.name for f in system.failures] == [loser] and "collides" in system.failures[0].error
+    assert "evolution" in system.strategies and "branin_currin" in system.objectives
+
+
+def test_hook_wrappers_wrap_each_plugin_and_a_raising_plugin_does_not_stop_the_others(tmp_path, monkeypatch, clean_env):
+    wrapper = _module(
+        tmp_path,
+        monkeypatch,
+        """
+        from gendesign import hookimpl
+
+        CALLS = []
+        ERRORS = []
+
+        @hookimpl(wrapper=True)
+        def register_objectives(register):
+            CALLS.append(register)
+            try:
+                return (yield)
+            except RuntimeError as exc:
+                ERRORS.append(str(exc))
+                raise
+        """,
+    )
+    raising = _module(
+        tmp_path,
+        monkeypatch,
+        """
+        from gendesign import hookimpl
+
+        @hookimpl(tryfirst=True)
+        def register_objectives(register):
+            raise RuntimeError("cannot register today")
+        """,
+    )
+    after = _registers(tmp_path, monkeypatch, "", name="after_the_raise")
+    system = PluginSystem(builtins=("gendesign.plugins.core_parts", wrapper, raising, after), entry_points=False)
+    module = __import__(wrapper)
+    plain = [i for i in system.pm.hook.register_objectives.get_hookimpls() if not i.wrapper]
+    assert len(plain) == 3 and len(module.CALLS) == 3 and len(set(map(id, module.CALLS))) == 3
+    assert module.ERRORS == ["cannot register today"]
+    assert {f.name: f.error for f in system.failures} == {raising: "RuntimeError: cannot register today"}
+    assert system.objectives.get("after_the_raise").plugin == after and "branin_currin" in system.objectives

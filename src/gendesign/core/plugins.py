@@ -8,6 +8,12 @@ the ``gendesign`` entry-point group. Both go through the same ``pm.register``. E
 
 A plugin that fails to import or register is recorded in :attr:`PluginSystem.failures` and
 listed by ``gendesign plugins``; everything else keeps working.
+
+Hooks are called through ``pm.hook``, one plugin at a time (:meth:`PluginSystem.call_each`), so
+registrations are attributed to their plugin and a raising plugin does not stop the others. The
+order is pluggy's: ``tryfirst`` implementations first, ``trylast`` last, the rest in load order
+(built-ins, then entry points); hook wrappers (``hookwrapper=True`` or ``wrapper=True``) wrap each
+plugin's call. A name registered twice is an error unless the later plugin passes ``override=True``.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import importlib
 import importlib.metadata
 import os
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,19 +91,26 @@ class PluginSystem:
         self.versions: dict[str, str | None] = {}
         self.builtin_names: set[str] = set()
         disabled = _env_list("GENDESIGN_DISABLE_PLUGINS") or set()
+        loaded: list[tuple[str, Any]] = []
         for path in builtins:
             if path in disabled:
                 continue
             try:
-                module = importlib.import_module(path)
+                loaded.append((path, importlib.import_module(path)))
             except Exception as exc:  # noqa: BLE001 - a broken plugin is reported, never fatal
                 self._fail(path, exc)
                 continue
-            self.pm.register(module, name=path)
             self.builtin_names.add(path)
             self.versions[path] = _own_version()
         if entry_points:
-            self._load_entry_points(disabled)
+            loaded += self._load_entry_points(disabled, {name for name, _ in loaded})
+        # pluggy calls the most recently registered plugin first; registering in reverse makes its
+        # call order the load order, so built-ins register first and a later plugin may override.
+        for name, module in reversed(loaded):
+            try:
+                self.pm.register(module, name=name)
+            except Exception as exc:  # noqa: BLE001 - e.g. the same module under two entry-point names
+                self._fail(name, exc)
         try:
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
@@ -110,35 +124,48 @@ class PluginSystem:
             registry.context["plugins"] = self
             self._collect(registry, hook)
 
-    def _load_entry_points(self, disabled: set[str]) -> None:
+    def _load_entry_points(self, disabled: set[str], taken: set[str]) -> list[tuple[str, Any]]:
         allow = _env_list("GENDESIGN_LOAD_PLUGINS")
+        loaded: list[tuple[str, Any]] = []
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-            if ep.name in disabled or (allow is not None and ep.name not in allow):
-                continue
-            if self.pm.has_plugin(ep.name):
+            if ep.name in disabled or (allow is not None and ep.name not in allow) or ep.name in taken:
                 continue
             try:
-                module = ep.load()
-                self.pm.register(module, name=ep.name)
+                loaded.append((ep.name, ep.load()))
             except Exception as exc:  # noqa: BLE001
                 self._fail(ep.name, exc)
                 continue
+            taken.add(ep.name)
             self.versions[ep.name] = ep.dist.version if ep.dist is not None else None
+        return loaded
 
     def _fail(self, name: str, exc: BaseException) -> None:
         self.failures.append(PluginFailure(name, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
 
-    def _collect(self, registry: Registry[Any], hook: str) -> None:
-        for impl in getattr(self.pm.hook, hook).get_hookimpls():
-            plugin = impl.plugin_name
+    def call_each(self, hook: str, kwargs: Callable[[str], dict[str, Any]]) -> None:
+        """Call ``hook`` through ``pm.hook`` once per implementing plugin, with ``kwargs(plugin_name)``.
 
-            def register(name: str, factory: Any, *, aliases: tuple[str, ...] = (), override: bool = False, _p: str = plugin) -> None:
-                registry.register(name, factory, plugin=_p, aliases=tuple(aliases), override=override)
-
+        Plugins come in pluggy's call order, each through a subset caller that leaves out the other
+        plain implementations (the hook wrappers stay), so each call knows its plugin; a plugin
+        whose call raises is recorded in :attr:`failures` and the next one still runs.
+        """
+        caller = getattr(self.pm.hook, hook)
+        plain = [impl for impl in reversed(caller.get_hookimpls()) if not (impl.hookwrapper or impl.wrapper)]
+        for impl in plain:
+            others = [other.plugin for other in plain if other is not impl]
             try:
-                impl.function(register=register)
-            except Exception as exc:  # noqa: BLE001
-                self._fail(plugin, exc)
+                self.pm.subset_hook_caller(hook, remove_plugins=others)(**kwargs(impl.plugin_name))
+            except Exception as exc:  # noqa: BLE001 - a broken plugin is reported, never fatal
+                self._fail(impl.plugin_name, exc)
+
+    def _collect(self, registry: Registry[Any], hook: str) -> None:
+        def for_plugin(plugin: str) -> dict[str, Any]:
+            def register(name: str, factory: Any, *, aliases: tuple[str, ...] = (), override: bool = False) -> None:
+                registry.register(name, factory, plugin=plugin, aliases=tuple(aliases), override=override)
+
+            return {"register": register}
+
+        self.call_each(hook, for_plugin)
 
     def plugins(self, *, include_builtins: bool = False) -> list[PluginInfo]:
         """What each plugin registered, for ``gendesign plugins``."""
