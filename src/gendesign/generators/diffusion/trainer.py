@@ -1,8 +1,9 @@
 """The reward fine-tuning loop behind ``gendesign finetune``.
 
 :class:`FinetuneTrainer` builds or loads the backbone, adds LoRA adapters (or unfreezes the full
-weights), builds the reward through the objective registry, picks the algorithm, and runs
-``run.steps`` outer iterations. Around the algorithm it provides:
+weights), builds the reward through the objective registry, picks the algorithm
+(:mod:`~gendesign.generators.diffusion.setup`), and runs ``run.steps`` outer iterations; its
+checkpoints and adapters are :mod:`~gendesign.generators.diffusion.checkpoint`'s. Around the algorithm it provides:
 
 * distributed training through ``accelerate`` (process group, device placement, gradient
   averaging), so ``accelerate launch`` gives multi-GPU or multi-process CPU runs;
@@ -18,81 +19,46 @@ weights), builds the reward through the objective registry, picks the algorithm,
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import json
 import math
-import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from gendesign.core.errors import CampaignError, ConfigError, GendesignError, require
+from gendesign.core.errors import ConfigError, require
 from gendesign.core.objective import Objective, resolve_device
-from gendesign.generators.diffusion.algorithm import RewardAlgorithm, TrainContext
+from gendesign.generators.diffusion.algorithm import TrainContext
 from gendesign.generators.diffusion.backbone import Conditioning, DiffusionBackbone
-from gendesign.generators.diffusion.config import FinetuneConfig, RewardSettings
+from gendesign.generators.diffusion.checkpoint import (
+    CheckpointMixin,
+    atomic_write,
+    load_finetuned,
+    read_provenance,
+    restore_sampler_state,
+    sampler_state,
+    write_csv,
+)
+from gendesign.generators.diffusion.config import FinetuneConfig
 from gendesign.generators.diffusion.data import load_training_data
-from gendesign.generators.diffusion.lora import LoraSettings, add_lora, load_lora_state_dict, lora_state_dict, merge_lora
 from gendesign.generators.diffusion.media import save_gif, save_grid
 from gendesign.generators.diffusion.sampling import SamplerSettings, ddim_step, ddim_timesteps, initial_noise
+from gendesign.generators.diffusion.setup import (
+    algorithm_classes,
+    build_reward,
+    choose_algorithm,
+    load_backbone,
+    prepare_trainable,
+)
 from gendesign.objectives.image_rewards import DenseReward, sobel_edges
-from gendesign.objectives.video_rewards import SegmentalVideoReward
 
 if TYPE_CHECKING:
     from gendesign.core.plugins import PluginSystem
 
-ADAPTER_CONFIG = "adapter_config.json"
-ADAPTER_WEIGHTS = "adapter_model.safetensors"
 EVAL_SEED_OFFSET = 1_000_003
-
-
-def algorithm_classes() -> dict[str, type[RewardAlgorithm]]:
-    """Name -> class of every built-in algorithm."""
-    from gendesign.generators.diffusion.alignprop import AlignProp
-    from gendesign.generators.diffusion.ctrl_u import CtrlU
-    from gendesign.generators.diffusion.ddpo import DDPO
-    from gendesign.generators.diffusion.draft import DRaFT
-    from gendesign.generators.diffusion.instructvideo import InstructVideo
-
-    return {c.name: c for c in (DDPO, DRaFT, AlignProp, InstructVideo, CtrlU)}
-
-
-def choose_algorithm(requested: str, kind: str, reward: Objective, has_data: bool) -> str:
-    """Resolve ``"auto"`` from what the reward declares and what the backbone and data allow.
-
-    Black-box rewards get DDPO. Differentiable rewards get Ctrl-U on a ControlNet backbone with a
-    dense reward and data, InstructVideo on a video backbone with data, and DRaFT otherwise.
-    """
-    if requested != "auto":
-        return requested
-    if not reward.differentiable:
-        return "ddpo"
-    if kind == "controlnet" and isinstance(reward, DenseReward) and has_data:
-        return "ctrl_u"
-    if kind == "video" and has_data:
-        return "instructvideo"
-    return "draft"
-
-
-def build_reward(settings: RewardSettings, plugins: PluginSystem, *, kind: str, video: Any = None, seed: int = 0) -> tuple[Objective, int]:
-    """The reward objective of ``plugins`` (lifted to clips for video backbones) and the index of its optimised column."""
-    reward = plugins.objectives.build(settings.name, settings.options)
-    if kind == "video" and not isinstance(reward, SegmentalVideoReward):
-        reward = SegmentalVideoReward(reward, video.num_segments, video.tar_lambda, video.normalize, seed=seed)
-    names = [s.name for s in reward.specs]
-    if isinstance(settings.column, str):
-        if settings.column not in names:
-            raise ConfigError(f"reward column={settings.column!r} is not a column of {settings.name!r}; choose one of {names}")
-        return reward, names.index(settings.column)
-    if not 0 <= settings.column < len(names):
-        raise ConfigError(f"reward column={settings.column} is out of range for {settings.name!r} with columns {names}")
-    return reward, settings.column
 
 
 @torch.no_grad()
@@ -120,15 +86,7 @@ class FinetuneResult:
     steps_done: int = 0
 
 
-def config_hash(config: FinetuneConfig) -> str:
-    """Hash of everything but ``run.steps`` and the output directory (those may change on resume)."""
-    data = config.model_dump(mode="json")
-    data["run"].pop("steps", None)
-    data["run"].pop("output_dir", None)
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
-
-
-class FinetuneTrainer:
+class FinetuneTrainer(CheckpointMixin):
     """Reward fine-tuning of a diffusion backbone; see the module docstring.
 
     Args:
@@ -150,9 +108,9 @@ class FinetuneTrainer:
         self.rank = int(self.accelerator.process_index)
         self.is_main = bool(self.accelerator.is_main_process)
         torch.manual_seed(config.run.seed)
-        self.backbone, self.base_dir = self._load_backbone()
+        self.backbone, self.base_dir = load_backbone(config.model, self.output_dir, is_main=self.is_main)
         self.backbone.to(self.accelerator.device)
-        self.trained = self._prepare_trainable()
+        self.trained = prepare_trainable(self.backbone, config.training)
         kind = self.backbone.kind
         self.reward, column = build_reward(config.reward, plugins, kind=kind, video=config.video, seed=config.run.seed + self.rank)
         self.reward.to(self.accelerator.device)
@@ -203,34 +161,6 @@ class FinetuneTrainer:
         self.stopped_early = False
         if resume:
             self.load_checkpoint()
-
-    def _load_backbone(self) -> tuple[DiffusionBackbone, Path]:
-        m = self.config.model
-        if m.path is not None:
-            return DiffusionBackbone.from_pretrained(m.path), Path(m.path).resolve()
-        assert m.tiny is not None
-        backbone = DiffusionBackbone.build_tiny(m.tiny)
-        base = (self.output_dir / "base").resolve()
-        if self.is_main and not (base / "model_index.json").is_file():
-            backbone.save_pretrained(base)
-        return backbone, base
-
-    def _prepare_trainable(self) -> nn.Module:
-        t = self.config.training
-        module = getattr(self.backbone, t.train_module)
-        if module is None:
-            raise ConfigError(f"training.train_module={t.train_module!r} but the {self.backbone.kind!r} backbone has no {t.train_module}")
-        for part in (self.backbone.unet, self.backbone.controlnet):
-            if part is not None:
-                part.requires_grad_(False)
-        if t.use_lora:
-            add_lora(module, t.lora)
-        else:
-            module.requires_grad_(True)
-        module.train()
-        if not any(p.requires_grad for p in module.parameters()):
-            raise ConfigError(f"nothing to train in {t.train_module}: check training.lora.target_modules={t.lora.target_modules}")
-        return module
 
     def _condition_fn(self) -> Any:
         if self.backbone.kind != "controlnet":
@@ -292,9 +222,9 @@ class FinetuneTrainer:
         self.trained.eval()
         try:
             images = generate(self.backbone, cond, self.config.sampler, g)
-            reward_state = _reward_state(self.reward)
+            reward_state = sampler_state(self.reward)
             values, scores = self.ctx.reward_scores(images, cond, grad=False)
-            _restore_reward_state(self.reward, reward_state)
+            restore_sampler_state(self.reward, reward_state)
         finally:
             self.trained.train(was_training)
         finite = torch.isfinite(values)
@@ -334,213 +264,10 @@ class FinetuneTrainer:
     def _write_logs(self) -> None:
         if not self.is_main:
             return
-        _write_csv(self.output_dir / "metrics.csv", self.history)
-        _write_csv(self.output_dir / "eval.csv", self.evaluations)
+        write_csv(self.output_dir / "metrics.csv", self.history)
+        write_csv(self.output_dir / "eval.csv", self.evaluations)
         payload = {"algorithm": self.algorithm_name, "train": self.history, "eval": self.evaluations, "stopped_early": self.stopped_early}
-        _atomic_write(self.output_dir / "history.json", json.dumps(payload, indent=1))
-
-    def trainable_state(self) -> dict[str, Tensor]:
-        if self.config.training.use_lora:
-            return lora_state_dict(self.trained)
-        return {k: v.detach().cpu().clone() for k, v in self.trained.state_dict().items()}
-
-    def provenance(self) -> dict[str, Any]:
-        """Everything needed to rebuild, audit and resume: base, adapter, reward identity, sampler, seeds."""
-        cfg = self.config
-        import importlib.metadata
-
-        def reward_info(obj: Objective | None, settings: RewardSettings | None, column: int) -> dict[str, Any] | None:
-            if obj is None or settings is None:
-                return None
-            return {
-                "name": settings.name,
-                "options": settings.options,
-                "column": obj.specs[column].name,
-                "fingerprint": obj.fingerprint(),
-                "config": json.loads(json.dumps(obj.config(), default=str)),
-            }
-
-        return {
-            "format": "gendesign-diffusion-adapter",
-            "format_version": 1,
-            "gendesign_version": importlib.metadata.version("gendesign"),
-            "base_model": str(self.base_dir),
-            "kind": self.backbone.kind,
-            "train_module": cfg.training.train_module,
-            "use_lora": cfg.training.use_lora,
-            "lora": cfg.training.lora.model_dump(),
-            "algorithm": self.algorithm_name,
-            "algorithm_options": self.algorithm.options.model_dump(),
-            "reward": reward_info(self.reward, cfg.reward, self.ctx.reward_column),
-            "tracked_reward": reward_info(self.tracked, cfg.tracked_reward, self.tracked_column),
-            "sampler": cfg.sampler.model_dump(),
-            "seed": cfg.run.seed,
-            "num_processes": int(self.accelerator.num_processes),
-            "step": self.step,
-            "config_hash": config_hash(cfg),
-            "config": cfg.model_dump(mode="json"),
-        }
-
-    def save_adapter(self, directory: Path) -> Path:
-        """Write ``adapter_model.safetensors`` + ``adapter_config.json`` (provenance) atomically (main process)."""
-        if not self.is_main:
-            return directory
-        from safetensors.torch import save_file
-
-        tmp = directory.with_name(directory.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        save_file(self.trainable_state(), str(tmp / ADAPTER_WEIGHTS))
-        (tmp / ADAPTER_CONFIG).write_text(json.dumps(self.provenance(), indent=2, default=str))
-        _replace_dir(tmp, directory)
-        return directory
-
-    def save_checkpoint(self) -> Path:
-        """Atomically write ``checkpoint/``: weights, optimiser, generator states, algorithm state, history."""
-        directory = self.output_dir / "checkpoint"
-        rng = self._gathered_rng()
-        if not self.is_main:
-            self.accelerator.wait_for_everyone()
-            return directory
-        from safetensors.torch import save_file
-
-        tmp = directory.with_name("checkpoint.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        save_file(self.trainable_state(), str(tmp / "trainable.safetensors"))
-        torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
-        save_file(rng, str(tmp / "rng.safetensors"))
-        state = {
-            "step": self.step,
-            "elapsed": self.elapsed,
-            "best_eval": self.best_eval,
-            "bad_evals": self.bad_evals,
-            "stopped_early": self.stopped_early,
-            "config_hash": config_hash(self.config),
-            "algorithm": self.algorithm_name,
-            "algorithm_state": self.algorithm.state_dict(),
-            "history": self.history,
-            "evaluations": self.evaluations,
-        }
-        (tmp / "state.json").write_text(json.dumps(state, default=float))
-        (tmp / ADAPTER_CONFIG).write_text(json.dumps(self.provenance(), indent=2, default=str))
-        _replace_dir(tmp, directory)
-        self.accelerator.wait_for_everyone()
-        return directory
-
-    def _gathered_rng(self) -> dict[str, Tensor]:
-        """Every process's generator states, keyed by rank (collective: all processes must call it)."""
-        own = {"generator": self.generator.get_state()}
-        reward_state = _reward_state(self.reward)
-        if reward_state is not None:
-            own["reward_generator"] = reward_state["generator"]
-        if self.accelerator.num_processes > 1:
-            from accelerate.utils import gather_object
-
-            states = gather_object([{k: v.tolist() for k, v in own.items()}])
-        else:
-            states = [{k: v.tolist() for k, v in own.items()}]
-        return {f"{k}_rank{r}": torch.tensor(v, dtype=torch.uint8) for r, st in enumerate(states) for k, v in st.items()}
-
-    def load_checkpoint(self) -> None:
-        """Restore everything :meth:`save_checkpoint` wrote; the config must match the checkpoint's."""
-        from safetensors.torch import load_file
-
-        directory = self.output_dir / "checkpoint"
-        if not (directory / "state.json").is_file():
-            raise CampaignError(f"cannot resume: {directory} has no checkpoint; run without --resume to start fresh")
-        state = json.loads((directory / "state.json").read_text())
-        if state["config_hash"] != config_hash(self.config):
-            raise CampaignError(
-                f"cannot resume {self.output_dir}: the config changed since the checkpoint (hash {state['config_hash']} vs "
-                f"{config_hash(self.config)}); only run.steps may change on resume"
-            )
-        weights = {k: v.to(self.accelerator.device) for k, v in load_file(str(directory / "trainable.safetensors")).items()}
-        if self.config.training.use_lora:
-            load_lora_state_dict(self.trained, weights)
-        else:
-            self.trained.load_state_dict(weights)
-        self.optimizer.load_state_dict(torch.load(directory / "optimizer.pt", weights_only=True, map_location=self.accelerator.device))
-        rng = load_file(str(directory / "rng.safetensors"))
-        key = f"generator_rank{self.rank}"
-        if key not in rng:
-            raise CampaignError(f"cannot resume with {self.accelerator.num_processes} processes: the checkpoint has no {key}")
-        self.generator.set_state(rng[key])
-        if f"reward_generator_rank{self.rank}" in rng and isinstance(self.reward, SegmentalVideoReward):
-            self.reward.load_state_dict({"generator": rng[f"reward_generator_rank{self.rank}"]})
-        self.step = int(state["step"])
-        self.ctx.step_index = self.step
-        self.elapsed = float(state["elapsed"])
-        self.best_eval = float(state["best_eval"])
-        self.bad_evals = int(state["bad_evals"])
-        self.stopped_early = bool(state["stopped_early"])
-        self.algorithm.load_state_dict(state["algorithm_state"])
-        self.history = list(state["history"])
-        self.evaluations = list(state["evaluations"])
+        atomic_write(self.output_dir / "history.json", json.dumps(payload, indent=1))
 
 
-def load_finetuned(adapter_dir: str | Path, *, merge: bool = False) -> DiffusionBackbone:
-    """Rebuild a fine-tuned backbone from an ``adapter/`` folder: its base model plus the trained weights.
-
-    With ``merge=True`` the LoRA updates are folded into the base weights (``W + (α/r) B A``) for inference.
-    """
-    from safetensors.torch import load_file
-
-    path = Path(adapter_dir)
-    meta_path = path / ADAPTER_CONFIG
-    if not meta_path.is_file():
-        raise GendesignError(f"{meta_path} does not exist; give an adapter folder written by gendesign finetune")
-    meta = json.loads(meta_path.read_text())
-    backbone = DiffusionBackbone.from_pretrained(meta["base_model"])
-    module = getattr(backbone, meta["train_module"])
-    weights = load_file(str(path / ADAPTER_WEIGHTS))
-    if meta["use_lora"]:
-        add_lora(module, LoraSettings(**meta["lora"]))
-        load_lora_state_dict(module, weights)
-        if merge:
-            merge_lora(module)
-    else:
-        module.load_state_dict(weights)
-    module.requires_grad_(False)
-    return backbone.eval()
-
-
-def read_provenance(adapter_dir: str | Path) -> dict[str, Any]:
-    """The ``adapter_config.json`` of an adapter folder."""
-    return json.loads((Path(adapter_dir) / ADAPTER_CONFIG).read_text())
-
-
-def _reward_state(reward: Objective) -> dict[str, Any] | None:
-    return reward.state_dict() if isinstance(reward, SegmentalVideoReward) else None
-
-
-def _restore_reward_state(reward: Objective, state: dict[str, Any] | None) -> None:
-    if state is not None and isinstance(reward, SegmentalVideoReward):
-        reward.load_state_dict(state)
-
-
-def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    tmp = path.with_suffix(".csv.tmp")
-    with tmp.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=keys)
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, path)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _replace_dir(tmp: Path, target: Path) -> None:
-    old = target.with_name(target.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(tmp, target)
-    shutil.rmtree(old, ignore_errors=True)
+__all__ = ["FinetuneResult", "FinetuneTrainer", "choose_algorithm", "generate", "load_finetuned", "read_provenance"]
