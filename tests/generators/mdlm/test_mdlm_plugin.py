@@ -38,7 +38,7 @@ def test_registered_parts(model_dir):
 
 
 def test_space_samples_valid_designs_reproducibly(model_dir):
-    space = MDLMSpace(BASE, str(model_dir))
+    space = MDLMSpace(BASE, str(model_dir), plugins=get_plugins())
     a = space.sample(20, np.random.default_rng(0))
     b = space.sample(20, np.random.default_rng(0))
     assert a == b and len(a) == 20
@@ -48,7 +48,7 @@ def test_space_samples_valid_designs_reproducibly(model_dir):
 
 
 def test_learned_mutation_changes_only_k_positions(model_dir):
-    space = MDLMSpace(BASE, str(model_dir), num_masked=2, temperature=3.0)
+    space = MDLMSpace(BASE, str(model_dir), num_masked=2, temperature=3.0, plugins=get_plugins())
     rng = np.random.default_rng(1)
     parents = space.base.sample(30, rng)
     children = space.mutate_many(parents, rng)
@@ -112,7 +112,7 @@ def test_evolution_and_best_of_n_run_through_the_campaign_loop(model_dir):
     def count_a(designs):
         return [d.count("A") for d in designs]
 
-    space = MDLMSpace(BASE, str(model_dir), num_masked=1, temperature=2.0)
+    space = MDLMSpace(BASE, str(model_dir), num_masked=1, temperature=2.0, plugins=get_plugins())
     result = optimize(count_a, space=space, strategy="evolution", budget=60, batch_size=20, seed=0, progress=False, plots=False)
     scored = [r for r in result.history if r.evaluation is not None]
     assert len({r.key for r in scored}) == len(scored) == 60

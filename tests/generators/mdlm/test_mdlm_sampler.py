@@ -321,6 +321,7 @@ def test_plugin_space_strategy_and_command_pass_the_order_through(tmp_path):
     from pydantic import ValidationError
 
     from gendesign.cli import cli
+    from gendesign.core.plugins import PluginSystem
     from gendesign.generators.tokenizers import ResidueTokenizer
     from gendesign.plugins.mdlm import MDLMSampleOptions, MDLMSpace
 
@@ -329,7 +330,7 @@ def test_plugin_space_strategy_and_command_pass_the_order_through(tmp_path):
     model.set_length_distribution([4, 5, 6, 7, 8])
     model.save_pretrained(tmp_path / "model")
     base = {"name": "sequence", "options": {"alphabet": "ACDEFG", "min_length": 4, "max_length": 8}}
-    space = MDLMSpace(base, str(tmp_path / "model"), num_masked=2, temperature=3.0, order="margin")
+    space = MDLMSpace(base, str(tmp_path / "model"), num_masked=2, temperature=3.0, order="margin", plugins=PluginSystem(entry_points=False))
     assert space.config()["order"] == "margin"
     rng = np.random.default_rng(1)
     parents = space.base.sample(10, rng)

@@ -86,7 +86,7 @@ def naturalness(
             rows.append(ids)
     if not rows:
         return out
-    from gendesign.generators.mdlm.training import pad_batch
+    from gendesign.generators.mdlm.corpus import pad_batch
 
     x0 = pad_batch(rows, model.pad_id)
     score = -nelbo_per_design(model, x0, num_samples=num_samples, seed=seed)

@@ -104,8 +104,8 @@ def train(
     n_heads: int = 4,
 ) -> dict[str, Any]:
     """Train the peptide MDLM and save it to ``out``; return the training record."""
+    from gendesign.generators.mdlm.lit_module import nelbo_step
     from gendesign.generators.mdlm.model import MaskedDiffusionLM
-    from gendesign.generators.mdlm.training import nelbo_step
     from gendesign.generators.tokenizers import ResidueTokenizer
 
     torch.manual_seed(seed)
