@@ -7,9 +7,17 @@ implements any of these with ``@gendesign.hookimpl``::
     def register_objectives(register):
         register("my_score", MyScore)
 
-``register(name, factory, *, aliases=(), override=False)`` records ``factory`` (a class or a
-function that builds the part from keyword options) under ``name``. Factories, never built
-models: listing plugins must not load weights.
+``register(name, factory, *, aliases=(), override=False, summary=None)`` records ``factory`` (a
+class or a function that builds the part from keyword options) under ``name``. Factories, never
+built models: listing plugins must not load weights. ``factory`` may also be a reference
+``"package.module:Name"``, imported only when the part is built; a plugin whose parts import
+heavy libraries (torch, RDKit, diffusers) registers references so that ``gendesign list``,
+``plugins`` and ``--help`` stay fast. ``gendesign list`` shows ``summary``, or else the first line
+of the factory's docstring (read from the source for a reference that has not been imported)::
+
+    @hookimpl
+    def register_objectives(register):
+        register("my_score", "my_package.scores:MyScore")
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ hookimpl = pluggy.HookimplMarker("gendesign")
 
 
 class Register(Protocol):
-    def __call__(self, name: str, factory: Any, *, aliases: tuple[str, ...] = (), override: bool = False) -> None: ...
+    def __call__(self, name: str, factory: Any, *, aliases: tuple[str, ...] = (), override: bool = False, summary: str | None = None) -> None: ...
 
 
 @hookspec

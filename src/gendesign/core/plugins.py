@@ -160,8 +160,8 @@ class PluginSystem:
 
     def _collect(self, registry: Registry[Any], hook: str) -> None:
         def for_plugin(plugin: str) -> dict[str, Any]:
-            def register(name: str, factory: Any, *, aliases: tuple[str, ...] = (), override: bool = False) -> None:
-                registry.register(name, factory, plugin=plugin, aliases=tuple(aliases), override=override)
+            def register(name: str, factory: Any, *, aliases: tuple[str, ...] = (), override: bool = False, summary: str | None = None) -> None:
+                registry.register(name, factory, plugin=plugin, aliases=tuple(aliases), override=override, summary=summary)
 
             return {"register": register}
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
+import importlib.util
 import inspect
+import re
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
@@ -14,19 +20,88 @@ from gendesign.core.errors import ConfigError, PluginError, UnknownNameError
 T = TypeVar("T")
 
 
+REFERENCE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
 @dataclass(frozen=True)
 class Entry(Generic[T]):
-    """One registered factory: its name, the factory, the plugin that registered it, aliases."""
+    """One registered factory: its name, the factory, the plugin that registered it, aliases.
+
+    ``target`` is the factory itself or a ``"package.module:Name"`` reference that is imported on
+    first use of :attr:`factory`, so registering (and listing) a part never imports its module.
+    """
 
     name: str
-    factory: T
+    target: T | str
     plugin: str
     aliases: tuple[str, ...] = ()
+    description: str | None = None
+    _resolved: list[T] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def factory(self) -> T:
+        """The factory; a reference is imported the first time (errors name the plugin and the reference)."""
+        if not isinstance(self.target, str):
+            return self.target
+        if not self._resolved:
+            module_name, attr = self.target.split(":")
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError as exc:
+                raise PluginError(
+                    f"{self.name!r} from plugin {self.plugin!r} refers to {self.target!r}, whose module cannot be imported: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            if not hasattr(module, attr):
+                raise PluginError(f"{self.name!r} from plugin {self.plugin!r} refers to {self.target!r}, but {module_name} has no {attr!r}")
+            self._resolved.append(getattr(module, attr))
+        return self._resolved[0]
 
     @property
     def summary(self) -> str:
-        doc = inspect.getdoc(self.factory) or ""
+        """The one-line description given at registration, else the first line of the factory's docstring.
+
+        For a reference not yet imported the docstring is read from the module's source, so listing
+        parts imports nothing heavy.
+        """
+        if self.description is not None:
+            return self.description
+        if isinstance(self.target, str) and not self._resolved:
+            doc = _docstring_from_source(self.target)
+        else:
+            doc = inspect.getdoc(self.factory) or ""
         return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def _module_file(module_name: str) -> Path | None:
+    """The source file of ``module_name`` found without importing it or its parent packages."""
+    loaded = sys.modules.get(module_name)
+    if loaded is not None:
+        return Path(loaded.__file__) if getattr(loaded, "__file__", None) else None
+    top, *rest = module_name.split(".")
+    spec = importlib.util.find_spec(top)
+    if spec is None:
+        return None
+    if not rest:
+        return Path(spec.origin) if spec.origin else None
+    for directory in spec.submodule_search_locations or []:
+        base = Path(directory).joinpath(*rest)
+        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _docstring_from_source(reference: str) -> str:
+    """The docstring of the top-level class or function ``reference`` names, read with :mod:`ast`."""
+    module_name, attr = reference.split(":")
+    path = _module_file(module_name)
+    if path is None:
+        return ""
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef)) and node.name == attr:
+            return ast.get_docstring(node) or ""
+    return ""
 
 
 @dataclass
@@ -44,10 +119,18 @@ class Registry(Generic[T]):
     aliases: dict[str, str] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
 
-    def register(self, name: str, factory: T, *, plugin: str, aliases: tuple[str, ...] = (), override: bool = False) -> None:
+    def register(
+        self, name: str, factory: T | str, *, plugin: str, aliases: tuple[str, ...] = (), override: bool = False, summary: str | None = None
+    ) -> None:
+        """Record ``factory`` (a callable, or a ``"package.module:Name"`` reference imported on first use) under ``name``."""
         if not isinstance(name, str) or not name:
             raise PluginError(f"plugin {plugin!r} registered a {self.kind} with invalid name {name!r}; use a non-empty string")
-        if not callable(factory):
+        if isinstance(factory, str):
+            if not REFERENCE.match(factory):
+                raise PluginError(
+                    f"plugin {plugin!r} registered {self.kind} {name!r} as {factory!r}; a reference is 'package.module:Name'"
+                )
+        elif not callable(factory):
             raise PluginError(f"plugin {plugin!r} registered {self.kind} {name!r} as {factory!r}, which is not callable")
         for n in (name, *aliases):
             owner = self.entries.get(self.aliases.get(n, n))
@@ -56,7 +139,7 @@ class Registry(Generic[T]):
                     f"{self.kind} name {n!r} from plugin {plugin!r} collides with the one from plugin {owner.plugin!r}; "
                     "rename it or pass override=True"
                 )
-        self.entries[name] = Entry(name, factory, plugin, tuple(aliases))
+        self.entries[name] = Entry(name, factory, plugin, tuple(aliases), summary)
         for a in aliases:
             self.aliases[a] = name
 

@@ -140,3 +140,23 @@ class HyperGridMO(Objective):
 
     def evaluate(self, designs: Sequence[Any]) -> Tensor:
         return self.values(self.space.to_tensor(designs)).to(torch.float32)
+
+
+def hypergrid_branin_currin(height: int = 32) -> HyperGridMO:
+    """Two-objective 2-D HyperGrid, Branin and Currin (OP-GFN Sec. 5)."""
+    return HyperGridMO(("branin", "currin"), height)
+
+
+def hypergrid_branin_shubert(height: int = 32) -> HyperGridMO:
+    """Two-objective 2-D HyperGrid, Branin and Shubert (OP-GFN Sec. 5)."""
+    return HyperGridMO(("branin", "shubert"), height)
+
+
+def hypergrid_currin_beale(height: int = 32) -> HyperGridMO:
+    """Two-objective 2-D HyperGrid, Currin and Beale (OP-GFN Sec. 5)."""
+    return HyperGridMO(("currin", "beale"), height)
+
+
+def hypergrid_shubert_beale(height: int = 32) -> HyperGridMO:
+    """Two-objective 2-D HyperGrid, Shubert and Beale (OP-GFN Sec. 5)."""
+    return HyperGridMO(("shubert", "beale"), height)

@@ -15,32 +15,26 @@ BoTorch itself is imported only when a BoTorch problem is built, so listing plug
 
 from __future__ import annotations
 
-from gendesign.core.box_space import BoxSpace
 from gendesign.core.hookspecs import Register, hookimpl
-from gendesign.core.sequence_space import SequenceSpace
-from gendesign.objectives.botorch_problems import DTLZ2, ZDT1, ZDT2, ZDT3, BraninCurrin
-from gendesign.objectives.ehrlich import Ehrlich
-from gendesign.search.evolution import Evolution
-from gendesign.search.random import RandomSearch
 
 
 @hookimpl
 def register_design_spaces(register: Register) -> None:
-    register("sequence", SequenceSpace)
-    register("box", BoxSpace)
+    register("sequence", "gendesign.core.sequence_space:SequenceSpace")
+    register("box", "gendesign.core.box_space:BoxSpace")
 
 
 @hookimpl
 def register_search_strategies(register: Register) -> None:
-    register("random", RandomSearch)
-    register("evolution", Evolution, aliases=("ga", "nsga2"))
+    register("random", "gendesign.search.random:RandomSearch")
+    register("evolution", "gendesign.search.evolution:Evolution", aliases=("ga", "nsga2"))
 
 
 @hookimpl
 def register_objectives(register: Register) -> None:
-    register("ehrlich", Ehrlich)
-    register("branin_currin", BraninCurrin)
-    register("dtlz2", DTLZ2)
-    register("zdt1", ZDT1)
-    register("zdt2", ZDT2)
-    register("zdt3", ZDT3)
+    register("ehrlich", "gendesign.objectives.ehrlich:Ehrlich")
+    register("branin_currin", "gendesign.objectives.botorch_problems:BraninCurrin")
+    register("dtlz2", "gendesign.objectives.botorch_problems:DTLZ2")
+    register("zdt1", "gendesign.objectives.botorch_problems:ZDT1")
+    register("zdt2", "gendesign.objectives.botorch_problems:ZDT2")
+    register("zdt3", "gendesign.objectives.botorch_problems:ZDT3")

@@ -7,9 +7,8 @@ whose ids a space can decode, so it lives outside the domain plugins and loads w
 from __future__ import annotations
 
 from gendesign.core.hookspecs import Register, hookimpl
-from gendesign.search.mcts import MCTS
 
 
 @hookimpl
 def register_search_strategies(register: Register) -> None:
-    register("mcts", MCTS)
+    register("mcts", "gendesign.search.mcts:MCTS")

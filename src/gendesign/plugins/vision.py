@@ -11,42 +11,24 @@ from typing import Any
 import click
 
 from gendesign.core.hookspecs import hookimpl
-from gendesign.objectives.image_ensemble import RewardEnsemble
-from gendesign.objectives.image_learned import CLIPHeadReward
-from gendesign.objectives.image_rewards import (
-    Brightness,
-    Colourfulness,
-    Contrast,
-    JpegCompressibility,
-    JpegIncompressibility,
-    SobelEdgeAgreement,
-)
-from gendesign.objectives.video_rewards import SegmentalVideoReward
-
-
-def reward_diffusion(path: str | None = None, tiny: dict[str, Any] | None = None) -> Any:
-    """Diffusion backbone for reward fine-tuning: a local diffusers folder or a tiny model from config."""
-    from gendesign.generators.diffusion.backbone import load_backbone
-
-    return load_backbone(path, **(tiny or {}))
 
 
 @hookimpl
 def register_objectives(register: Any) -> None:
-    register("jpeg_compressibility", JpegCompressibility)
-    register("jpeg_incompressibility", JpegIncompressibility)
-    register("colourfulness", Colourfulness, aliases=("colorfulness",))
-    register("brightness", Brightness)
-    register("contrast", Contrast)
-    register("sobel_edge_agreement", SobelEdgeAgreement)
-    register("segmental_video_reward", SegmentalVideoReward)
-    register("reward_ensemble", RewardEnsemble)
-    register("clip_head_reward", CLIPHeadReward, aliases=("aesthetic_head",))
+    register("jpeg_compressibility", "gendesign.objectives.image_rewards:JpegCompressibility")
+    register("jpeg_incompressibility", "gendesign.objectives.image_rewards:JpegIncompressibility")
+    register("colourfulness", "gendesign.objectives.image_rewards:Colourfulness", aliases=("colorfulness",))
+    register("brightness", "gendesign.objectives.image_rewards:Brightness")
+    register("contrast", "gendesign.objectives.image_rewards:Contrast")
+    register("sobel_edge_agreement", "gendesign.objectives.image_rewards:SobelEdgeAgreement")
+    register("segmental_video_reward", "gendesign.objectives.video_rewards:SegmentalVideoReward")
+    register("reward_ensemble", "gendesign.objectives.image_ensemble:RewardEnsemble")
+    register("clip_head_reward", "gendesign.objectives.image_learned:CLIPHeadReward", aliases=("aesthetic_head",))
 
 
 @hookimpl
 def register_generators(register: Any) -> None:
-    register("reward_diffusion", reward_diffusion)
+    register("reward_diffusion", "gendesign.generators.diffusion.backbone:reward_diffusion")
 
 
 @hookimpl

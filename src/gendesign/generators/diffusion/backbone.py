@@ -479,3 +479,8 @@ def load_backbone(path: str | None = None, **tiny: Any) -> DiffusionBackbone:
             raise ConfigError(f"give either path={path!r} or tiny-model options {sorted(tiny)}, not both")
         return DiffusionBackbone.from_pretrained(path)
     return DiffusionBackbone.build_tiny(TinyBackboneConfig(**tiny))
+
+
+def reward_diffusion(path: str | None = None, tiny: dict[str, Any] | None = None) -> DiffusionBackbone:
+    """Diffusion backbone for reward fine-tuning: a local diffusers folder or a tiny model from config."""
+    return load_backbone(path, **(tiny or {}))

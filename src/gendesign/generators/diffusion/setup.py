@@ -63,7 +63,7 @@ def build_reward(settings: RewardSettings, plugins: PluginSystem, *, kind: str, 
     return reward, settings.column
 
 
-def load_backbone(m: ModelSettings, output_dir: Path, *, is_main: bool) -> tuple[DiffusionBackbone, Path]:
+def build_backbone(m: ModelSettings, output_dir: Path, *, is_main: bool) -> tuple[DiffusionBackbone, Path]:
     """The backbone ``m`` names and the directory of its base weights (a tiny one is saved under ``output_dir/base``)."""
     if m.path is not None:
         return DiffusionBackbone.from_pretrained(m.path), Path(m.path).resolve()

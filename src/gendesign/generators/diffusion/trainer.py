@@ -48,9 +48,9 @@ from gendesign.generators.diffusion.media import save_gif, save_grid
 from gendesign.generators.diffusion.sampling import SamplerSettings, ddim_step, ddim_timesteps, initial_noise
 from gendesign.generators.diffusion.setup import (
     algorithm_classes,
+    build_backbone,
     build_reward,
     choose_algorithm,
-    load_backbone,
     prepare_trainable,
 )
 from gendesign.objectives.image_rewards import DenseReward, sobel_edges
@@ -108,7 +108,7 @@ class FinetuneTrainer(CheckpointMixin):
         self.rank = int(self.accelerator.process_index)
         self.is_main = bool(self.accelerator.is_main_process)
         torch.manual_seed(config.run.seed)
-        self.backbone, self.base_dir = load_backbone(config.model, self.output_dir, is_main=self.is_main)
+        self.backbone, self.base_dir = build_backbone(config.model, self.output_dir, is_main=self.is_main)
         self.backbone.to(self.accelerator.device)
         self.trained = prepare_trainable(self.backbone, config.training)
         kind = self.backbone.kind

@@ -12,30 +12,20 @@ Nothing heavy is imported here: RDKit, modlAMP and the classifier weights load w
 from __future__ import annotations
 
 from gendesign.core.hookspecs import Register, hookimpl
-from gendesign.plugins.peptides.objectives import (
-    AMPProbability,
-    PeptideDescriptors,
-    UserModelObjective,
-    hemolysis_proxy,
-    permeability_proxy,
-    protease_resistance_proxy,
-    solubility_proxy,
-)
-from gendesign.plugins.peptides.space import PeptideSmilesSpace, PeptideSpace
 
 
 @hookimpl
 def register_design_spaces(register: Register) -> None:
-    register("peptide", PeptideSpace)
-    register("peptide_smiles", PeptideSmilesSpace)
+    register("peptide", "gendesign.plugins.peptides.space:PeptideSpace")
+    register("peptide_smiles", "gendesign.plugins.peptides.space:PeptideSmilesSpace")
 
 
 @hookimpl
 def register_objectives(register: Register) -> None:
-    register("amp_probability", AMPProbability)
-    register("peptide_descriptors", PeptideDescriptors)
-    register("solubility_proxy", solubility_proxy)
-    register("hemolysis_proxy", hemolysis_proxy)
-    register("permeability_proxy", permeability_proxy)
-    register("protease_resistance_proxy", protease_resistance_proxy)
-    register("user_model", UserModelObjective)
+    register("amp_probability", "gendesign.plugins.peptides.objectives:AMPProbability")
+    register("peptide_descriptors", "gendesign.plugins.peptides.objectives:PeptideDescriptors")
+    register("solubility_proxy", "gendesign.plugins.peptides.objectives:solubility_proxy")
+    register("hemolysis_proxy", "gendesign.plugins.peptides.objectives:hemolysis_proxy")
+    register("permeability_proxy", "gendesign.plugins.peptides.objectives:permeability_proxy")
+    register("protease_resistance_proxy", "gendesign.plugins.peptides.objectives:protease_resistance_proxy")
+    register("user_model", "gendesign.plugins.peptides.objectives:UserModelObjective")
