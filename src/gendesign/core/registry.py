@@ -11,11 +11,12 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
-
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from gendesign.core.errors import ConfigError, PluginError, UnknownNameError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
 
 T = TypeVar("T")
 
@@ -188,6 +189,8 @@ def options_model(factory: Any, exclude: set[str] = frozenset()) -> type[BaseMod
     A class with an ``Options`` attribute that is a pydantic model uses it as is; otherwise the
     model is derived from the signature of the factory (its ``__init__`` for classes).
     """
+    from pydantic import BaseModel, ConfigDict, create_model  # imported here: listing parts needs no pydantic
+
     declared = getattr(factory, "Options", None)
     if isinstance(declared, type) and issubclass(declared, BaseModel):
         return declared
@@ -210,6 +213,8 @@ def options_model(factory: Any, exclude: set[str] = frozenset()) -> type[BaseMod
 
 def validate_options(factory: Any, options: dict[str, Any], *, where: str, exclude: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
     """Check ``options`` for ``factory``; a bad key or value raises :class:`ConfigError` naming it."""
+    from pydantic import ValidationError
+
     model = options_model(factory, exclude)
     try:
         validated = model(**options)
@@ -253,6 +258,8 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 def _model_in(annotation: Any) -> type[BaseModel] | None:
     """The pydantic model inside ``annotation`` (``Model``, ``Model | None``, ``list[Model]``), if any."""
     import typing
+
+    from pydantic import BaseModel
 
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
