@@ -37,8 +37,10 @@ def file_in(root: str | Path, name: str | Path, *, what: str = "model file") -> 
     base = Path(root).expanduser().resolve()
     try:
         target = (base / name).resolve()
-    except (OSError, RuntimeError) as exc:  # a symlink loop
+    except (OSError, RuntimeError) as exc:  # a symlink loop (Python < 3.13 raises; later versions stop on the link)
         raise ConfigError(f"{what} {str(name)!r} in {root} cannot be resolved ({exc}); {_FIX}") from None
+    if target.is_symlink():
+        raise ConfigError(f"{what} {str(name)!r} in {root} is a symlink loop; {_FIX}")
     if target != base and base not in target.parents:
         raise ConfigError(f"{what} {str(name)!r} resolves to {target}, outside the model directory {root}; {_FIX}")
     if target.exists() and not (target.is_file() or target.is_dir()):

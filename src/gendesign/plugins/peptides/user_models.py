@@ -244,7 +244,13 @@ def _load_torch(cfg: UserModelConfig, weights: Path) -> MLP:
 
         state = load_file(str(weights))
     elif weights.suffix in (".pt", ".pth", ".bin"):
-        state = torch.load(str(weights), map_location="cpu", weights_only=True)
+        try:
+            state = torch.load(str(weights), map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - weights_only refuses every non-tensor object with its own error type
+            raise ConfigError(
+                f"{weights} is not a plain state dict: torch.load(weights_only=True) refused it ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}); save model.state_dict() with torch.save or safetensors"
+            ) from None
     else:
         raise ConfigError(f"torch weights {weights.name!r}: use a .safetensors file or a state-dict .pt/.pth/.bin")
     if not isinstance(state, dict):
