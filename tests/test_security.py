@@ -287,6 +287,9 @@ def test_diffusers_folders_with_custom_code_or_outside_links_are_refused_before_
     foreign = _fake_pipeline(tmp_path / "foreign", {"_class_name": "DDIMPipeline", "unet": ["os", "system"]})
     with pytest.raises(ConfigError, match=r"component 'unet' comes from library 'os'"):
         DiffusionBackbone.from_pretrained(foreign)
+    auto = _fake_pipeline(tmp_path / "auto", {"_class_name": "DDIMPipeline", "unet": ["transformers", "AutoModel"]})
+    with pytest.raises(ConfigError, match=r"component 'unet' is a transformers AutoModel"):
+        DiffusionBackbone.from_pretrained(auto)
     linked = _fake_pipeline(tmp_path / "linked", {"_class_name": "DDIMPipeline", "unet": ["diffusers", "UNet2DModel"]})
     (linked / "unet").mkdir()
     (tmp_path / "secret.safetensors").write_bytes(b"x")
@@ -306,3 +309,26 @@ def test_learned_image_reward_refuses_a_clip_subfolder_outside_its_directory(tmp
     (d / CONFIG_FILE).write_text(HeadConfig(embedding_dim=4, clip_subfolder="../clip").model_dump_json())
     with pytest.raises(ConfigError, match=r"clip_subfolder '\.\./clip' resolves to .*outside the model directory"):
         CLIPHeadReward(str(d))
+
+
+def test_the_user_model_example_in_docs_security_runs(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("rdkit")
+    pytest.importorskip("skops")
+    import re
+
+    from gendesign.cli import main
+
+    text = (Path(__file__).parents[1] / "docs" / "security.md").read_text()
+    python = re.findall(r"```python\n(.*?)```", text, re.S)
+    toml = re.findall(r"```toml\n(.*?)```", text, re.S)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(python[0], "docs/security.md", "exec"), {})
+    (tmp_path / "user_model.toml").write_text(toml[0])
+    for args in (["validate", "user_model.toml"], ["run", "user_model.toml", "--run-dir", "runs/user_model"]):
+        monkeypatch.setattr(sys, "argv", ["gendesign", *args])
+        try:
+            main()
+        except SystemExit as exc:
+            assert not exc.code, capsys.readouterr().err
+    summary = json.loads((tmp_path / "runs" / "user_model" / "summary.json").read_text())
+    assert summary["evaluations"] == 16 and summary["invalid"] == 0

@@ -482,8 +482,8 @@ def check_pipeline_folder(path: str | Path) -> Path:
 
     Every entry must resolve inside the folder (:func:`~gendesign.core.files.check_tree`);
     ``model_index.json`` must name a pipeline class that diffusers itself defines (the list form
-    ``["file", "Class"]`` loads ``file.py`` from the folder), and every component must come from
-    diffusers or transformers. Weights are loaded as safetensors only (``use_safetensors=True``), so
+    ``["file", "Class"]`` loads ``file.py`` from the folder), and every component must be a
+    diffusers class or a concrete (not ``Auto*``) transformers class. Weights are loaded as safetensors only (``use_safetensors=True``), so
     no pickle in a ``.bin`` file is read.
 
     Returns:
@@ -506,11 +506,16 @@ def check_pipeline_folder(path: str | Path) -> Path:
     for component, entry in index.items():
         if component.startswith("_") or not isinstance(entry, list):
             continue
-        library = entry[0] if entry else None
+        library, class_name = (entry + [None, None])[:2]
         if library not in (None, "diffusers", "transformers") and not _is_diffusers_pipeline_module(library):
             raise ConfigError(
                 f"{index_file}: component {component!r} comes from library {library!r}; only diffusers and transformers "
                 "classes are loaded (custom component code is never run)"
+            )
+        if library == "transformers" and str(class_name).startswith("Auto"):
+            raise ConfigError(
+                f"{index_file}: component {component!r} is a transformers {class_name}, which can import code named in its "
+                "config.json (auto_map); name the concrete class instead (for example CLIPTextModel)"
             )
     return root
 
