@@ -331,4 +331,4 @@ def test_the_user_model_example_in_docs_security_runs(tmp_path, monkeypatch, cap
         except SystemExit as exc:
             assert not exc.code, capsys.readouterr().err
     summary = json.loads((tmp_path / "runs" / "user_model" / "summary.json").read_text())
-    assert summary["evaluations"] == 16 and summary["invalid"] == 0
+    assert summary["evaluations"] == 16 and not any(summary["invalid"].values())
