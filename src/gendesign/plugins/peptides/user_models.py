@@ -209,6 +209,11 @@ def load_user_model(
         ConfigError: not a local directory, bad or missing config, a file outside the directory,
             shape mismatch, an untrusted pickle, or untrusted skops types.
     """
+    if isinstance(trusted_types, str) or not all(isinstance(t, str) for t in trusted_types):
+        raise ConfigError(
+            f"trusted_types={trusted_types!r}: give a list of fully qualified type names, e.g. "
+            '["sklearn.gaussian_process.kernels.PairwiseKernel"]'
+        )
     root = _local_dir(path)
     cfg_file = file_in(root, "config.json", what="user model config")
     if not cfg_file.is_file():
