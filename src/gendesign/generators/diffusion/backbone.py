@@ -483,8 +483,8 @@ def check_pipeline_folder(path: str | Path) -> Path:
     Every entry must resolve inside the folder (:func:`~gendesign.core.files.check_tree`);
     ``model_index.json`` must name a pipeline class that diffusers itself defines (the list form
     ``["file", "Class"]`` loads ``file.py`` from the folder), and every component must be a
-    diffusers class or a concrete (not ``Auto*``) transformers class. Weights are loaded as safetensors only (``use_safetensors=True``), so
-    no pickle in a ``.bin`` file is read.
+    diffusers class or a concrete (not ``Auto*``) transformers class. Weights are then loaded as
+    safetensors only (``use_safetensors=True``), so no pickle in a ``.bin`` file is read.
 
     Returns:
         The resolved folder.
