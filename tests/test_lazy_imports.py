@@ -79,3 +79,15 @@ def test_a_reference_is_imported_on_first_build_and_listed_without_importing(tmp
         registry.build("gone")
     with pytest.raises(PluginError, match="has no 'Prat'"):
         registry.build("typo")
+
+
+def test_the_lazy_facade_resolves_every_public_name():
+    import gendesign
+    from gendesign.api.facade import optimize
+    from gendesign.core.objective import Objective
+
+    assert sorted(gendesign.__all__) == sorted(gendesign._EXPORTS)
+    assert all(getattr(gendesign, name) is not None for name in gendesign.__all__)
+    assert gendesign.optimize is optimize and gendesign.Objective is Objective
+    with pytest.raises(AttributeError, match="no attribute 'optimise'"):
+        gendesign.optimise  # noqa: B018
