@@ -31,8 +31,8 @@ class ProductMDLM:
         self.device = torch.device("cpu")
         self.calls = 0
 
-    def eval(self):
-        return self
+    def anchored_step(self, x_t, t, s, anchor, temperature=1.0, top_p=1.0, generator=None):
+        return self.reverse_step(x_t, t, s, temperature=temperature, top_p=top_p, generator=generator, anchor=anchor)
 
     def reverse_step(self, x_t, t, s, temperature=1.0, top_p=1.0, generator=None, anchor=None):
         self.calls += 1

@@ -10,6 +10,7 @@ pytest.importorskip("modlamp")
 
 from gendesign.core.config import load_config  # noqa: E402
 from gendesign.core.errors import ConfigError  # noqa: E402
+from gendesign.core.generator import GeneratorSpec  # noqa: E402
 from gendesign.core.plugins import PluginSystem  # noqa: E402
 from gendesign.plugins.peptides.space import PeptideSpace  # noqa: E402
 from gendesign.plugins.peptides.train_mdlm import shipped_path  # noqa: E402
@@ -47,7 +48,7 @@ def test_shipped_mdlm_matches_the_all_monomer_space_and_samples_peptides():
     from gendesign.generators.mdlm.model import MaskedDiffusionLM
 
     space = PeptideSpace(monomers="all", min_length=8, max_length=48)
-    assert space.default_generator() == shipped_path()
+    assert space.default_generator() == GeneratorSpec(name="mdlm", path=str(shipped_path()))
     model = MaskedDiffusionLM.from_pretrained(shipped_path())
     assert model.vocab_size == space.vocab_size
     assert sum(p.stat().st_size for p in shipped_path().iterdir()) < 20e6
