@@ -117,6 +117,12 @@ class GeneratorSpec(BaseModel):
         """The same spec with ``path`` made absolute (for fingerprints and resolved configs)."""
         return self.model_copy(update={"path": None if self.path is None else str(Path(self.path).resolve())})
 
+    def fingerprint(self) -> dict[str, Any]:
+        """The resolved spec plus the latest modification time (ns) of the files under ``path``, so retraining changes a fingerprint."""
+        root = Path(self.path) if self.path is not None else None
+        files = [f for f in root.iterdir() if f.is_file()] if root is not None and root.is_dir() else []
+        return {**self.resolved().model_dump(), "mtime_ns": max((f.stat().st_mtime_ns for f in files), default=None)}
+
 
 def build_generator(
     generators: Registry[Any],

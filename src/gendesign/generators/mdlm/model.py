@@ -305,6 +305,8 @@ class MaskedDiffusionLM(Generator):
         """`[num]` lengths drawn from the stored training length histogram."""
         if float(self.length_counts.sum()) <= 0:
             raise GendesignError("this model has no length distribution (it was not trained with gendesign's trainer); pass length= or lengths=")
+        if num == 0:
+            return torch.empty(0, dtype=torch.long)
         probs = (self.length_counts / self.length_counts.sum()).cpu()
         return torch.multinomial(probs, num, replacement=True, generator=generator)
 
