@@ -30,7 +30,7 @@ class Naturalness(Objective):
             :class:`~gendesign.core.protocols.LikelihoodScorer`. The parts builder builds it and passes it as ``model``.
         seed: seed of a stochastic bound.
         per_token: divide by the number of tokens.
-        options: keyword options of the model's ``log_likelihood`` (for ``mdlm``: ``num_samples``,
+        likelihood_options: keyword options of the model's ``log_likelihood`` (for ``mdlm``: ``num_samples``,
             ``include_length``).
         name: the output column's name.
         device: where the model runs.
@@ -44,7 +44,7 @@ class Naturalness(Objective):
         generator: GeneratorSpec | None = None,
         seed: int = 0,
         per_token: bool = True,
-        options: dict[str, Any] | None = None,
+        likelihood_options: dict[str, Any] | None = None,
         name: str = "naturalness",
         device: str = "cpu",
         model: LikelihoodScorer | None = None,
@@ -56,7 +56,7 @@ class Naturalness(Objective):
         self.device = resolve_device(device)
         self.seed = seed
         self.per_token = per_token
-        self.options = dict(options or {})
+        self.likelihood_options = dict(likelihood_options or {})
         unit = "nats per token" if per_token else "nats"
         self.specs = (ObjectiveSpec(name=name, direction="max", description=f"log-likelihood under the generator ({unit})"),)
 
@@ -66,11 +66,11 @@ class Naturalness(Objective):
             "generator": None if self.generator is None else self.generator.fingerprint(),
             "seed": self.seed,
             "per_token": self.per_token,
-            "options": self.options,
+            "likelihood_options": self.likelihood_options,
         }
 
     def evaluate(self, designs: Sequence[Any]) -> Scores:
-        values = self.model.log_likelihood(list(designs), seed=self.seed, per_token=self.per_token, **self.options).float().cpu()
+        values = self.model.log_likelihood(list(designs), seed=self.seed, per_token=self.per_token, **self.likelihood_options).float().cpu()
         valid = torch.isfinite(values)
         errors = [None if ok else "the generator cannot read this design (unknown token, or longer than its max_length)" for ok in valid.tolist()]
         return Scores(values=values.unsqueeze(-1), valid=valid, specs=self.specs, errors=errors)

@@ -76,7 +76,7 @@ def test_learned_mutation_changes_only_k_positions(model):
 
 
 def test_naturalness_is_deterministic_and_matches_the_bound(model_dir, model):
-    obj = Naturalness(model=model, options={"num_samples": 8}, seed=3)
+    obj = Naturalness(model=model, likelihood_options={"num_samples": 8}, seed=3)
     designs = ["ACDE", "GGFFAA", "ACDEFGAC"]
     a = obj(designs)
     b = obj(list(reversed(designs)) + ["CCCC"])

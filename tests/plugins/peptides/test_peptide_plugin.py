@@ -62,13 +62,15 @@ def test_shipped_mdlm_matches_the_all_monomer_space_and_samples_peptides():
 
 
 def test_mcts_on_the_shipped_model_proposes_admissible_unique_peptides(system):
+    from gendesign.core.generator import generator_context
     from gendesign.core.objective import ObjectiveSpec
 
     space = system.spaces.build("peptide", {"monomers": "all", "min_length": 10, "max_length": 20})
     specs = (ObjectiveSpec("a", bounds=(0.0, 1.0)),)
-    strategy = system.strategies.build(
-        "mcts", {"steps": 8, "num_children": 4, "num_lengths": 2}, space=space, specs=specs, seed=0
-    )
+    options = {"steps": 8, "num_children": 4, "num_lengths": 2}
+    model = generator_context(system, system.strategies.get("mcts").factory, options, space=space)
+    assert model["model"].config["tokenizer"]["tokens"] == space.tokens
+    strategy = system.strategies.build("mcts", options, space=space, specs=specs, seed=0, **model)
     designs = strategy.ask(6)
     assert len(designs) == 6 and len(set(designs)) == 6
     assert all(space.validate(d) == d and 10 <= len(space.peptide(d)) <= 20 for d in designs)

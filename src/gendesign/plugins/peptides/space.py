@@ -347,6 +347,16 @@ class PeptideSmilesSpace(DesignSpace):
     def pad_id(self) -> int:
         return len(self.tokens)
 
+    @property
+    def min_length(self) -> int:
+        """Fewest SMILES tokens of a design (one: the admissible lengths are the residue space's)."""
+        return 1
+
+    @property
+    def max_length(self) -> int:
+        """Most SMILES tokens of a design: ``max_tokens``."""
+        return self.max_tokens
+
     def config(self) -> dict[str, Any]:
         return {**super().config(), "max_tokens": self.max_tokens, "peptide": self.residue_space.config()}
 
