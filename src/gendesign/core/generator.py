@@ -164,7 +164,8 @@ def build_generator(
         takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
         unknown = sorted(k for k in spec.options if k not in params and not takes_any)
         if unknown:
-            allowed = sorted(k for k, p in params.items() if p.kind is p.KEYWORD_ONLY or (p.kind is p.POSITIONAL_OR_KEYWORD and k not in ("directory", "path", "device")))
+            first = next(iter(params), None)
+            allowed = sorted(k for k, p in params.items() if k not in (first, "device") and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
             raise ConfigError(f"{needed_by}: generator {spec.name!r} options {unknown} are not options of its from_pretrained; allowed: {', '.join(allowed) or '(none)'}")
         model = loader(spec.path, device=device, **spec.options)
     return model if protocol is None else require(model, protocol, what=what, needed_by=needed_by)
