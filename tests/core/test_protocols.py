@@ -14,7 +14,7 @@ from gendesign.core.protocols import (
     TokenSpace,
     missing_members,
     protocol_members,
-    require,
+    require_protocol,
 )
 from gendesign.core.registry import Registry
 from gendesign.core.sequence_space import SequenceSpace
@@ -82,9 +82,9 @@ def test_require_names_the_missing_members():
     assert "anchored_step" in protocol_members(AnchoredDenoiser) and "reverse_step" in protocol_members(AnchoredDenoiser)
     assert missing_members(HalfDenoiser(), StepwiseDenoiser) == ["device", "length_counts"]
     with pytest.raises(ConfigError, match=r"strategy 'x' needs a StepwiseDenoiser, but my model \(HalfDenoiser\) lacks device, length_counts"):
-        require(HalfDenoiser(), StepwiseDenoiser, what="my model", needed_by="strategy 'x'")
+        require_protocol(HalfDenoiser(), StepwiseDenoiser, what="my model", needed_by="strategy 'x'")
     space = SequenceSpace("AB", length=2)
-    assert require(space, TokenSpace, what="s", needed_by="n") is space and isinstance(space, TokenSpace)
+    assert require_protocol(space, TokenSpace, what="s", needed_by="n") is space and isinstance(space, TokenSpace)
 
 
 class Saved:

@@ -143,7 +143,7 @@ def build_generator(
             directory, options ``from_pretrained`` does not take, or a model that lacks members of
             ``protocol`` (named).
     """
-    from gendesign.core.protocols import Pretrained, require
+    from gendesign.core.protocols import Pretrained, require_protocol
 
     try:
         spec = spec if isinstance(spec, GeneratorSpec) else GeneratorSpec.model_validate(dict(spec))
@@ -159,7 +159,7 @@ def build_generator(
     else:
         if not Path(spec.path).is_dir():
             raise ConfigError(f"{needed_by}: generator path {spec.path!r} is not a local directory; give the directory a trained {spec.name!r} model was saved to")
-        loader = require(entry.factory, Pretrained, what=what, needed_by=needed_by).from_pretrained
+        loader = require_protocol(entry.factory, Pretrained, what=what, needed_by=needed_by).from_pretrained
         params = inspect.signature(loader).parameters
         takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
         unknown = sorted(k for k in spec.options if k not in params and not takes_any)
@@ -168,7 +168,7 @@ def build_generator(
             allowed = sorted(k for k, p in params.items() if k not in (first, "device") and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
             raise ConfigError(f"{needed_by}: generator {spec.name!r} options {unknown} are not options of its from_pretrained; allowed: {', '.join(allowed) or '(none)'}")
         model = loader(spec.path, device=device, **spec.options)
-    return model if protocol is None else require(model, protocol, what=what, needed_by=needed_by)
+    return model if protocol is None else require_protocol(model, protocol, what=what, needed_by=needed_by)
 
 
 def generator_context(

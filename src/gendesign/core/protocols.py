@@ -2,7 +2,7 @@
 
 A strategy never imports a concrete model class: it names the capability it needs, and anything
 that offers the members below (checked structurally, :func:`typing.runtime_checkable`) can be
-handed to it through the generator registry. :func:`require` turns a failed check into a
+handed to it through the generator registry. :func:`require_protocol` turns a failed check into a
 :class:`~gendesign.core.errors.ConfigError` that names the missing members.
 
 Ids. Every token-level protocol shares one id convention: real tokens are ``0 .. V-1``
@@ -273,7 +273,7 @@ class FineTunableDiffusion(Protocol):
     """A latent diffusion backbone whose denoiser ``gendesign finetune`` trains with LoRA adapters.
 
     The trainer freezes ``unet`` (and ``controlnet``), attaches adapters to the module named by
-    ``training.train_module``, samples latents `[B, C, h, w]` (`[B, C, F, h, w]` for video) with
+    ``training.train_module``, samples latents (shape from ``latent_shape``) with
     ``predict_noise`` through ``scheduler``'s DDIM steps, decodes them to pixels in ``[0, 1]``, and
     saves the base model with ``save_pretrained`` next to the adapters.
     """
@@ -326,7 +326,7 @@ class FineTunableDiffusion(Protocol):
         ...
 
     def decode(self, x0: Tensor) -> Tensor:
-        """Pixels `[B, 3, H, W]` (`[B, 3, F, H, W]` for video) in ``[0, 1]`` from clean latents."""
+        """Pixels `[B, 3, H, W]` (clips `[B, F, 3, H, W]`) in ``[0, 1]`` from clean latents."""
         ...
 
     def encode(self, images: Tensor, generator: torch.Generator | None = None) -> Tensor:
@@ -367,7 +367,7 @@ def missing_members(obj: Any, protocol: type) -> list[str]:
     return [name for name in protocol_members(protocol) if not hasattr(obj, name)]
 
 
-def require(obj: T, protocol: type, *, what: str, needed_by: str) -> T:
+def require_protocol(obj: T, protocol: type, *, what: str, needed_by: str) -> T:
     """Return ``obj`` if it offers every member of ``protocol``; otherwise raise a ConfigError naming the missing ones.
 
     Args:

@@ -16,7 +16,7 @@ import torch
 from gendesign.core.errors import ConfigError
 from gendesign.core.generator import GeneratorSpec
 from gendesign.core.objective import Objective, ObjectiveSpec, Scores, resolve_device
-from gendesign.core.protocols import LikelihoodScorer, require
+from gendesign.core.protocols import LikelihoodScorer, require_protocol
 
 
 class Naturalness(Objective):
@@ -52,7 +52,7 @@ class Naturalness(Objective):
         if model is None:
             raise ConfigError("objective 'naturalness' got no model: build it from a config (generator = { name = ..., path = ... }) or pass model= a LikelihoodScorer")
         self.generator = None if generator is None else GeneratorSpec.model_validate(generator)
-        self.model = require(model, LikelihoodScorer, what="its model", needed_by="objective 'naturalness'")
+        self.model = require_protocol(model, LikelihoodScorer, what="its model", needed_by="objective 'naturalness'")
         self.device = resolve_device(device)
         self.seed = seed
         self.per_token = per_token

@@ -20,7 +20,7 @@ from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, InvalidDesignError
 from gendesign.core.generator import GeneratorSpec
 from gendesign.core.objective import ObjectiveSpec, Scores
-from gendesign.core.protocols import LikelihoodScorer, SequenceSampler, require
+from gendesign.core.protocols import LikelihoodScorer, SequenceSampler, require_protocol
 from gendesign.core.strategy import SearchStrategy, StrategyOptions
 from gendesign.search.infill_space import check_sampling
 
@@ -90,9 +90,9 @@ class BestOfN(SearchStrategy):
         super().__init__(space, specs, seed=seed, device=device, options=options)
         if model is None:
             raise ConfigError("strategy 'best_of_n' got no model: build it from a config (generator = { name = ..., path = ... }) or pass model= a SequenceSampler")
-        self.model = require(model, SequenceSampler, what="its model", needed_by="strategy 'best_of_n'")
+        self.model = require_protocol(model, SequenceSampler, what="its model", needed_by="strategy 'best_of_n'")
         if self.options.rank_by != "none":
-            require(model, LikelihoodScorer, what="its model", needed_by=f"strategy 'best_of_n' with rank_by={self.options.rank_by!r} (or set rank_by = 'none')")
+            require_protocol(model, LikelihoodScorer, what="its model", needed_by=f"strategy 'best_of_n' with rank_by={self.options.rank_by!r} (or set rank_by = 'none')")
         check_sampling(model, self.options.sampling, needed_by="strategy 'best_of_n'")
         self.seen: set[str] = set()
         self.empty_rounds = 0

@@ -52,7 +52,7 @@ from pydantic import Field
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError
 from gendesign.core.objective import ObjectiveSpec, Scores
-from gendesign.core.protocols import TokenSpace, require
+from gendesign.core.protocols import TokenSpace, require_protocol
 from gendesign.core.strategy import SearchStrategy, StrategyOptions
 from gendesign.generators.gflownet.env import DiscreteEnv, Trajectories
 from gendesign.generators.gflownet.hypergrid import HyperGridEnv
@@ -99,7 +99,7 @@ def make_env(space: DesignSpace) -> DiscreteEnv:
     """The GFlowNet environment for ``space``: a grid, or any :class:`~gendesign.core.protocols.TokenSpace`."""
     if isinstance(space, GridSpace):
         return HyperGridEnv(space.ndim, space.height)
-    return SequenceEnv(require(
+    return SequenceEnv(require_protocol(
         space, TokenSpace, what=f"the space {type(space).__name__}",
         needed_by="strategy 'gflownet' (on token spaces such as 'sequence' or 'peptide'; or on the HyperGrid objectives' grid)",
     ))

@@ -19,7 +19,7 @@ import torch
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, GendesignError, InvalidDesignError
 from gendesign.core.generator import GeneratorSpec
-from gendesign.core.protocols import Infiller, require
+from gendesign.core.protocols import Infiller, require_protocol
 
 if TYPE_CHECKING:
     from gendesign.core.plugins import PluginSystem
@@ -79,7 +79,7 @@ class InfillSpace(DesignSpace):
             raise ConfigError("the infill space got no model: build it from a config (generator = { name = ..., path = ... }) or pass model= an Infiller")
         self.base = base if isinstance(base, DesignSpace) else _build_base(base, plugins)
         self.generator = None if generator is None else GeneratorSpec.model_validate(generator)
-        self.model = require(model, Infiller, what="its model", needed_by="the infill space")
+        self.model = require_protocol(model, Infiller, what="its model", needed_by="the infill space")
         self.mask_fraction = float(mask_fraction)
         self.num_masked = num_masked
         self.sampling = dict(sampling or {})

@@ -85,7 +85,7 @@ from gendesign.core.errors import ConfigError, GendesignError, InvalidDesignErro
 from gendesign.core.generator import GeneratorSpec
 from gendesign.core.objective import ObjectiveSpec, Scores
 from gendesign.core.pareto import ParetoArchive, pareto_mask
-from gendesign.core.protocols import AnchoredDenoiser, StepwiseDenoiser, TokenSpace, require
+from gendesign.core.protocols import AnchoredDenoiser, StepwiseDenoiser, TokenSpace, require_protocol
 from gendesign.core.strategy import SearchStrategy, StrategyOptions
 from gendesign.search.tree import Node, TreeStats
 
@@ -226,15 +226,15 @@ class MCTS(SearchStrategy):
         model: StepwiseDenoiser | None = None,
     ) -> None:
         super().__init__(space, specs, seed=seed, device=device, options=options)
-        self.token_space: TokenSpace = require(space, TokenSpace, what=f"the space {type(space).__name__}", needed_by="strategy 'mcts'")
+        self.token_space: TokenSpace = require_protocol(space, TokenSpace, what=f"the space {type(space).__name__}", needed_by="strategy 'mcts'")
         if model is None:
             raise ConfigError(
                 "strategy 'mcts' got no model: build it from a config (generator = { name = ..., path = ... }) "
                 "or pass model= a StepwiseDenoiser"
             )
-        self.model = require(model, StepwiseDenoiser, what="its model", needed_by="strategy 'mcts'")
+        self.model = require_protocol(model, StepwiseDenoiser, what="its model", needed_by="strategy 'mcts'")
         if self.options.anchored_children:
-            require(model, AnchoredDenoiser, what="its model", needed_by="strategy 'mcts' with anchored_children > 0")
+            require_protocol(model, AnchoredDenoiser, what="its model", needed_by="strategy 'mcts' with anchored_children > 0")
         vocab = self.token_space.vocab_size
         if vocab != self.model.vocab_size:
             raise ConfigError(

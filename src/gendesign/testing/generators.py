@@ -437,7 +437,7 @@ class FineTunableDiffusionConformance:
             eps = pipe.predict_noise(x, torch.full((b,), pipe.num_train_timesteps - 1), cond)
             images = pipe.decode(x)
         assert eps.shape == x.shape and bool(torch.isfinite(eps).all())
-        assert images.shape[0] == b and images.shape[1] == 3 and images.shape[-1] == self.image_size
+        assert images.shape[0] == b and images.shape[-3] == 3 and images.shape[-1] == self.image_size
         assert bool((images >= 0).all()) and bool((images <= 1).all()), "decoded pixels must lie in [0, 1]"
 
     def test_save_pretrained_round_trips(self, tmp_path: Any) -> None:
