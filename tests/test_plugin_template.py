@@ -172,46 +172,39 @@ def test_infill_mutation_with_the_bigram_keeps_its_learned_constraint(template_o
     assert all(len(c) == len(p) and 1 <= sum(a != b for a, b in zip(p, c)) <= 3 for p, c in zip(parents, children))
 
 
-MCTS_CONFIG = """
-[campaign]
-budget = 160
-batch_size = 16
-seed = 0
-progress = false
-plots = false
+def _doc_blocks(lang):
+    import re
 
-[space]
-name = "sequence"
-options = {{ alphabet = "ABCD", min_length = 6, max_length = 8 }}
-
-[[objectives]]
-name = "token_count"
-options = {{ tokens = "AB" }}
-
-[strategy]
-name = "mcts"
-options = {{ generator = {{ name = "bigram", path = "{path}" }}, steps = 4, num_children = 8, num_lengths = 3, anchored_children = 6, c_puct = 0.1, widening_c = 2.0 }}
-"""
+    text = (ROOT / "docs" / "generators.md").read_text()
+    return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
 
 
-def test_mcts_drives_the_bigram_generator_from_a_config(tmp_path, template_only):
-    """MCTS over the bigram's reverse steps: it climbs the A/B count without ever writing the pair AB the corpus never shows.
+def test_mcts_drives_the_bigram_generator_from_the_documented_config(tmp_path, template_only, monkeypatch):
+    """docs/generators.md's runnable example: MCTS over the bigram's reverse steps.
 
-    Uniform random strings of these lengths contain AB about a third of the time; the objective
-    rewards both letters, so only the model keeps the pair out.
+    It climbs the A/B count without ever writing the pair AB the corpus never shows. Uniform random
+    strings of these lengths contain AB about a third of the time and the objective rewards both
+    letters, so only the model keeps the pair out.
     """
     from gendesign.api import run_config
     from gendesign.core.config import load_config
 
-    _bigram().save_pretrained(tmp_path / "bigram")
-    (tmp_path / "mcts.toml").write_text(MCTS_CONFIG.format(path=tmp_path / "bigram"))
-    result = run_config(load_config(tmp_path / "mcts.toml"), run_dir=tmp_path / "run", plugins=template_only)
+    monkeypatch.chdir(tmp_path)
+    (fit,) = [b for b in _doc_blocks("python") if "save_pretrained" in b]
+    exec(compile(fit, "docs/generators.md", "exec"), {})
+    (config,) = [b for b in _doc_blocks("toml") if 'name = "bigram"' in b and "[campaign]" in b]
+    (tmp_path / "bigram_mcts.toml").write_text(config)
+    cfg = load_config(tmp_path / "bigram_mcts.toml")
+    cfg.campaign.progress = False
+    cfg.campaign.plots = False
+    result = run_config(cfg, run_dir=tmp_path / "run", plugins=template_only)
     scored = [r for r in result.history if r.evaluation is not None]
     values = [r.values["count"] for r in scored]
     assert len(scored) == 160 and result.summary["strategy"] == "mcts"
     assert not any("AB" in r.design for r in scored)
     first, last = sum(values[:16]) / 16, sum(values[-48:]) / 48
     assert last > first + 0.5, f"MCTS did not improve: first batch mean {first}, last three batches {last}"
+    assert (round(first, 1), round(last, 1)) == (3.8, 4.7), "the numbers quoted in docs/generators.md"
 
 
 def test_best_of_n_ranks_bigram_samples_by_their_likelihood(tmp_path, template_only):
