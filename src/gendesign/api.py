@@ -57,7 +57,7 @@ def _build(system: PluginSystem, kind: str, section: str, name: str, options: di
     registry = system.registry(kind)
     try:
         if name in registry:
-            context.update(generator_context(system, registry.get(name).factory, options, space=context.get("space"), device=context.get("device", "cpu"), needed_by=f"{section} {name!r}"))
+            context.update(generator_context(system, registry.get(name).factory, options, space=context.get("space"), device=context.get("device", "cpu"), needed_by=f"{registry.kind} {name!r}"))
         return registry.build(name, options, **_context(options, **context))
     except UnknownNameError as exc:
         raise ConfigError(f"{section}: name = {name!r}: {exc}") from None
