@@ -29,6 +29,7 @@ from gendesign.core.generator import generator_context
 from gendesign.core.ledger import Ledger
 from gendesign.core.objective import Direction, FunctionObjective, Objective, make_specs
 from gendesign.core.plugins import PluginSystem, get_plugins
+from gendesign.core.registry import accepted_context
 from gendesign.core.report import write_outputs
 from gendesign.core.strategy import SearchStrategy
 from gendesign.objectives.compose import Respecified, Stacked
@@ -360,8 +361,8 @@ def optimize(
         search = _build(system, "strategies", "strategy", strategy, strategy_options, space=built_space, specs=obj.specs, seed=seed, device=device)
         strategy_name = strategy
     elif isinstance(strategy, type) and issubclass(strategy, SearchStrategy):
-        model = generator_context(system, strategy, strategy_options, space=built_space, device=device, needed_by=f"strategy {strategy.__name__}")
-        search = strategy(built_space, obj.specs, seed=seed, device=device, options=strategy.Options(**strategy_options), **{k: v for k, v in model.items() if k == "model"})
+        built = generator_context(system, strategy, strategy_options, space=built_space, device=device, needed_by=f"strategy {strategy.__name__}")
+        search = strategy(built_space, obj.specs, seed=seed, device=device, options=strategy.Options(**strategy_options), **accepted_context(strategy, built))
         strategy_name = strategy.__name__
     else:
         raise ConfigError(f"strategy must be a registered name or a SearchStrategy subclass, got {strategy!r}")

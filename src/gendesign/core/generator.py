@@ -180,7 +180,7 @@ def generator_context(
     device: str | torch.device = "cpu",
     needed_by: str = "this part",
 ) -> dict[str, Any]:
-    """Build-time context for a part (space, strategy) whose class declares ``generator_protocol``.
+    """Build-time context for a part (space, strategy, objective) whose class declares ``generator_protocol``.
 
     The part's ``generator`` option names the model (:class:`GeneratorSpec`); without one the
     ``space``'s ``default_generator()`` supplies it. Returns ``{"model": built, "plugins": plugins}``
