@@ -18,8 +18,10 @@ from gendesign.core.campaign import Campaign, CampaignResult
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError
 from gendesign.core.executor import Executor, make_executor
+from gendesign.core.generator import generator_context
 from gendesign.core.objective import Direction, FunctionObjective, Objective, make_specs
 from gendesign.core.plugins import PluginSystem, get_plugins
+from gendesign.core.registry import accepted_context
 from gendesign.core.strategy import SearchStrategy
 
 OptimizationResult = CampaignResult
@@ -138,7 +140,8 @@ def optimize(
         search = _build(system, "strategies", "strategy", strategy, strategy_options, space=built_space, specs=obj.specs, seed=seed, device=device)
         strategy_name = strategy
     elif isinstance(strategy, type) and issubclass(strategy, SearchStrategy):
-        search = strategy(built_space, obj.specs, seed=seed, device=device, options=strategy.Options(**strategy_options))
+        built = generator_context(system, strategy, strategy_options, space=built_space, device=device, needed_by=f"strategy {strategy.__name__}")
+        search = strategy(built_space, obj.specs, seed=seed, device=device, options=strategy.Options(**strategy_options), **accepted_context(strategy, built))
         strategy_name = strategy.__name__
     else:
         raise ConfigError(f"strategy must be a registered name or a SearchStrategy subclass, got {strategy!r}")

@@ -8,6 +8,7 @@ from typing import Any
 from gendesign.core.config import CampaignConfig
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, GendesignError, UnknownNameError
+from gendesign.core.generator import generator_context
 from gendesign.core.objective import Objective
 from gendesign.core.plugins import PluginSystem
 from gendesign.core.strategy import SearchStrategy
@@ -33,6 +34,8 @@ def _context(options: dict[str, Any], **context: Any) -> dict[str, Any]:
 def _build(system: PluginSystem, kind: str, section: str, name: str, options: dict[str, Any], **context: Any) -> Any:
     registry = system.registry(kind)
     try:
+        if name in registry:
+            context.update(generator_context(system, registry.get(name).factory, options, space=context.get("space"), device=context.get("device", "cpu"), needed_by=f"{registry.kind} {name!r}"))
         return registry.build(name, options, **_context(options, **context))
     except UnknownNameError as exc:
         raise ConfigError(f"{section}: name = {name!r}: {exc}") from None

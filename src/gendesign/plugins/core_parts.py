@@ -5,7 +5,10 @@ It registers through the same hooks as any third-party plugin:
 * spaces: ``sequence`` (:class:`~gendesign.core.sequence_space.SequenceSpace`),
   ``box`` (:class:`~gendesign.core.box_space.BoxSpace`);
 * strategies: ``random`` (:class:`~gendesign.search.random.RandomSearch`),
-  ``evolution`` (:class:`~gendesign.search.evolution.Evolution`);
+  ``evolution`` (:class:`~gendesign.search.evolution.Evolution`), ``best_of_n`` (alias
+  ``mdlm_sample``; :class:`~gendesign.search.best_of_n.BestOfN`, over any sequence sampler);
+* the generator-backed space ``infill`` (alias ``mdlm``; :class:`~gendesign.search.infill_space.InfillSpace`)
+  and objective ``naturalness`` (alias ``mdlm_naturalness``; :class:`~gendesign.objectives.naturalness.Naturalness`);
 * objectives: ``ehrlich`` (:class:`~gendesign.objectives.ehrlich.Ehrlich`), and BoTorch's
   ``branin_currin``, ``dtlz2``, ``zdt1``, ``zdt2``, ``zdt3``
   (:mod:`gendesign.objectives.botorch_problems`).
@@ -22,17 +25,20 @@ from gendesign.core.hookspecs import Register, hookimpl
 def register_design_spaces(register: Register) -> None:
     register("sequence", "gendesign.core.sequence_space:SequenceSpace")
     register("box", "gendesign.core.box_space:BoxSpace")
+    register("infill", "gendesign.search.infill_space:InfillSpace", aliases=("mdlm",))
 
 
 @hookimpl
 def register_search_strategies(register: Register) -> None:
     register("random", "gendesign.search.random:RandomSearch")
     register("evolution", "gendesign.search.evolution:Evolution", aliases=("ga", "nsga2"))
+    register("best_of_n", "gendesign.search.best_of_n:BestOfN", aliases=("mdlm_sample",))
 
 
 @hookimpl
 def register_objectives(register: Register) -> None:
     register("ehrlich", "gendesign.objectives.ehrlich:Ehrlich")
+    register("naturalness", "gendesign.objectives.naturalness:Naturalness", aliases=("mdlm_naturalness",))
     register("branin_currin", "gendesign.objectives.botorch_problems:BraninCurrin")
     register("dtlz2", "gendesign.objectives.botorch_problems:DTLZ2")
     register("zdt1", "gendesign.objectives.botorch_problems:ZDT1")

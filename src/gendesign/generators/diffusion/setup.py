@@ -9,6 +9,7 @@ from torch import nn
 
 from gendesign.core.errors import ConfigError
 from gendesign.core.objective import Objective
+from gendesign.core.protocols import FineTunableDiffusion, require_protocol
 from gendesign.generators.diffusion.algorithm import RewardAlgorithm
 from gendesign.generators.diffusion.backbone import DiffusionBackbone
 from gendesign.generators.diffusion.config import ModelSettings, RewardSettings, TrainingSettings
@@ -63,10 +64,11 @@ def build_reward(settings: RewardSettings, plugins: PluginSystem, *, kind: str, 
     return reward, settings.column
 
 
-def build_backbone(m: ModelSettings, output_dir: Path, *, is_main: bool) -> tuple[DiffusionBackbone, Path]:
+def build_backbone(m: ModelSettings, output_dir: Path, *, is_main: bool) -> tuple[FineTunableDiffusion, Path]:
     """The backbone ``m`` names and the directory of its base weights (a tiny one is saved under ``output_dir/base``)."""
     if m.path is not None:
-        return DiffusionBackbone.from_pretrained(m.path), Path(m.path).resolve()
+        loaded = require_protocol(DiffusionBackbone.from_pretrained(m.path), FineTunableDiffusion, what=f"the model at {m.path}", needed_by="gendesign finetune")
+        return loaded, Path(m.path).resolve()
     assert m.tiny is not None
     backbone = DiffusionBackbone.build_tiny(m.tiny)
     base = (output_dir / "base").resolve()

@@ -31,8 +31,9 @@ from torch import Tensor
 
 from gendesign.core.errors import ConfigError, require
 from gendesign.core.objective import Objective, resolve_device
+from gendesign.core.protocols import FineTunableDiffusion
 from gendesign.generators.diffusion.algorithm import TrainContext
-from gendesign.generators.diffusion.backbone import Conditioning, DiffusionBackbone
+from gendesign.generators.diffusion.backbone import Conditioning
 from gendesign.generators.diffusion.checkpoint import (
     CheckpointMixin,
     atomic_write,
@@ -63,7 +64,7 @@ EVAL_SEED_OFFSET = 1_000_003
 
 @torch.no_grad()
 def generate(
-    backbone: DiffusionBackbone, cond: Conditioning, sampler: SamplerSettings, generator: torch.Generator
+    backbone: FineTunableDiffusion, cond: Conditioning, sampler: SamplerSettings, generator: torch.Generator
 ) -> Tensor:
     """Sample and decode images `[B, 3, H, W]` (clips `[B, F, 3, H, W]`) with the DDIM sampler."""
     timesteps = ddim_timesteps(backbone, sampler.num_steps)
