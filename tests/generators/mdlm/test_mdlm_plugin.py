@@ -40,7 +40,7 @@ def _space(model, **options):
 
 
 def test_registered_parts_and_the_old_names(model_dir):
-    from gendesign.api import _build
+    from gendesign.api.parts import _build
 
     plugins = get_plugins()
     assert plugins.generators.get("mdlm").factory is MaskedDiffusionLM

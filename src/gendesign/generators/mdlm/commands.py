@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import torch
 
 from gendesign.core.errors import ConfigError
-from gendesign.core.objective import resolve_device
-from gendesign.generators.mdlm.model import MaskedDiffusionLM
-from gendesign.generators.mdlm.sampler import ORDERS
+from gendesign.generators.mdlm.orders import ORDERS
+
+if TYPE_CHECKING:
+    from gendesign.generators.mdlm.model import MaskedDiffusionLM
 
 
 def _load(model_dir: str, device: str) -> MaskedDiffusionLM:
+    from gendesign.core.objective import resolve_device
     from gendesign.generators.mdlm.training import load_model
 
     model = load_model(model_dir, resolve_device(device))
@@ -27,6 +29,7 @@ def _load(model_dir: str, device: str) -> MaskedDiffusionLM:
 def train_command(config: str) -> None:
     """Train a masked diffusion model (MDLM) from a TOML config over a corpus file."""
     from gendesign.core.plugins import get_plugins
+    from gendesign.generators.mdlm.model import MaskedDiffusionLM
     from gendesign.generators.mdlm.training import train
 
     model = train(config, plugins=get_plugins())
@@ -64,6 +67,8 @@ def _output_dir(config: str) -> str:
 @click.option("--device", default="cpu", show_default=True)
 def sample_command(source: str, num: int | None, steps: int | None, temperature: float | None, top_p: float | None, length: int | None, order: str, seed: int | None, out: str | None, space_name: str | None, valid_only: bool, device: str) -> None:
     """Write designs sampled from a trained MDLM (a model directory or a train CONFIG), one per line."""
+    import torch
+
     from gendesign.generators.mdlm.training import SampleOptions, load_train_config
 
     path = Path(source)

@@ -40,27 +40,17 @@ al. 2024 (arXiv 2409.02908).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from gendesign.core.errors import ConfigError, GendesignError
+from gendesign.generators.mdlm.orders import UnmaskOrder, check_order
 
 if TYPE_CHECKING:
     from gendesign.generators.mdlm.model import MaskedDiffusionLM
-
-
-UnmaskOrder = Literal["ancestral", "confidence", "margin"]
-"""Which masked positions a reverse step reveals: independently at random, or by model confidence."""
-
-ORDERS: tuple[str, ...] = get_args(UnmaskOrder)
-
-
-def check_order(order: str) -> None:
-    if order not in ORDERS:
-        raise ConfigError(f"order={order!r} is not one of {list(ORDERS)}")
 
 
 def check_sampling_options(temperature: float, top_p: float) -> None:
