@@ -175,6 +175,17 @@ def _add_plugin_commands() -> None:
 _add_plugin_commands()
 
 
+def _full_traceback(exc: BaseException) -> str:
+    """The traceback of ``exc`` and of every exception it was raised from or during, even those hidden by ``raise ... from None``."""
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        link.__suppress_context__ = False
+        link = link.__cause__ or link.__context__
+    return "".join(traceback.format_exception(exc)).rstrip()
+
+
 def main() -> None:
     """Entry point: run the CLI; an error is one message on standard error and a non-zero exit code.
 
@@ -194,7 +205,7 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - every error ends as a message and an exit code
         known = isinstance(exc, GendesignError)
         if _debug():
-            click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
+            click.echo(_full_traceback(exc), err=True)
             for f in get_plugins().failures:
                 click.echo(f"plugin {f.name!r} failed to load:\n{f.traceback.rstrip() or f.error}", err=True)
         message = str(exc) if known else f"{type(exc).__name__}: {exc} (an internal error; `gendesign --traceback ...` shows where)"
