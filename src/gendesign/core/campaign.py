@@ -485,10 +485,10 @@ class Campaign:
     def _failure_message(self, reason: str) -> str:
         c = self.counters
         if self.run_dir is None:
-            where = "the campaign ran in memory, so nothing was kept"
+            where = "The campaign ran in memory, so nothing was kept"
         else:
             where = (
-                f"the ledger keeps the {c.evaluations} evaluations made before this batch; fix the cause and continue with "
+                f"The ledger keeps the {c.evaluations} evaluations made before this batch; fix the cause and continue with "
                 f"`gendesign resume {self.run_dir}` (or the same optimize(..., run_dir=...) call)"
             )
         return f"campaign stopped in round {c.round + 1}: {reason}. {where}"
