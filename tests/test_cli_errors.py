@@ -92,7 +92,9 @@ def test_wrong_shape_objective_stops_the_cli_run_in_its_first_batch_and_resume_f
         assert ledger.count() == 24 and all(ev.valid for _, ev in ledger)
 
 
-def test_directions_mismatch_is_refused_by_validate_and_by_run_before_any_evaluation(tmp_path, fresh_plugins, monkeypatch, capsys):
+def test_directions_mismatch_is_refused_by_validate_and_by_run_before_any_evaluation(
+    tmp_path, fresh_plugins, monkeypatch, capsys
+):
     fresh_plugins.objectives.register("counts", Counts, plugin="test")
     monkeypatch.setitem(STATE, "calls", 0)
     config = tmp_path / "c.toml"
@@ -108,7 +110,9 @@ def test_unknown_name_says_which_plugin_failed_to_load(tmp_path, medchem, monkey
     config.write_text(textwrap.dedent(CAMPAIGN).replace('name = "counts"', 'name = "qed"'))
     expected = "unknown objective 'qed'; plugin 'medchem' failed to load: ModuleNotFoundError: No module named 'rdkit_not_installed_here'"
     for command in ("validate", "run"):
-        code, _, err = gendesign(monkeypatch, capsys, command, str(config), *(["--run-dir", str(tmp_path / "r")] if command == "run" else []))
+        code, _, err = gendesign(
+            monkeypatch, capsys, command, str(config), *(["--run-dir", str(tmp_path / "r")] if command == "run" else [])
+        )
         assert code == 2 and expected in err, command
     code, out, err = gendesign(monkeypatch, capsys, "list", "objectives")
     assert code == 0 and "dtlz2" in out
@@ -141,4 +145,6 @@ def test_an_internal_error_is_one_line_with_a_hint_unless_traceback(tmp_path, fr
     code, _, err = gendesign(monkeypatch, capsys, "validate", str(config))
     assert code == 2 and "AttributeError" in err and "Traceback" not in err
     code, _, err = gendesign(monkeypatch, capsys, "--traceback", "validate", str(config))
-    assert "Traceback (most recent call last)" in err and 'test_cli_errors.py", line ' in err, "the chained cause shows where the factory broke"
+    assert "Traceback (most recent call last)" in err and 'test_cli_errors.py", line ' in err, (
+        "the chained cause shows where the factory broke"
+    )

@@ -17,7 +17,6 @@ import click
 from gendesign.core.errors import GendesignError
 from gendesign.core.plugins import KINDS, get_plugins
 
-
 _TRACEBACK = {"requested": False}
 
 

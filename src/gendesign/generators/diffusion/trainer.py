@@ -298,7 +298,9 @@ class FinetuneTrainer:
             self.trained.train(was_training)
         reason = common_error(scores.valid.tolist(), scores.errors) if self.step == 0 else None
         if reason is not None:  # a broken reward stops before step 1 instead of training on NaN
-            raise ObjectiveError(f"reward {self.reward.name!r} failed on every sample of the first batch ({len(scores)}); no step was taken: {reason}")
+            raise ObjectiveError(
+                f"reward {self.reward.name!r} failed on every sample of the first batch ({len(scores)}); no step was taken: {reason}"
+            )
         finite = torch.isfinite(values)
         out = {
             "heldout_reward": float(values[finite].mean()) if bool(finite.any()) else math.nan,
