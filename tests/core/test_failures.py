@@ -145,6 +145,11 @@ def test_policy_rules():
     assert common_error([False, True], ["a", None]) is None
     assert common_error([False, False], ["a", "b"]) is None
     assert common_error([], []) is None
+    assert common_error([False, False], ["unknown token 'X' at 3", "unknown token 'B' at 0"]) == "unknown token 'X' at 3", (
+        "errors that differ only in the design they quote are one reason"
+    )
+    assert common_error([False, False], ["raised KeyError: 'X'", "raised ValueError: 'X'"]) is None
+    assert common_error([False, False], ["a", None]) is None
     assert FailurePolicy(5).observe(failed(2)) is not None, "a first batch failing for one reason stops"
     assert FailurePolicy(5).observe(failed(1)) is None, "one design is too little evidence to stop at once"
     policy = FailurePolicy(2)
