@@ -68,6 +68,7 @@ def _campaign(config: CampaignConfig, parts: Parts, run_dir: Path) -> _ClosingCa
         run_dir=run_dir,
         max_rounds=s.max_rounds,
         patience_rounds=s.patience_rounds,
+        max_failed_batches=s.max_failed_batches,
         progress=s.progress,
         plots=s.plots,
         strategy_name=parts.strategy_name,

@@ -8,10 +8,10 @@ import importlib.util
 import inspect
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from gendesign.core.errors import ConfigError, PluginError, UnknownNameError
 
@@ -105,6 +105,13 @@ def _docstring_from_source(reference: str) -> str:
     return ""
 
 
+class FailedPlugin(Protocol):
+    """A plugin that could not be loaded: its name and the error, ``"Type: message"``."""
+
+    name: str
+    error: str
+
+
 @dataclass
 class Registry(Generic[T]):
     """Factories of one kind (``"objective"``, ``"generator"``, ...) keyed by name.
@@ -113,11 +120,16 @@ class Registry(Generic[T]):
     :class:`~gendesign.core.plugins.PluginSystem` puts itself there as ``plugins``, so a factory that
     builds nested parts (an ensemble of objectives, a space wrapping another) takes the registries
     as an argument instead of reaching for a process-wide one.
+
+    Attributes:
+        failures: the plugins that failed to load (shared with the plugin system, so later
+            failures show too); a missed lookup names them, since the name may be one of theirs.
     """
 
     kind: str
     entries: dict[str, Entry[T]] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
+    failures: Sequence[FailedPlugin] = field(default_factory=list)
     context: dict[str, Any] = field(default_factory=dict)
 
     def register(
@@ -151,7 +163,10 @@ class Registry(Generic[T]):
 
             close = difflib.get_close_matches(name, list(self.entries) + list(self.aliases), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise UnknownNameError(f"unknown {self.kind} {name!r}.{hint} Available: {', '.join(sorted(self.entries)) or '(none)'}")
+            failed = "".join(f"; plugin {f.name!r} failed to load: {f.error}" for f in self.failures)
+            raise UnknownNameError(
+                f"unknown {self.kind} {name!r}{failed}.{hint} Available: {', '.join(sorted(self.entries)) or '(none)'}"
+            )
         return self.entries[key]
 
     def build(self, name: str, options: Mapping[str, Any] | None = None, **context: Any) -> Any:
