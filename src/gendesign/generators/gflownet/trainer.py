@@ -23,11 +23,12 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from torch import Tensor
 
 from gendesign.core.errors import ConfigError
 from gendesign.core.objective import ObjectiveSpec
+from gendesign.core.options import StrictOptions
 from gendesign.generators.gflownet.env import DiscreteEnv, Trajectories
 from gendesign.generators.gflownet.losses import LOSSES
 from gendesign.generators.gflownet.policy import GFlowNetPolicy
@@ -38,10 +39,8 @@ from gendesign.generators.gflownet.sampler import sample_backward, sample_forwar
 ScoreFn = Callable[[Tensor], tuple[Tensor, Tensor]]
 
 
-class GFlowNetOptions(BaseModel):
+class GFlowNetOptions(StrictOptions):
     """Everything that configures a GFlowNet; shared by the trainer and the ``gflownet`` strategy."""
-
-    model_config = ConfigDict(extra="forbid")
 
     loss: Literal["tb", "db", "subtb"] = "tb"
     subtb_lambda: float = Field(0.9, gt=0, description="SubTB's lambda")
