@@ -118,13 +118,18 @@ def build_parts(config: CampaignConfig, *, plugins: PluginSystem | None = None) 
         objectives.append(obj)
     objective = objectives[0] if len(objectives) == 1 else Stacked(objectives)
     if space is None:
-        default = getattr(objectives[0], "default_space", None)
-        if default is None:
+        space = objectives[0].default_space()
+        if space is None:
             raise ConfigError(
                 f"no [space] table, and objective {config.objectives[0].name!r} has no default space; add a [space] table, e.g. "
                 f"[space] name = \"sequence\" options = {{ alphabet = \"ACGT\", length = 8 }}. Registered spaces: {', '.join(e.name for e in system.spaces)}"
             )
-        space = default()
+    else:
+        for i, (part, obj) in enumerate(zip(config.objectives, objectives)):
+            try:
+                obj.check_space(space)
+            except ConfigError as exc:
+                raise ConfigError(f"[[objectives]] #{i + 1} ({part.name!r}) and [space] ({config.space.name!r}) do not fit: {exc}") from None
     strategy = _build(
         system, "strategies", "[strategy]", config.strategy.name, config.strategy.options, space=space, specs=objective.specs, **ctx
     )
@@ -280,9 +285,9 @@ def _as_space(space: DesignSpace | str | None, objective: Any, options: dict[str
     if isinstance(space, str):
         return _build(system, "spaces", "space", space, options, seed=seed, device=device)
     if space is None:
-        default = getattr(objective, "default_space", None)
+        default = objective.default_space() if isinstance(objective, Objective) else None
         if default is not None:
-            return default()
+            return default
         raise ConfigError("space=None needs an objective with default_space(); pass a DesignSpace or a registered space name")
     raise ConfigError(f"space must be a DesignSpace or a registered name, got {type(space).__name__}")
 
@@ -353,6 +358,8 @@ def optimize(
     system = get_plugins()
     built_space = _as_space(space, objective, dict(space_options or {}), system, seed, device)
     obj = _as_objective(objective, built_space, directions, names, seed, device)
+    if space is not None:
+        obj.check_space(built_space)
     if isinstance(strategy, str):
         search = _build(system, "strategies", "strategy", strategy, strategy_options, space=built_space, specs=obj.specs, seed=seed, device=device)
         strategy_name = strategy

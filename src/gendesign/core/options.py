@@ -16,6 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
+MAX_SEED = 2**32 - 1
+"""Largest seed: numpy's and torch's generators both take every seed in ``0..MAX_SEED``."""
+
 _SEQUENCES = (list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.Set, collections.abc.Iterable)
 _MAPPINGS = (dict, collections.abc.Mapping)
 

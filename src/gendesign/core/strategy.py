@@ -16,8 +16,9 @@ import numpy as np
 import torch
 
 from gendesign.core.designs import DesignSpace
+from gendesign.core.errors import ConfigError
 from gendesign.core.objective import ObjectiveSpec, Scores, resolve_device
-from gendesign.core.options import StrictOptions
+from gendesign.core.options import MAX_SEED, StrictOptions
 
 
 class StrategyOptions(StrictOptions):
@@ -47,9 +48,11 @@ class SearchStrategy(ABC):
         device: str | torch.device = "cpu",
         options: StrategyOptions | None = None,
     ) -> None:
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+            raise ConfigError(f"seed={seed!r} must be an integer in 0..{MAX_SEED}")
         self.space = space
         self.specs = tuple(specs)
-        self.seed = seed
+        self.seed = int(seed)
         self.device = resolve_device(device)
         self.options = options if options is not None else self.Options()
         self.rng = np.random.default_rng(seed)
