@@ -14,6 +14,11 @@ from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, InvalidDesignError
 
 
+def _clip(design: Any, limit: int = 80) -> str:
+    text = repr(design)
+    return text if len(text) <= limit else f"{text[: limit - 5]}...{text[-1]}"
+
+
 class BoxSpace(DesignSpace):
     """Points ``x`` with ``low[i] <= x[i] <= high[i]``; a design is a ``tuple`` of floats.
 
@@ -57,12 +62,18 @@ class BoxSpace(DesignSpace):
     def validate(self, design: Any) -> tuple[float, ...]:
         if isinstance(design, Tensor):
             design = design.detach().cpu().tolist()
+        # Only real numbers are coordinates: numpy would read "0.5" and True as 0.5 and 1.0.
+        items = design if isinstance(design, (list, tuple)) else []
+        not_number = next((v for v in items if isinstance(v, (bool, np.bool_, str, bytes))), None)
         try:
-            x = np.asarray(design, dtype=float)
+            raw = np.asarray(design)
+            x = raw.astype(float) if raw.dtype.kind in "iuf" and not_number is None else None
         except (TypeError, ValueError):
-            raise InvalidDesignError(f"cannot read a point from {design!r}; pass {self.dim} numbers") from None
+            x = None
+        if x is None:
+            raise InvalidDesignError(f"cannot read a point from {_clip(design)}; pass {self.dim} real numbers")
         if x.shape != (self.dim,):
-            raise InvalidDesignError(f"point {design!r} has shape {list(x.shape)}; this box has {self.dim} dimensions")
+            raise InvalidDesignError(f"point {_clip(design)} has shape {list(x.shape)}; this box has {self.dim} dimensions")
         if not np.all(np.isfinite(x)):
             raise InvalidDesignError(f"point {x.tolist()} has non-finite coordinates")
         outside = np.nonzero((x < self.low) | (x > self.high))[0]
