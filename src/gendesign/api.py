@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from gendesign.core.campaign import LEDGER_NAME, RUN_FILE, Campaign, CampaignResult
 from gendesign.core.config import CampaignConfig, load_config
@@ -27,7 +28,9 @@ from gendesign.core.errors import CampaignError, ConfigError, GendesignError, Un
 from gendesign.core.executor import Executor, make_executor
 from gendesign.core.ledger import Ledger
 from gendesign.core.objective import Direction, FunctionObjective, Objective, make_specs
+from gendesign.core.options import check_seed
 from gendesign.core.plugins import PluginSystem, get_plugins
+from gendesign.core.registry import format_validation_error
 from gendesign.core.report import write_outputs
 from gendesign.core.strategy import SearchStrategy
 from gendesign.objectives.compose import Respecified, Stacked
@@ -60,6 +63,8 @@ def _build(system: PluginSystem, kind: str, section: str, name: str, options: di
         raise ConfigError(f"{section}: name = {name!r}: {exc}") from None
     except GendesignError as exc:
         raise ConfigError(f"{section} ({name!r}): {exc}") from None
+    except ValidationError as exc:
+        raise ConfigError(f"{section} ({name!r}): {format_validation_error(exc, where=f'{name!r}')}") from None
     except Exception as exc:  # noqa: BLE001 - a factory that breaks is reported with the part that broke
         raise ConfigError(f"{section} ({name!r}) failed to build with options {options!r}: {type(exc).__name__}: {exc}") from exc
 
@@ -355,6 +360,7 @@ def optimize(
         >>> result.best["f"].design, result.best["f"].values["f"], result.summary["evaluations"]
         ('1111', 4.0, 16)
     """
+    check_seed(seed)
     system = get_plugins()
     built_space = _as_space(space, objective, dict(space_options or {}), system, seed, device)
     obj = _as_objective(objective, built_space, directions, names, seed, device)

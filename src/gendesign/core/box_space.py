@@ -44,7 +44,7 @@ class BoxSpace(DesignSpace):
         if b.ndim != 2 or b.shape[1] != 2 or b.shape[0] == 0:
             raise ConfigError(f"bounds must be [[low, high], ...] with at least one dimension, got {bounds!r}")
         if not np.all(np.isfinite(b)) or not np.all(b[:, 0] < b[:, 1]):
-            raise ConfigError(f"every bound needs finite low < high, got {b.tolist()}")
+            raise ConfigError(f"bounds={b.tolist()}: every dimension needs finite low < high")
         if mutation_scale <= 0 or eta < 0:
             raise ConfigError(f"need mutation_scale > 0 and eta >= 0, got {mutation_scale}, {eta}")
         self.low, self.high = b[:, 0], b[:, 1]

@@ -62,6 +62,10 @@ class ObjectiveSpec:
     description: str = ""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError(f"ObjectiveSpec name={self.name!r} must be a non-empty string")
+        if not isinstance(self.description, str):
+            raise ConfigError(f"ObjectiveSpec {self.name!r}: description={self.description!r} must be a string")
         if self.direction not in ("max", "min"):
             raise ConfigError(f"ObjectiveSpec {self.name!r}: direction={self.direction!r}; use 'max' or 'min'")
         if self.kind not in ("objective", "constraint"):
@@ -73,7 +77,7 @@ class ObjectiveSpec:
                 raise ConfigError(f"ObjectiveSpec {self.name!r}: threshold={self.threshold!r} must be a finite number")
             object.__setattr__(self, "threshold", float(self.threshold))
         if self.bounds is not None:
-            if isinstance(self.bounds, (str, bytes)) or len(self.bounds) != 2 or not all(_is_finite_number(b) for b in self.bounds):
+            if not isinstance(self.bounds, (list, tuple)) or len(self.bounds) != 2 or not all(_is_finite_number(b) for b in self.bounds):
                 raise ConfigError(f"ObjectiveSpec {self.name!r}: bounds={self.bounds!r} must be two finite numbers [low, high]")
             lo, hi = self.bounds
             if not lo < hi:

@@ -14,10 +14,20 @@ import types
 import typing
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+
+from gendesign.core.errors import ConfigError
 
 MAX_SEED = 2**32 - 1
 """Largest seed: numpy's and torch's generators both take every seed in ``0..MAX_SEED``."""
+
+def check_seed(seed: Any) -> int:
+    """``seed`` as an int, or :class:`ConfigError` unless it is an integer in ``0..MAX_SEED``."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"seed={seed!r} must be an integer in 0..{MAX_SEED}")
+    return int(seed)
+
 
 _SEQUENCES = (list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.Set, collections.abc.Iterable)
 _MAPPINGS = (dict, collections.abc.Mapping)

@@ -152,11 +152,15 @@ def validate_options(factory: Any, options: dict[str, Any], *, where: str, exclu
 
 
 def format_validation_error(exc: ValidationError, *, where: str, model: type[BaseModel] | None = None) -> str:
-    """One line per problem: the field path, the bad value, and the allowed choices or fields."""
-    lines = []
+    """One line per bad field: its path, the bad value, and what is allowed.
+
+    Pydantic reports a value that fits no member of a union once per member; those reports are
+    merged into one line (``alphabet = 5: Input should be a valid string or ...``).
+    """
+    groups: dict[str, list[tuple[str, str, str]]] = {}
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
-        value = err.get("input")
+        parts = [str(p) for p in err["loc"] if not _is_union_tag(p)]
+        loc = ".".join(parts) or "(root)"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             allowed = _fields_at(model, err["loc"]) if model is not None else []
@@ -164,10 +168,26 @@ def format_validation_error(exc: ValidationError, *, where: str, model: type[Bas
         ctx = err.get("ctx") or {}
         if "expected" in ctx and err["type"] != "extra_forbidden":
             msg = f"{msg} (allowed: {ctx['expected']})"
-        lines.append(f"{loc} = {_clip(repr(value))}: {msg}")
+        groups.setdefault(parts[0] if parts else loc, []).append((loc, _clip(repr(err.get("input"))), msg))
+    lines = []
+    for problems in groups.values():
+        places = list(dict.fromkeys((loc, value) for loc, value, _ in problems))
+        if len(places) == 1:
+            messages = list(dict.fromkeys(msg for _, _, msg in problems))
+            lines.append(f"{places[0][0]} = {places[0][1]}: {' or '.join(messages)}")
+        else:
+            lines.append("; ".join(f"{loc} = {value}: {msg}" for loc, value, msg in problems))
     if len(lines) == 1:
         return f"invalid options for {where}: {lines[0]}"
     return f"invalid options for {where}:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+_UNION_TAGS = frozenset({"str", "int", "float", "bool", "bytes", "list", "tuple", "dict", "set", "none", "json-or-python", "lax-or-strict"})
+
+
+def _is_union_tag(part: Any) -> bool:
+    """Whether ``part`` of an error location names a union member (``str``, ``list[str]``) rather than a field."""
+    return isinstance(part, str) and ("[" in part or part in _UNION_TAGS)
 
 
 def _clip(text: str, limit: int = 200) -> str:

@@ -16,9 +16,8 @@ import numpy as np
 import torch
 
 from gendesign.core.designs import DesignSpace
-from gendesign.core.errors import ConfigError
 from gendesign.core.objective import ObjectiveSpec, Scores, resolve_device
-from gendesign.core.options import MAX_SEED, StrictOptions
+from gendesign.core.options import StrictOptions, check_seed
 
 
 class StrategyOptions(StrictOptions):
@@ -48,11 +47,9 @@ class SearchStrategy(ABC):
         device: str | torch.device = "cpu",
         options: StrategyOptions | None = None,
     ) -> None:
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
-            raise ConfigError(f"seed={seed!r} must be an integer in 0..{MAX_SEED}")
+        self.seed = check_seed(seed)
         self.space = space
         self.specs = tuple(specs)
-        self.seed = int(seed)
         self.device = resolve_device(device)
         self.options = options if options is not None else self.Options()
         self.rng = np.random.default_rng(seed)

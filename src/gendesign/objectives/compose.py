@@ -194,7 +194,7 @@ class Respecified(ObjectiveWrapper):
             bad = sorted(set(changes) - set(_SPEC_FIELDS))
             if bad:
                 raise ConfigError(f"Respecified: {bad} are not ObjectiveSpec fields; use {list(_SPEC_FIELDS)}")
-            if changes.get("bounds") is not None:
+            if isinstance(changes.get("bounds"), list):
                 changes["bounds"] = tuple(changes["bounds"])
             if changes.get("kind") == "objective" and "threshold" not in changes:
                 changes["threshold"] = None

@@ -90,7 +90,7 @@ class GFlowNetStrategyOptions(StrategyOptions, GFlowNetOptions):
     pair_feasibility: bool = True
     initial_designs: list[Any] = Field(default_factory=list)
     initial_random: int = Field(0, ge=0, le=10_000_000)
-    replay_fraction: float = Field(0.5, ge=0, le=1)
+    replay_fraction: float = Field(0.5, ge=0, lt=1)
     train_batch_size: int = Field(64, ge=1, le=1_000_000)
 
 
