@@ -33,6 +33,7 @@ from gendesign.plugins.peptides.notation import Peptide, parse_peptide, remember
 from gendesign.plugins.peptides.smiles import chain_smiles, peptide_to_smiles, smiles_to_peptide
 
 Cyclisation = Literal["none", "optional", "always"]
+_SAMPLE_ROUNDS = 64
 MAX_SMILES_TOKENS = 10_000
 """Largest ``max_tokens`` of a :class:`PeptideSmilesSpace`; RDKit stalls on far longer strings."""
 
@@ -417,14 +418,30 @@ class PeptideSmilesSpace(DesignSpace):
         """Canonical SMILES of a residue-level design."""
         return peptide_to_smiles(self.residue_space.peptide(design))
 
+    def _fits(self, smiles: str) -> bool:
+        return len(tokenize_smiles(smiles)) <= self.max_tokens
+
     def sample(self, n: int, rng: np.random.Generator) -> list[str]:
-        return [self.from_peptide(p) for p in self.residue_space.sample(n, rng)]
+        """``n`` peptides of the residue space whose SMILES fit ``max_tokens`` (long ones are redrawn)."""
+        out: list[str] = []
+        for _ in range(_SAMPLE_ROUNDS):
+            out += [s for s in (self.from_peptide(p) for p in self.residue_space.sample(n - len(out), rng)) if self._fits(s)]
+            if len(out) == n:
+                return out
+        raise ConfigError(
+            f"peptide_smiles: after {_SAMPLE_ROUNDS} rounds only {len(out)} of {n} sampled peptides fit max_tokens={self.max_tokens}; "
+            f"raise max_tokens or lower max_length={self.residue_space.max_length}"
+        )
 
     def mutate(self, design: Any, rng: np.random.Generator) -> str:
-        return self.from_peptide(self.residue_space.mutate(self.peptide(design), rng))
+        """A residue-level mutant; the parent itself when the mutant's SMILES would not fit ``max_tokens``."""
+        child = self.from_peptide(self.residue_space.mutate(self.peptide(design), rng))
+        return child if self._fits(child) else self.validate(design)
 
     def crossover(self, a: Any, b: Any, rng: np.random.Generator) -> str:
-        return self.from_peptide(self.residue_space.crossover(self.peptide(a), self.peptide(b), rng))
+        """A residue-level child; parent ``a`` when the child's SMILES would not fit ``max_tokens``."""
+        child = self.from_peptide(self.residue_space.crossover(self.peptide(a), self.peptide(b), rng))
+        return child if self._fits(child) else self.validate(a)
 
     def encode(self, designs: Sequence[Any], length: int | None = None) -> Tensor:
         """SMILES token ids `[B, L]`, right-padded with :attr:`pad_id` (``L`` defaults to ``max_tokens``)."""
