@@ -195,6 +195,7 @@ def _config_cases() -> Iterator[Case]:
     }
     for label, (cols, name) in columns_bad.items():
         yield Case(f"config/columns.{label}", "config", toml(objective=EHRLICH + f"\ncolumns = {cols}"), names=(name,))
+        yield Case(f"config/space.columns.{label}", "config", toml(space=seq.format('alphabet = "ABCD", length = 8'), objective=EHRLICH + f"\ncolumns = {cols}"), names=(name,))
     transforms_bad = {
         "unknown-kind": ('{ ehrlich = { kind = "wiggle" } }', "wiggle"),
         "no-kind": ("{ ehrlich = { low = 1 } }", "kind"),
@@ -402,6 +403,7 @@ def _design_cases() -> Iterator[Case]:
         "fragments": ("CC.O", "error"),
         "only-dot": (".", "error"),
         "long-20k": ("C" * 20_000, "error"),
+        "long-200k": ("C" * 200_000, "error"),
         "deep-branches": ("C(" * 5000 + "C" + ")" * 5000, "error"),
         "many-rings": ("".join(f"C{i % 9 + 1}" for i in range(3000)), "error"),
         "valid": ("OCC", "ok", "CCO"),
