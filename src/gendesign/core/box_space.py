@@ -11,12 +11,7 @@ import torch
 from torch import Tensor
 
 from gendesign.core.designs import DesignSpace
-from gendesign.core.errors import ConfigError, InvalidDesignError
-
-
-def _clip(design: Any, limit: int = 80) -> str:
-    text = repr(design)
-    return text if len(text) <= limit else f"{text[: limit - 5]}...{text[-1]}"
+from gendesign.core.errors import ConfigError, InvalidDesignError, short_repr
 
 
 class BoxSpace(DesignSpace):
@@ -71,9 +66,9 @@ class BoxSpace(DesignSpace):
         except (TypeError, ValueError):
             x = None
         if x is None:
-            raise InvalidDesignError(f"cannot read a point from {_clip(design)}; pass {self.dim} real numbers")
+            raise InvalidDesignError(f"cannot read a point from {short_repr(design)}; pass {self.dim} real numbers")
         if x.shape != (self.dim,):
-            raise InvalidDesignError(f"point {_clip(design)} has shape {list(x.shape)}; this box has {self.dim} dimensions")
+            raise InvalidDesignError(f"point {short_repr(design)} has shape {list(x.shape)}; this box has {self.dim} dimensions")
         if not np.all(np.isfinite(x)):
             raise InvalidDesignError(f"point {x.tolist()} has non-finite coordinates")
         outside = np.nonzero((x < self.low) | (x > self.high))[0]

@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
-from gendesign.core.errors import ConfigError
+from gendesign.core.errors import ConfigError, short_repr
 
 MAX_SEED = 2**32 - 1
 """Largest seed: numpy's and torch's generators both take every seed in ``0..MAX_SEED``."""
+
 
 def check_seed(seed: Any) -> int:
     """``seed`` as an int, or :class:`ConfigError` unless it is an integer in ``0..MAX_SEED``."""
@@ -42,19 +43,19 @@ def check_value(value: Any, annotation: Any) -> None:
     """
     if annotation is bool:
         if not isinstance(value, bool):
-            raise ValueError(f"expected true or false, got {type(value).__name__} {_short(value)}")
+            raise ValueError(f"expected true or false, got {type(value).__name__} {short_repr(value)}")
         return
     if annotation in (int, float):
         if isinstance(value, bool) or isinstance(value, (str, bytes)):
-            raise ValueError(f"expected a number, got {type(value).__name__} {_short(value)}")
+            raise ValueError(f"expected a number, got {type(value).__name__} {short_repr(value)}")
         return
     if annotation is str:
         if not isinstance(value, str):
-            raise ValueError(f"expected a string, got {type(value).__name__} {_short(value)}")
+            raise ValueError(f"expected a string, got {type(value).__name__} {short_repr(value)}")
         return
     if annotation is type(None):
         if value is not None:
-            raise ValueError(f"expected nothing (omit the key), got {_short(value)}")
+            raise ValueError(f"expected nothing (omit the key), got {short_repr(value)}")
         return
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is typing.Annotated:
@@ -78,11 +79,6 @@ def check_value(value: Any, annotation: Any) -> None:
         else:
             for item in value:
                 check_value(item, args[0])
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class StrictOptions(BaseModel):

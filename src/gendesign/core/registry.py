@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from gendesign.core.errors import ConfigError, PluginError, UnknownNameError
+from gendesign.core.errors import ConfigError, PluginError, UnknownNameError, short_repr
 from gendesign.core.options import StrictOptions
 
 T = TypeVar("T")
@@ -168,7 +168,7 @@ def format_validation_error(exc: ValidationError, *, where: str, model: type[Bas
         ctx = err.get("ctx") or {}
         if "expected" in ctx and err["type"] != "extra_forbidden":
             msg = f"{msg} (allowed: {ctx['expected']})"
-        groups.setdefault(parts[0] if parts else loc, []).append((loc, _clip(repr(err.get("input"))), msg))
+        groups.setdefault(parts[0] if parts else loc, []).append((loc, short_repr(err.get("input"), 200), msg))
     lines = []
     for problems in groups.values():
         places = list(dict.fromkeys((loc, value) for loc, value, _ in problems))
@@ -190,9 +190,7 @@ def _is_union_tag(part: Any) -> bool:
     return isinstance(part, str) and ("[" in part or part in _UNION_TAGS)
 
 
-def _clip(text: str, limit: int = 200) -> str:
-    """``text`` cut to ``limit`` characters, so a huge bad value does not flood the message."""
-    return text if len(text) <= limit else f"{text[: limit - 30]}... ({len(text)} characters)"
+
 
 
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from gendesign.core.designs import DesignSpace
-from gendesign.core.errors import ConfigError, InvalidDesignError, require
+from gendesign.core.errors import ConfigError, InvalidDesignError, require, short_repr
 from gendesign.core.hookspecs import hookimpl
 
 ELEMENTS = ("C", "N", "O", "S", "F", "Cl", "Br")
@@ -79,11 +79,6 @@ def canonical_smiles(smiles: str, max_length: int = MAX_SMILES_LENGTH) -> str | 
     return chem.MolToSmiles(mol)
 
 
-def _clip(design: Any, limit: int = 80) -> str:
-    text = repr(design)
-    return text if len(text) <= limit else f"{text[: limit - 5]}...{text[-1]}"
-
-
 class SmilesSpace(DesignSpace):
     """Molecules as SMILES strings, canonicalised and validated by RDKit.
 
@@ -130,10 +125,10 @@ class SmilesSpace(DesignSpace):
 
     def _mol(self, design: Any) -> Any:
         if not isinstance(design, str) or not design.strip():
-            raise InvalidDesignError(f"a molecule design must be a non-empty SMILES string, got {_clip(design)}")
+            raise InvalidDesignError(f"a molecule design must be a non-empty SMILES string, got {short_repr(design)}")
         problem = smiles_text_problem(design.strip(), self.max_smiles_length)
         if problem is not None:
-            raise InvalidDesignError(f"SMILES {_clip(design)} {problem}")
+            raise InvalidDesignError(f"SMILES {short_repr(design)} {problem}")
         mol = self.chem.MolFromSmiles(design.strip())
         if mol is None:
             raise InvalidDesignError(f"RDKit cannot parse or sanitise SMILES {design!r}")
