@@ -481,7 +481,7 @@ def _output_cases() -> Iterator[Case]:
         "nan": [math.nan, math.nan],
         "inf": [math.inf, -math.inf],
         "set": {1.0, 2.0},
-        "torch-str-like": np.array(["1", "2"]),
+        "numpy-strings": np.array(["1", "2"]),
         "ragged": [[1.0], [2.0, 3.0]],
         "empty": [],
     }
