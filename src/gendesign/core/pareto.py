@@ -23,9 +23,11 @@ import math
 from collections.abc import Hashable, Sequence
 from typing import Any, Literal
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from gendesign.core import pareto_sweeps as sweeps
 from gendesign.core.errors import ConfigError
 from gendesign.core.objective import ObjectiveSpec, canonical_values
 
@@ -43,10 +45,6 @@ __all__ = [
     "pareto_mask",
     "reference_point",
 ]
-
-
-_MATRIX_MAX_ROWS = 1500
-_SMALL_ROWS = 256
 
 
 def dominates(a: Tensor, b: Tensor) -> Tensor:
@@ -95,30 +93,6 @@ def _check_matrix(Y: Tensor, name: str = "Y") -> None:
         raise ConfigError(f"{name} must be a [N, K] matrix, got shape {list(Y.shape)}")
 
 
-def _front_mask(Y: Tensor) -> Tensor:
-    """`[N]` non-dominated mask of NaN-free rows by output-sensitive elimination.
-
-    Every surviving row removes all rows it dominates. A dominated row is dominated by some
-    non-dominated row, which is never removed, so the result is exact whatever the visiting order;
-    visiting rows by decreasing coordinate sum (a dominator always has the larger sum) makes the
-    number of visited rows close to the front size, for ``O(N |front| K)`` work.
-    """
-    n = Y.shape[0]
-    alive = torch.ones(n, dtype=torch.bool, device=Y.device)
-    if n <= 1:
-        return alive
-    priority = torch.nan_to_num(Y.sum(dim=-1).double(), nan=0.0, posinf=1e300, neginf=-1e300)
-    pending = alive.clone()
-    while True:
-        masked = torch.where(pending, priority, torch.full_like(priority, -math.inf))
-        i = int(torch.argmax(masked))
-        if not bool(pending[i]):
-            return alive
-        alive &= ~dominates(Y[i], Y)
-        pending &= alive
-        pending[i] = False
-
-
 def pareto_mask(Y: Tensor) -> Tensor:
     """Strictly non-dominated rows of canonical values.
 
@@ -132,14 +106,16 @@ def pareto_mask(Y: Tensor) -> Tensor:
         `[N]` bool mask of the non-dominated rows.
     """
     _check_matrix(Y)
-    if Y.shape[0] <= _SMALL_ROWS:
-        return ~dominates(Y.unsqueeze(0), Y.unsqueeze(1)).any(-1) & ~torch.isnan(Y).any(dim=-1)
     mask = ~torch.isnan(Y).any(dim=-1)
     idx = torch.nonzero(mask).flatten()
-    if idx.numel() == Y.shape[0]:
-        return _front_mask(Y)
-    mask[idx] = _front_mask(Y[idx])
+    if idx.numel():
+        mask[idx] = torch.from_numpy(sweeps.nondominated_mask(_numpy(Y[idx]))).to(Y.device)
     return mask
+
+
+def _numpy(Y: Tensor) -> np.ndarray:
+    """`[N, K]` float64 numpy copy of ``Y`` on the CPU."""
+    return Y.detach().to("cpu", torch.float64).numpy()
 
 
 def non_dominated_sort(Y: Tensor) -> list[Tensor]:
@@ -147,9 +123,10 @@ def non_dominated_sort(Y: Tensor) -> list[Tensor]:
 
     Front 0 holds the non-dominated rows; front ``f + 1`` holds the rows that are non-dominated once
     fronts ``0..f`` are removed. Rows containing NaN form one extra, last front, so the fronts
-    always partition ``range(N)``. Up to ``N = 1500`` valid rows this is Deb's fast non-dominated
-    sort on a vectorised `[N, N]` dominance matrix (``O(N^2 K)`` time, ``O(N^2)`` memory); larger
-    sets peel one front at a time with the output-sensitive elimination of :func:`pareto_mask`.
+    always partition ``range(N)``. ``K <= 3``: one lexicographic sweep with a sorted staircase per
+    front, ``O(N log N log F)`` for ``F`` fronts; ``K >= 4``: Deb's counting on the `[N, N]`
+    dominance matrix up to ``N = 1500`` valid rows, peeling one front at a time beyond (see
+    :mod:`gendesign.core.pareto_sweeps`).
 
     Args:
         Y: `[N, K]` canonical values.
@@ -161,33 +138,15 @@ def non_dominated_sort(Y: Tensor) -> list[Tensor]:
     if Y.shape[0] == 0:
         return []
     nan_rows = torch.isnan(Y).any(dim=-1)
-    remaining = torch.nonzero(~nan_rows).flatten()
+    valid = torch.nonzero(~nan_rows).flatten()
     fronts: list[Tensor] = []
-    if remaining.numel() <= _MATRIX_MAX_ROWS:
-        fronts = [remaining[f] for f in _fronts_from_matrix(Y[remaining])]
-    else:
-        while remaining.numel():
-            on_front = _front_mask(Y[remaining])
-            fronts.append(remaining[on_front])
-            remaining = remaining[~on_front]
+    if valid.numel():
+        ranks = sweeps.nondominated_ranks(_numpy(Y[valid]))
+        order = np.argsort(ranks, kind="stable")
+        sizes = np.bincount(ranks).tolist()
+        fronts = [valid[torch.from_numpy(part).to(Y.device)] for part in np.split(order, np.cumsum(sizes)[:-1])]
     if bool(nan_rows.any()):
         fronts.append(torch.nonzero(nan_rows).flatten())
-    return fronts
-
-
-def _fronts_from_matrix(Y: Tensor) -> list[Tensor]:
-    """Deb's counting scheme on NaN-free rows: ``n_j`` = number of rows dominating ``j``; peel ``n_j == 0``."""
-    D = dominates(Y.unsqueeze(1), Y.unsqueeze(0))
-    counts = D.sum(dim=0)
-    assigned = torch.zeros(Y.shape[0], dtype=torch.bool, device=Y.device)
-    fronts: list[Tensor] = []
-    current = counts == 0
-    while bool(current.any()):
-        idx = torch.nonzero(current).flatten()
-        fronts.append(idx)
-        assigned |= current
-        counts = counts - D[idx].sum(dim=0)
-        current = (counts == 0) & ~assigned
     return fronts
 
 
@@ -265,46 +224,15 @@ def _check_ref(Y: Tensor, ref_point: Tensor | Sequence[float]) -> Tensor:
     return ref
 
 
-def _relevant_front(Y: Tensor, ref: Tensor) -> Tensor:
-    """`[M, K]` float64 non-dominated rows strictly better than ``ref`` in every column, duplicates dropped."""
-    Y = Y.to(torch.float64)
-    Y = Y[(Y > ref).all(dim=-1)]
-    if Y.shape[0] == 0:
-        return Y
-    Y = Y[pareto_mask(Y)]
-    return torch.unique(Y, dim=0)
-
-
-def _hv_2d(front: Tensor, ref: Tensor) -> float:
-    """Exact 2-D hypervolume of a non-dominated, duplicate-free front by a sweep along column 0."""
-    order = torch.argsort(front[:, 0], descending=True)
-    x = front[order, 0] - ref[0]
-    y = front[order, 1] - ref[1]
-    prev_y = torch.cat([torch.zeros(1, dtype=y.dtype, device=y.device), y[:-1]])
-    return float((x * (y - prev_y)).sum())
-
-
-def _hv_front(front: Tensor, ref: Tensor) -> float:
-    m, k = front.shape
-    if m == 0:
-        return 0.0
-    if k == 1:
-        return float(front[:, 0].max() - ref[0])
-    if k == 2:
-        return _hv_2d(front, ref)
-    from botorch.utils.multi_objective.box_decompositions.dominated import DominatedPartitioning
-
-    return float(DominatedPartitioning(ref_point=ref, Y=front).compute_hypervolume())
-
-
 def hypervolume(Y: Tensor, ref_point: Tensor | Sequence[float]) -> float:
     """Volume of the region dominated by ``Y`` and bounded below by ``ref_point`` (Zitzler & Thiele 1999).
 
     ``HV(Y; r) = Lebesgue(U_{y in Y, y > r} [r, y])`` in the canonical (maximise) view. Rows that are
     not strictly better than ``r`` in every column, and rows with NaN, contribute nothing. With
-    ``K == 1`` this is ``max(max_i y_i - r, 0)``. ``K == 2`` uses an exact sweep; ``K >= 3`` uses
-    BoTorch's ``DominatedPartitioning`` box decomposition (exact; cost grows quickly past ``K = 5``).
-    Computed in float64.
+    ``K == 1`` this is ``max(max_i y_i - r, 0)``. Exact algorithms (see
+    :mod:`gendesign.core.pareto_sweeps`): ``K = 2`` a sort and a cumulative maximum, ``K = 3``
+    the HV3D sweep (Beume et al. 2009), ``O(N log N)``; ``K >= 4`` WFG (While et al. 2012), whose
+    cost grows quickly past ``K = 5``. Computed in float64.
 
     Args:
         Y: `[N, K]` canonical values.
@@ -314,7 +242,8 @@ def hypervolume(Y: Tensor, ref_point: Tensor | Sequence[float]) -> float:
         The hypervolume as a Python float (0.0 for an empty set).
     """
     ref = _check_ref(Y, ref_point)
-    return _hv_front(_relevant_front(Y, ref), ref)
+    valid = ~torch.isnan(Y).any(dim=-1)
+    return sweeps.hypervolume(_numpy(Y[valid]), ref.cpu().numpy())
 
 
 def hypervolume_contributions(Y: Tensor, ref_point: Tensor | Sequence[float]) -> Tensor:
@@ -322,10 +251,11 @@ def hypervolume_contributions(Y: Tensor, ref_point: Tensor | Sequence[float]) ->
 
     This is the volume dominated by row ``i`` and by no other row. Dominated rows, rows not strictly
     better than the reference point and rows with NaN contribute 0, and so does every copy of a
-    duplicated point (removing one copy leaves the volume unchanged). The contribution of ``p`` is
-    ``prod(p - r) - HV({min(p, q) : q != p})``: the box of ``p`` minus the part of it that the other
-    rows cover. When every relevant row is non-dominated and distinct, 2-D uses the closed form
-    ``(y1_i - y1_{i-1}) * (y2_i - y2_{i+1})`` on the front sorted by the first column.
+    duplicated point (removing one copy leaves the volume unchanged). ``K = 2`` uses the closed
+    form ``(y1_i - y1_{i-1}) * (y2_i - y2_{i+1})`` on the front sorted by the first column, less
+    what rows dominated by ``i`` alone cover; other ``K`` compute ``prod(p - r) - HV(L_p)`` for
+    each front point ``p``, with ``L_p`` the non-dominated part of ``{min(p, q)}`` over the rows
+    ``q`` that can reach into ``p``'s exclusive region.
 
     Args:
         Y: `[N, K]` canonical values.
@@ -335,32 +265,11 @@ def hypervolume_contributions(Y: Tensor, ref_point: Tensor | Sequence[float]) ->
         `[N]` float64 contributions, all ``>= 0``.
     """
     ref = _check_ref(Y, ref_point)
-    n, k = Y.shape
-    out = torch.zeros(n, dtype=torch.float64, device=Y.device)
-    if n == 0:
-        return out
-    Yd = Y.to(torch.float64)
-    relevant = (Yd > ref).all(dim=-1)
-    rel_idx = torch.nonzero(relevant).flatten()
-    if rel_idx.numel() == 0:
-        return out
-    R = Yd[rel_idx]
-    on_front = pareto_mask(R)
-    distinct = torch.unique(R, dim=0).shape[0] == R.shape[0]
-    if k == 2 and distinct and bool(on_front.all()):
-        order = torch.argsort(R[:, 0])
-        x = torch.cat([ref[:1], R[order, 0]])
-        y = torch.cat([R[order, 1], ref[1:2]])
-        contrib = torch.zeros(R.shape[0], dtype=torch.float64, device=Y.device)
-        contrib[order] = (x[1:] - x[:-1]) * (y[:-1] - y[1:])
-        out[rel_idx] = contrib
-        return out
-    for j in torch.nonzero(on_front).flatten().tolist():
-        p = R[j]
-        rest = torch.cat([R[:j], R[j + 1 :]])
-        box = float(torch.prod(p - ref))
-        covered = _hv_front(_relevant_front(torch.minimum(rest, p), ref), ref) if rest.shape[0] else 0.0
-        out[rel_idx[j]] = max(box - covered, 0.0)
+    out = torch.zeros(Y.shape[0], dtype=torch.float64, device=Y.device)
+    valid = torch.nonzero(~torch.isnan(Y).any(dim=-1)).flatten()
+    if valid.numel():
+        contrib = sweeps.hypervolume_contributions(_numpy(Y[valid]), ref.cpu().numpy())
+        out[valid] = torch.from_numpy(contrib).to(Y.device)
     return out
 
 
