@@ -118,13 +118,13 @@ def test_pareto_mask_keeps_duplicates_and_drops_nan():
     assert pareto_mask(torch.empty(0, 3)).shape == (0,)
 
 
-@pytest.mark.parametrize("matrix_max_rows", [10_000, 10])
-def test_pareto_mask_and_sort_match_full_pairwise_matrix_and_ignore_row_order(monkeypatch, matrix_max_rows):
-    import gendesign.core.pareto as pareto
+@pytest.mark.parametrize(("k", "matrix_max_rows"), [(2, 1500), (3, 1500), (4, 10_000), (4, 10)])
+def test_pareto_mask_and_sort_match_full_pairwise_matrix_and_ignore_row_order(monkeypatch, k, matrix_max_rows):
+    import gendesign.core.pareto_sweeps as sweeps
 
-    monkeypatch.setattr(pareto, "_MATRIX_MAX_ROWS", matrix_max_rows)
+    monkeypatch.setattr(sweeps, "_RANK_MATRIX_ROWS", matrix_max_rows)
     g = torch.Generator().manual_seed(0)
-    Y = torch.randint(0, 8, (300, 3), generator=g).float()
+    Y = torch.randint(0, 8, (300, k), generator=g).float()
     D = dominates(Y.unsqueeze(1), Y.unsqueeze(0))
     assert torch.equal(pareto_mask(Y), ~D.any(dim=0))
     counts, alive, expected = D.sum(dim=0), torch.ones(300, dtype=torch.bool), []

@@ -106,16 +106,20 @@ def pareto_mask(Y: Tensor) -> Tensor:
         `[N]` bool mask of the non-dominated rows.
     """
     _check_matrix(Y)
-    mask = ~torch.isnan(Y).any(dim=-1)
-    idx = torch.nonzero(mask).flatten()
-    if idx.numel():
-        mask[idx] = torch.from_numpy(sweeps.nondominated_mask(_numpy(Y[idx]))).to(Y.device)
-    return mask
+    A, valid = _numpy_valid(Y)
+    mask = valid.copy()
+    mask[valid] = sweeps.nondominated_mask(A if mask.all() else A[valid])
+    return torch.from_numpy(mask).to(Y.device)
 
 
-def _numpy(Y: Tensor) -> np.ndarray:
-    """`[N, K]` float64 numpy copy of ``Y`` on the CPU."""
-    return Y.detach().to("cpu", torch.float64).numpy()
+def _numpy_valid(Y: Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """``Y`` as a float64 numpy matrix on the CPU, and the `[N]` mask of its NaN-free rows.
+
+    The sweeps run on numpy: they index and sort small arrays many times, where numpy's per-call
+    cost is a fraction of torch's.
+    """
+    A = Y.detach().to("cpu", torch.float64).numpy()
+    return A, ~np.isnan(A).any(axis=1)
 
 
 def non_dominated_sort(Y: Tensor) -> list[Tensor]:
@@ -137,17 +141,16 @@ def non_dominated_sort(Y: Tensor) -> list[Tensor]:
     _check_matrix(Y)
     if Y.shape[0] == 0:
         return []
-    nan_rows = torch.isnan(Y).any(dim=-1)
-    valid = torch.nonzero(~nan_rows).flatten()
-    fronts: list[Tensor] = []
-    if valid.numel():
-        ranks = sweeps.nondominated_ranks(_numpy(Y[valid]))
-        order = np.argsort(ranks, kind="stable")
-        sizes = np.bincount(ranks).tolist()
-        fronts = [valid[torch.from_numpy(part).to(Y.device)] for part in np.split(order, np.cumsum(sizes)[:-1])]
-    if bool(nan_rows.any()):
-        fronts.append(torch.nonzero(nan_rows).flatten())
-    return fronts
+    A, valid = _numpy_valid(Y)
+    rows = np.flatnonzero(valid)
+    parts: list[np.ndarray] = []
+    if rows.size:
+        ranks = sweeps.nondominated_ranks(A[rows])
+        order = rows[np.argsort(ranks, kind="stable")]
+        parts = np.split(order, np.cumsum(np.bincount(ranks))[:-1])
+    if not valid.all():
+        parts.append(np.flatnonzero(~valid))
+    return [torch.from_numpy(part).to(Y.device) for part in parts]
 
 
 def crowding_distance(Y: Tensor) -> Tensor:
@@ -214,12 +217,13 @@ def nsga2_rank(Y: Tensor) -> tuple[Tensor, Tensor]:
     return rank, crowd
 
 
-def _check_ref(Y: Tensor, ref_point: Tensor | Sequence[float]) -> Tensor:
+def _check_ref(Y: Tensor, ref_point: Tensor | Sequence[float]) -> np.ndarray:
+    """`[K]` float64 numpy reference point, checked against ``Y``'s width."""
     _check_matrix(Y)
-    ref = torch.as_tensor(ref_point, dtype=torch.float64, device=Y.device).flatten()
-    if ref.numel() != Y.shape[1]:
-        raise ConfigError(f"ref_point has {ref.numel()} entries {ref.tolist()} but Y has K={Y.shape[1]} columns")
-    if not bool(torch.isfinite(ref).all()):
+    ref = np.asarray(torch.as_tensor(ref_point).detach().cpu(), dtype=np.float64).reshape(-1)
+    if ref.size != Y.shape[1]:
+        raise ConfigError(f"ref_point has {ref.size} entries {ref.tolist()} but Y has K={Y.shape[1]} columns")
+    if not np.isfinite(ref).all():
         raise ConfigError(f"ref_point must be finite, got {ref.tolist()}")
     return ref
 
@@ -242,8 +246,8 @@ def hypervolume(Y: Tensor, ref_point: Tensor | Sequence[float]) -> float:
         The hypervolume as a Python float (0.0 for an empty set).
     """
     ref = _check_ref(Y, ref_point)
-    valid = ~torch.isnan(Y).any(dim=-1)
-    return sweeps.hypervolume(_numpy(Y[valid]), ref.cpu().numpy())
+    A, valid = _numpy_valid(Y)
+    return sweeps.hypervolume(A[valid], ref)
 
 
 def hypervolume_contributions(Y: Tensor, ref_point: Tensor | Sequence[float]) -> Tensor:
@@ -265,12 +269,10 @@ def hypervolume_contributions(Y: Tensor, ref_point: Tensor | Sequence[float]) ->
         `[N]` float64 contributions, all ``>= 0``.
     """
     ref = _check_ref(Y, ref_point)
-    out = torch.zeros(Y.shape[0], dtype=torch.float64, device=Y.device)
-    valid = torch.nonzero(~torch.isnan(Y).any(dim=-1)).flatten()
-    if valid.numel():
-        contrib = sweeps.hypervolume_contributions(_numpy(Y[valid]), ref.cpu().numpy())
-        out[valid] = torch.from_numpy(contrib).to(Y.device)
-    return out
+    A, valid = _numpy_valid(Y)
+    out = np.zeros(Y.shape[0])
+    out[valid] = sweeps.hypervolume_contributions(A[valid], ref)
+    return torch.from_numpy(out).to(Y.device)
 
 
 def reference_point(specs: Sequence[ObjectiveSpec], Y: Tensor | None = None) -> Tensor:

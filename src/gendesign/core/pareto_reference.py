@@ -128,15 +128,19 @@ def _hv_front(front: Tensor, ref: Tensor) -> float:
     return float(DominatedPartitioning(ref_point=ref, Y=front).compute_hypervolume())
 
 
+def _ref_tensor(Y: Tensor, ref_point: Tensor | Sequence[float]) -> Tensor:
+    return torch.from_numpy(_check_ref(Y, ref_point)).to(Y.device)
+
+
 def hypervolume_reference(Y: Tensor, ref_point: Tensor | Sequence[float]) -> float:
     """Hypervolume by a 2-D sweep (``K = 2``) or BoTorch's box decomposition (``K >= 3``)."""
-    ref = _check_ref(Y, ref_point)
+    ref = _ref_tensor(Y, ref_point)
     return _hv_front(_relevant_front(Y, ref), ref)
 
 
 def hypervolume_contributions_reference(Y: Tensor, ref_point: Tensor | Sequence[float]) -> Tensor:
     """`[N]` float64 ``prod(p - r) - HV({min(p, q) : q != p})`` per front row; 0 elsewhere."""
-    ref = _check_ref(Y, ref_point)
+    ref = _ref_tensor(Y, ref_point)
     n, k = Y.shape
     out = torch.zeros(n, dtype=torch.float64, device=Y.device)
     if n == 0:

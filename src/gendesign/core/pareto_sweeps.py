@@ -45,13 +45,16 @@ References:
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
 
 import numpy as np
 
 __all__ = ["hypervolume", "hypervolume_contributions", "nondominated_mask", "nondominated_ranks"]
 
 _PAIRWISE_ROWS = 48
+_PIVOTS = 16
 _BLOCK_ROWS = 64
+_HV3D_LIST_ROWS = 48
 _HV3D_MATRIX_ROWS = 160
 _RANK_MATRIX_ROWS = 1500
 _CHUNK_ELEMENTS = 1 << 21
@@ -69,15 +72,26 @@ def _group_starts(S: np.ndarray) -> np.ndarray:
     return new
 
 
+def _pairwise(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`[len(A), len(B)]` ``(A_i >= B_j everywhere, A_i > B_j somewhere)``, one column at a time
+    (numpy reduces a length-``K`` last axis far more slowly than it combines ``K`` planes)."""
+    ge = A[:, None, 0] >= B[None, :, 0]
+    gt = A[:, None, 0] > B[None, :, 0]
+    for c in range(1, A.shape[1]):
+        ge &= A[:, None, c] >= B[None, :, c]
+        gt |= A[:, None, c] > B[None, :, c]
+    return ge, gt
+
+
 def _dominated_by(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """`[len(B)]` bool: whether some row of ``A`` dominates each row of ``B`` (chunked over ``A``)."""
     out = np.zeros(B.shape[0], dtype=bool)
     if A.shape[0] == 0 or B.shape[0] == 0:
         return out
-    step = max(1, _CHUNK_ELEMENTS // (B.shape[0] * B.shape[1]))
+    step = max(1, _CHUNK_ELEMENTS // B.shape[0])
     for start in range(0, A.shape[0], step):
-        a = A[start : start + step, None, :]
-        out |= ((a >= B[None]).all(-1) & (a > B[None]).any(-1)).any(0)
+        ge, gt = _pairwise(A[start : start + step], B)
+        out |= (ge & gt).any(axis=0)
     return out
 
 
@@ -237,11 +251,8 @@ def _ranks_sweep(Y: np.ndarray) -> np.ndarray:
 def _ranks_matrix(Y: np.ndarray) -> np.ndarray:
     """Deb's counting on the `[N, N]` dominance matrix: peel the rows no remaining row dominates."""
     n = Y.shape[0]
-    D = np.zeros((n, n), dtype=bool)
-    step = max(1, _CHUNK_ELEMENTS // (n * Y.shape[1]))
-    for start in range(0, n, step):
-        a = Y[start : start + step, None, :]
-        D[start : start + step] = (a >= Y[None]).all(-1) & (a > Y[None]).any(-1)
+    ge, gt = _pairwise(Y, Y)
+    D = ge & gt
     counts = D.sum(axis=0)
     ranks = np.full(n, -1, dtype=np.int64)
     current = np.flatnonzero(counts == 0)
@@ -274,6 +285,8 @@ def _hv_shifted(P: np.ndarray) -> float:
         widths = x - np.append(x[1:], 0.0)
         return float(widths @ np.maximum.accumulate(P[order, 1]))
     if k == 3:
+        if n <= _HV3D_LIST_ROWS:
+            return _hv3d_staircase(sorted(P.tolist(), key=lambda row: -row[2]))
         return _hv3d_matrix(P) if n <= _HV3D_MATRIX_ROWS else _hv3d_sweep(P)
     if n > 1:
         P = np.unique(P[nondominated_mask(P)], axis=0)
@@ -298,15 +311,17 @@ def _hv3d_matrix(P: np.ndarray) -> float:
 
 
 def _hv3d_sweep(P: np.ndarray) -> float:
-    order = np.argsort(-P[:, 2], kind="stable")
-    S = P[order]
-    xs_all, ys_all, zs = S[:, 0].tolist(), S[:, 1].tolist(), S[:, 2].tolist()
+    return _hv3d_staircase(P[np.argsort(-P[:, 2], kind="stable")].tolist())
+
+
+def _hv3d_staircase(rows: list[list[float]]) -> float:
+    """HV3D on positive rows sorted by the third column, descending; plain Python, no numpy calls."""
+    zs = [row[2] for row in rows]
     zs.append(0.0)
     xs: list[float] = []
     neg_ys: list[float] = []
     area = volume = 0.0
-    for i, x in enumerate(xs_all):
-        y = ys_all[i]
+    for i, (x, y, _) in enumerate(rows):
         j = bisect_left(xs, x)
         if j == len(xs) or -neg_ys[j] < y:
             hi = bisect_right(xs, x, j)
@@ -326,14 +341,37 @@ def _hv_wfg(P: np.ndarray) -> float:
     """WFG on distinct non-dominated positive rows, ``K >= 4``, sorted by the last column."""
     P = P[np.argsort(-P[:, -1], kind="stable")]
     heads = P[:, :-1]
-    total = 0.0
-    for i in range(P.shape[0]):
-        exclusive = float(np.prod(heads[i]))
-        if i:
-            limit = np.minimum(heads[:i], heads[i])
-            exclusive -= _hv_shifted(limit[nondominated_mask(limit)])
-        total += exclusive * float(P[i, -1])
-    return total
+    exclusive = np.prod(heads, axis=1)
+    for i, limit in _limit_sets(heads, earlier_only=True):
+        exclusive[i] -= _hv_shifted(limit)
+    return float(exclusive @ P[:, -1])
+
+
+def _limit_sets(H: np.ndarray, *, earlier_only: bool) -> Iterator[tuple[int, np.ndarray]]:
+    """``(i, L_i)`` with ``L_i`` the limit set ``{min(H_j, H_i)}`` over ``j < i`` (or ``j != i``),
+    less most of its dominated rows, which are usually nearly all of it.
+
+    The rows of each limit set with the largest sums act as pivots and remove what they dominate;
+    this runs for a chunk of ``i`` at once, so the per-row work left is the small survivor set.
+    """
+    m, k = H.shape
+    pivots = min(_PIVOTS, m)
+    step = max(1, _CHUNK_ELEMENTS // (pivots * m))
+    for start in range(0, m, step):
+        rows = np.arange(start, min(m, start + step))
+        L = np.minimum(H[None], H[rows, None])
+        allowed = np.arange(m)[None] < rows[:, None] if earlier_only else np.arange(m)[None] != rows[:, None]
+        L[~allowed] = 0.0
+        top = np.argpartition(-L.sum(axis=2), pivots - 1, axis=1)[:, :pivots] if pivots < m else np.broadcast_to(np.arange(m), (rows.size, m))
+        piv = np.take_along_axis(L, top[:, :, None], axis=1)
+        ge = piv[:, :, None, 0] >= L[:, None, :, 0]
+        gt = piv[:, :, None, 0] > L[:, None, :, 0]
+        for c in range(1, k):
+            ge &= piv[:, :, None, c] >= L[:, None, :, c]
+            gt |= piv[:, :, None, c] > L[:, None, :, c]
+        keep = allowed & ~(ge & gt).any(axis=1)
+        for r, i in enumerate(rows.tolist()):
+            yield i, L[r][keep[r]]
 
 
 def hypervolume_contributions(Y: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -382,19 +420,20 @@ def _contrib_limit(U: np.ndarray, rest: np.ndarray) -> np.ndarray:
     m = U.shape[0]
     owner = np.full(rest.shape[0], -1, dtype=np.int64)
     if rest.shape[0] and m > 1:
-        step = max(1, _CHUNK_ELEMENTS // (m * U.shape[1]))
+        step = max(1, _CHUNK_ELEMENTS // m)
         for start in range(0, rest.shape[0], step):
-            covers = (U[None] >= rest[start : start + step, None, :]).all(-1)
+            covers = _pairwise(U, rest[start : start + step])[0].T
             single = covers.sum(axis=1) == 1
             owner[start : start + step][single] = covers[single].argmax(axis=1)
     elif rest.shape[0]:
         owner[:] = 0
     contrib = np.prod(U, axis=1)
-    others = np.ones(m, dtype=bool)
-    for i in range(m):
-        others[i] = False
-        limit = np.minimum(np.concatenate([U[others], rest[owner == i]]), U[i])
-        others[i] = True
+    by_owner = np.argsort(owner, kind="stable")
+    bounds = np.searchsorted(owner[by_owner], np.arange(m + 1))
+    for i, limit in _limit_sets(U, earlier_only=False):
+        owned = rest[by_owner[bounds[i] : bounds[i + 1]]]
+        if owned.shape[0]:
+            limit = np.concatenate([limit, owned])
         if limit.shape[0]:
-            contrib[i] -= _hv_shifted(limit[nondominated_mask(limit)])
+            contrib[i] -= _hv_shifted(limit)
     return contrib
