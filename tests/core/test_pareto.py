@@ -431,3 +431,37 @@ def test_archive_rejects_a_batch_it_dominates_and_stays_unchanged():
     accepted = archive.add(torch.tensor([[0.5, 0.0], [0.6, 0.6]], dtype=torch.float64), ["f", "g"])
     assert accepted.tolist() == [False, True]
     assert sorted(archive.keys) == ["a", "b", "g"]
+
+
+# ----- ParetoFront -----------------------------------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(_grid_points(3, max_n=10), min_size=1, max_size=6))
+def test_pareto_front_equals_batch_front_and_hypervolume(batches):
+    from gendesign.core.pareto import ParetoFront
+
+    tracker = ParetoFront(3)
+    seen = torch.empty(0, 3)
+    for batch in batches:
+        tracker.add(batch)
+        seen = torch.cat([seen, batch])
+        expected = torch.unique(seen[pareto_mask(seen)].double(), dim=0)
+        assert torch.equal(tracker.values, expected)
+        assert tracker.hypervolume([0.0, 0.0, 0.0]) == hypervolume(seen, [0.0, 0.0, 0.0])
+        assert tracker.hypervolume([1.0, 0.0, 0.0]) == hypervolume(seen, [1.0, 0.0, 0.0])
+
+
+def test_pareto_front_merges_a_long_queue_and_ignores_nan(monkeypatch):
+    import gendesign.core.pareto as pareto
+
+    monkeypatch.setattr(pareto, "_QUEUE_ROWS", 4)
+    tracker = pareto.ParetoFront(2)
+    t = torch.linspace(0, 1, 4, dtype=torch.float64)
+    tracker.add(torch.stack([t, 1 - t], -1))
+    assert tracker._queued_rows == 4
+    tracker.add(torch.tensor([[0.1, 0.1], [NAN, 5.0]]))
+    assert tracker._queued_rows == 0 and tracker._front.shape == (4, 2)
+    assert tracker.hypervolume([0.0, 0.0]) == pytest.approx(hypervolume(torch.stack([t, 1 - t], -1), [0.0, 0.0]))
+    with pytest.raises(ConfigError, match="K=3"):
+        tracker.add(torch.zeros(1, 3))

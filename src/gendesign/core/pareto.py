@@ -33,6 +33,7 @@ from gendesign.core.objective import ObjectiveSpec, canonical_values
 
 __all__ = [
     "ParetoArchive",
+    "ParetoFront",
     "crowding_distance",
     "dominates",
     "dominates_mixed",
@@ -88,7 +89,7 @@ def dominates_mixed(a: Tensor, b: Tensor, directions: Sequence[Literal["max", "m
     return dominates(a * signs, b * signs.to(b.dtype))
 
 
-def _check_matrix(Y: Tensor, name: str = "Y") -> None:
+def _check_matrix(Y: Tensor | np.ndarray, name: str = "Y") -> None:
     if Y.ndim != 2:
         raise ConfigError(f"{name} must be a [N, K] matrix, got shape {list(Y.shape)}")
 
@@ -217,7 +218,7 @@ def nsga2_rank(Y: Tensor) -> tuple[Tensor, Tensor]:
     return rank, crowd
 
 
-def _check_ref(Y: Tensor, ref_point: Tensor | Sequence[float]) -> np.ndarray:
+def _check_ref(Y: Tensor | np.ndarray, ref_point: Tensor | Sequence[float]) -> np.ndarray:
     """`[K]` float64 numpy reference point, checked against ``Y``'s width."""
     _check_matrix(Y)
     ref = np.asarray(torch.as_tensor(ref_point).detach().cpu(), dtype=np.float64).reshape(-1)
@@ -380,6 +381,75 @@ def _igd(Y: Tensor, Z: Tensor, *, plus: bool) -> float:
     if plus:
         diff = diff.clamp_min(0.0)
     return float(diff.norm(dim=-1).min(dim=1).values.mean())
+
+
+_QUEUE_ROWS = 4096
+
+
+class ParetoFront:
+    """The running non-dominated set of a stream of canonical values, with its hypervolume.
+
+    :meth:`add` queues the rows; reading :attr:`values` or :meth:`hypervolume`, or a queue past
+    4096 rows, merges the queue into the front with one non-dominated pass over ``front + queue``. Dominance is
+    transitive, so a row dropped then could never have re-entered, and the per-update cost depends
+    on the front and the new rows, not on how many rows were ever added. The hypervolume is kept
+    until a new row enters the front or the reference point changes. Exact duplicates of a front
+    value are stored once; NaN rows are ignored.
+
+    Args:
+        num_objectives: ``K``.
+    """
+
+    def __init__(self, num_objectives: int) -> None:
+        if num_objectives < 1:
+            raise ConfigError(f"ParetoFront: num_objectives={num_objectives} must be >= 1")
+        self.num_objectives = int(num_objectives)
+        self._front = np.empty((0, self.num_objectives))
+        self._queued: list[np.ndarray] = []
+        self._queued_rows = 0
+        self._hv: tuple[bytes, float] | None = None
+
+    def add(self, values: Tensor) -> None:
+        """Queue `[N, K]` canonical rows (any float dtype or device)."""
+        _check_matrix(values, "values")
+        if values.shape[1] != self.num_objectives:
+            raise ConfigError(f"ParetoFront.add: values have K={values.shape[1]} columns; the front has K={self.num_objectives}")
+        A, valid = _numpy_valid(values)
+        if valid.any():
+            self._queued.append(A[valid])
+            self._queued_rows += int(valid.sum())
+        if self._queued_rows > _QUEUE_ROWS:
+            self._merge()
+
+    def _merge(self) -> None:
+        if not self._queued:
+            return
+        pool = np.concatenate([self._front, *self._queued])
+        self._queued = []
+        self._queued_rows = 0
+        keep = sweeps.nondominated_mask(pool)
+        if keep[self._front.shape[0] :].any():
+            self._front = np.unique(pool[keep], axis=0)
+            self._hv = None
+
+    def __len__(self) -> int:
+        self._merge()
+        return self._front.shape[0]
+
+    @property
+    def values(self) -> Tensor:
+        """`[M, K]` float64 distinct non-dominated values, sorted lexicographically."""
+        self._merge()
+        return torch.from_numpy(self._front.copy())
+
+    def hypervolume(self, ref_point: Tensor | Sequence[float]) -> float:
+        """:func:`hypervolume` of everything added, computed on the front and cached per reference point."""
+        self._merge()
+        ref = _check_ref(self._front, ref_point)
+        key = ref.tobytes()
+        if self._hv is None or self._hv[0] != key:
+            self._hv = (key, sweeps.hypervolume(self._front, ref))
+        return self._hv[1]
 
 
 class ParetoArchive:
