@@ -412,14 +412,16 @@ def test_archive_config_errors():
     assert ParetoArchive(3, ref_point=[0.0, 0.0, 0.0]).prune == "crowding"
 
 
-def test_docs_pareto_example_runs():
+def test_docs_pareto_examples_run():
     import re
     from pathlib import Path
 
     doc = Path(__file__).resolve().parents[2] / "docs" / "pareto.md"
-    example = re.findall(r"```python\n(.*?)```", doc.read_text(), re.S)[0]
-    assert example.count("assert ") >= 2, "the docs example must check its own results"
-    exec(compile(example, str(doc), "exec"), {"__name__": "docs_example"})
+    examples = re.findall(r"```python\n(.*?)```", doc.read_text(), re.S)
+    assert len(examples) == 2
+    for example in examples:
+        assert example.count("assert ") >= 2, "each docs example must check its own results"
+        exec(compile(example, str(doc), "exec"), {"__name__": "docs_example"})
 
 
 def test_archive_rejects_a_batch_it_dominates_and_stays_unchanged():
