@@ -99,6 +99,8 @@ def pareto_mask(Y: Tensor) -> Tensor:
 
     A row is on the front when no other row dominates it. Exact duplicates do not dominate each
     other, so every copy of a non-dominated point is kept. Rows containing NaN are never on the front.
+    ``K <= 3`` takes one sort and sweep, ``O(N log N)``; ``K >= 4`` block elimination in
+    lexicographic order, ``O(N |front| K)`` (see :mod:`gendesign.core.pareto_sweeps`).
 
     Args:
         Y: `[N, K]` canonical values.
