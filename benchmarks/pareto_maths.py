@@ -79,13 +79,19 @@ def cases(moocore: Any, Y: np.ndarray, mixed: np.ndarray) -> dict[str, dict[str,
     ref = np.zeros(k)
     T, M = torch.from_numpy(Y), torch.from_numpy(mixed)
     out: dict[str, dict[str, Callable[[], Any]]] = {
-        "hypervolume": {"ours": lambda: pareto.hypervolume(T, ref), "reference": lambda: pareto_reference.hypervolume_reference(T, ref)},
+        "hypervolume": {
+            "ours": lambda: pareto.hypervolume(T, ref),
+            "reference": lambda: pareto_reference.hypervolume_reference(T, ref),
+        },
         "contributions": {
             "ours": lambda: pareto.hypervolume_contributions(T, ref),
             "reference": lambda: pareto_reference.hypervolume_contributions_reference(T, ref),
         },
         "mask": {"ours": lambda: pareto.pareto_mask(M), "reference": lambda: pareto_reference.pareto_mask_reference(M)},
-        "sort": {"ours": lambda: pareto.non_dominated_sort(M), "reference": lambda: pareto_reference.non_dominated_sort_reference(M)},
+        "sort": {
+            "ours": lambda: pareto.non_dominated_sort(M),
+            "reference": lambda: pareto_reference.non_dominated_sort_reference(M),
+        },
     }
     if moocore is not None:
         out["hypervolume"]["moocore"] = lambda: moocore.hypervolume(Y, ref=ref, maximise=True)
@@ -127,11 +133,17 @@ def main() -> None:
                     row["reference_over_ours"] = row["reference_ms"] / row["ours_ms"]
                 if op == "hypervolume" and moocore is not None:
                     ours = pareto.hypervolume(torch.from_numpy(Y), np.zeros(k))
-                    row["relative_difference_to_moocore"] = abs(ours - moocore.hypervolume(Y, ref=np.zeros(k), maximise=True)) / ours
+                    row["relative_difference_to_moocore"] = (
+                        abs(ours - moocore.hypervolume(Y, ref=np.zeros(k), maximise=True)) / ours
+                    )
                 rows.append(row)
                 print(
                     f"{op:<13} K={k} N={row['N']:>6}  ours {row['ours_ms']:9.3f} ms"
-                    + (f"  moocore {row['moocore_ms']:8.3f} ms  ratio {row['ours_over_moocore']:6.1f}x" if "moocore_ms" in row else "")
+                    + (
+                        f"  moocore {row['moocore_ms']:8.3f} ms  ratio {row['ours_over_moocore']:6.1f}x"
+                        if "moocore_ms" in row
+                        else ""
+                    )
                     + (f"  reference {row['reference_ms']:10.1f} ms" if "reference_ms" in row else ""),
                     flush=True,
                 )

@@ -128,4 +128,7 @@ def test_3d_staircase_of_cubes():
     grid = torch.stack(torch.meshgrid(*[torch.arange(4) + 0.5] * 3, indexing="ij"), dim=-1).reshape(-1, 3)
     cells = int((pts.unsqueeze(0) >= grid.unsqueeze(1)).all(-1).any(-1).sum())
     assert hypervolume(pts, [0.0, 0.0, 0.0]) == cells
-    assert hypervolume_contributions(pts, [0.0, 0.0, 0.0]).tolist() == hypervolume_contributions_reference(pts, [0.0, 0.0, 0.0]).tolist()
+    assert (
+        hypervolume_contributions(pts, [0.0, 0.0, 0.0]).tolist()
+        == hypervolume_contributions_reference(pts, [0.0, 0.0, 0.0]).tolist()
+    )

@@ -362,7 +362,11 @@ def _limit_sets(H: np.ndarray, *, earlier_only: bool) -> Iterator[tuple[int, np.
         L = np.minimum(H[None], H[rows, None])
         allowed = np.arange(m)[None] < rows[:, None] if earlier_only else np.arange(m)[None] != rows[:, None]
         L[~allowed] = 0.0
-        top = np.argpartition(-L.sum(axis=2), pivots - 1, axis=1)[:, :pivots] if pivots < m else np.broadcast_to(np.arange(m), (rows.size, m))
+        top = (
+            np.argpartition(-L.sum(axis=2), pivots - 1, axis=1)[:, :pivots]
+            if pivots < m
+            else np.broadcast_to(np.arange(m), (rows.size, m))
+        )
         piv = np.take_along_axis(L, top[:, :, None], axis=1)
         ge = piv[:, :, None, 0] >= L[:, None, :, 0]
         gt = piv[:, :, None, 0] > L[:, None, :, 0]
