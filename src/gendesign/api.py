@@ -25,9 +25,11 @@ from gendesign.core.config import CampaignConfig, load_config
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import CampaignError, ConfigError, GendesignError, UnknownNameError
 from gendesign.core.executor import Executor, make_executor
+from gendesign.core.generator import generator_context
 from gendesign.core.ledger import Ledger
 from gendesign.core.objective import Direction, FunctionObjective, Objective, make_specs
 from gendesign.core.plugins import PluginSystem, get_plugins
+from gendesign.core.registry import accepted_context
 from gendesign.core.report import write_outputs
 from gendesign.core.strategy import SearchStrategy
 from gendesign.objectives.compose import Respecified, Stacked
@@ -55,6 +57,8 @@ def _context(options: dict[str, Any], **context: Any) -> dict[str, Any]:
 def _build(system: PluginSystem, kind: str, section: str, name: str, options: dict[str, Any], **context: Any) -> Any:
     registry = system.registry(kind)
     try:
+        if name in registry:
+            context.update(generator_context(system, registry.get(name).factory, options, space=context.get("space"), device=context.get("device", "cpu"), needed_by=f"{registry.kind} {name!r}"))
         return registry.build(name, options, **_context(options, **context))
     except UnknownNameError as exc:
         raise ConfigError(f"{section}: name = {name!r}: {exc}") from None
@@ -178,6 +182,7 @@ def _campaign(config: CampaignConfig, parts: Parts, run_dir: Path) -> _ClosingCa
         run_dir=run_dir,
         max_rounds=s.max_rounds,
         patience_rounds=s.patience_rounds,
+        max_failed_batches=s.max_failed_batches,
         progress=s.progress,
         plots=s.plots,
         strategy_name=parts.strategy_name,
@@ -302,6 +307,7 @@ def optimize(
     device: str = "cpu",
     max_rounds: int | None = None,
     patience_rounds: int = 20,
+    max_failed_batches: int = 5,
     progress: bool = True,
     plots: bool = True,
     executor: str | Executor = "inline",
@@ -332,6 +338,9 @@ def optimize(
         device: ``"cpu"``, ``"cuda"`` or ``"auto"`` for the strategy and a callable objective.
         max_rounds: stop after this many rounds.
         patience_rounds: stop after this many rounds in a row that proposed nothing new.
+        max_failed_batches: raise :class:`~gendesign.core.errors.CampaignError` after this many
+            scored batches in a row that failed on every design with the same error (``0``: never);
+            the first batch of a session that fails this way stops at once.
         progress: draw a progress bar when standard error is a terminal.
         plots: write PNG plots (only with ``run_dir``).
         executor: ``"inline"``, ``"process"`` (a pool of ``workers`` processes) or an :class:`Executor`.
@@ -357,7 +366,8 @@ def optimize(
         search = _build(system, "strategies", "strategy", strategy, strategy_options, space=built_space, specs=obj.specs, seed=seed, device=device)
         strategy_name = strategy
     elif isinstance(strategy, type) and issubclass(strategy, SearchStrategy):
-        search = strategy(built_space, obj.specs, seed=seed, device=device, options=strategy.Options(**strategy_options))
+        built = generator_context(system, strategy, strategy_options, space=built_space, device=device, needed_by=f"strategy {strategy.__name__}")
+        search = strategy(built_space, obj.specs, seed=seed, device=device, options=strategy.Options(**strategy_options), **accepted_context(strategy, built))
         strategy_name = strategy.__name__
     else:
         raise ConfigError(f"strategy must be a registered name or a SearchStrategy subclass, got {strategy!r}")
@@ -372,6 +382,7 @@ def optimize(
         ledger=ledger,
         max_rounds=max_rounds,
         patience_rounds=patience_rounds,
+        max_failed_batches=max_failed_batches,
         progress=progress,
         plots=plots,
         strategy_name=strategy_name,
