@@ -20,6 +20,7 @@ from gendesign.core.errors import ConfigError
 from gendesign.core.executor import Executor, make_executor
 from gendesign.core.generator import generator_context
 from gendesign.core.objective import Direction, FunctionObjective, Objective, make_specs
+from gendesign.core.options import check_seed
 from gendesign.core.plugins import PluginSystem, get_plugins
 from gendesign.core.registry import accepted_context
 from gendesign.core.strategy import SearchStrategy
@@ -63,9 +64,9 @@ def _as_space(space: DesignSpace | str | None, objective: Any, options: dict[str
     if isinstance(space, str):
         return _build(system, "spaces", "space", space, options, seed=seed, device=device)
     if space is None:
-        default = getattr(objective, "default_space", None)
+        default = objective.default_space() if isinstance(objective, Objective) else None
         if default is not None:
-            return default()
+            return default
         raise ConfigError("space=None needs an objective with default_space(); pass a DesignSpace or a registered space name")
     raise ConfigError(f"space must be a DesignSpace or a registered name, got {type(space).__name__}")
 
@@ -137,9 +138,12 @@ def optimize(
         >>> result.best["f"].design, result.best["f"].values["f"], result.summary["evaluations"]
         ('1111', 4.0, 16)
     """
+    check_seed(seed)
     system = get_plugins()
     built_space = _as_space(space, objective, dict(space_options or {}), system, seed, device)
     obj = _as_objective(objective, built_space, directions, names, seed, device)
+    if space is not None:
+        obj.check_space(built_space)
     if isinstance(strategy, str):
         search = _build(system, "strategies", "strategy", strategy, strategy_options, space=built_space, specs=obj.specs, seed=seed, device=device)
         strategy_name = strategy

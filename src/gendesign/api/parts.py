@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from gendesign.core.config import CampaignConfig
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, GendesignError, UnknownNameError
 from gendesign.core.generator import generator_context
 from gendesign.core.objective import Objective
 from gendesign.core.plugins import PluginSystem
+from gendesign.core.registry import format_validation_error
 from gendesign.core.strategy import SearchStrategy
 from gendesign.objectives.compose import Respecified, Stacked
 from gendesign.objectives.transforms import Transformed
@@ -41,6 +44,8 @@ def _build(system: PluginSystem, kind: str, section: str, name: str, options: di
         raise ConfigError(f"{section}: name = {name!r}: {exc}") from None
     except GendesignError as exc:
         raise ConfigError(f"{section} ({name!r}): {exc}") from None
+    except ValidationError as exc:
+        raise ConfigError(f"{section} ({name!r}): {format_validation_error(exc, where=f'{name!r}')}") from None
     except Exception as exc:  # noqa: BLE001 - a factory that breaks is reported with the part that broke
         raise ConfigError(f"{section} ({name!r}) failed to build with options {options!r}: {type(exc).__name__}: {exc}") from exc
 
@@ -99,13 +104,18 @@ def build_parts(config: CampaignConfig, *, plugins: PluginSystem) -> Parts:
         objectives.append(obj)
     objective = objectives[0] if len(objectives) == 1 else Stacked(objectives)
     if space is None:
-        default = getattr(objectives[0], "default_space", None)
-        if default is None:
+        space = objectives[0].default_space()
+        if space is None:
             raise ConfigError(
                 f"no [space] table, and objective {config.objectives[0].name!r} has no default space; add a [space] table, e.g. "
                 f"[space] name = \"sequence\" options = {{ alphabet = \"ACGT\", length = 8 }}. Registered spaces: {', '.join(e.name for e in system.spaces)}"
             )
-        space = default()
+    else:
+        for i, (part, obj) in enumerate(zip(config.objectives, objectives)):
+            try:
+                obj.check_space(space)
+            except ConfigError as exc:
+                raise ConfigError(f"[[objectives]] #{i + 1} ({part.name!r}) and [space] ({config.space.name!r}) do not fit: {exc}") from None
     strategy = _build(
         system, "strategies", "[strategy]", config.strategy.name, config.strategy.options, space=space, specs=objective.specs, **ctx
     )

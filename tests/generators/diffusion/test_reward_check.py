@@ -31,7 +31,7 @@ def test_wrong_shape_reward_stops_before_the_first_step(tmp_path, fresh_plugins,
             "prompts": {"train": ["a"], "heldout": ["b"], "samples_per_prompt": 2},
         }
     )
-    trainer = FinetuneTrainer(cfg)
+    trainer = FinetuneTrainer(cfg, plugins=fresh_plugins)
     steps = []
     monkeypatch.setattr(trainer.algorithm, "step", lambda ctx, prompts: steps.append(prompts) or {})
     with pytest.raises(ObjectiveError) as err:
