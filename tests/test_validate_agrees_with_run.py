@@ -19,6 +19,7 @@ from gendesign.api import build_parts
 from gendesign.cli import cli
 from gendesign.core.config import parse_config
 from gendesign.core.errors import GendesignError
+from gendesign.core.plugins import get_plugins
 
 torch.set_num_threads(1)
 CONFIGS = [c for c in cases() if c.kind == "config"]
@@ -43,7 +44,7 @@ def test_validate_and_run_agree(case, tmp_path):
     assert valid == (case.expect == "ok"), why_not_valid
     if isinstance(case.payload, str) and len(case.payload) < 1 << 20:
         try:
-            build_parts(parse_config(tomllib.loads(case.payload)))
+            build_parts(parse_config(tomllib.loads(case.payload)), plugins=get_plugins())
             built = True
         except (GendesignError, tomllib.TOMLDecodeError):
             built = False
