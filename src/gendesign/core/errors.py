@@ -38,6 +38,10 @@ class CampaignError(GendesignError):
     """A campaign cannot start or resume (corrupt run directory, config that changed under a resume)."""
 
 
+class RunDirLockedError(CampaignError):
+    """Another live process holds the run directory's lock (a second ``run`` or ``resume`` on it)."""
+
+
 def require(module: str, extra: str) -> object:
     """Import ``module`` or raise :class:`MissingDependencyError` naming the extra that provides it."""
     import importlib
