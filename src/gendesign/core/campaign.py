@@ -184,6 +184,11 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     return state
 
 
+def _as_float32(rows: list[list[float]]) -> Tensor:
+    top = torch.finfo(torch.float32).max
+    return torch.tensor(rows, dtype=torch.float64).clamp(-top, top).to(torch.float32)
+
+
 def _invalid_key(design: Any) -> str:
     try:
         text = json.dumps(design, sort_keys=True, default=repr)
@@ -516,12 +521,17 @@ class Campaign:
         return len(rejected) + len(cached) + len(fresh)
 
     def _scores(self, keys: Sequence[str]) -> Scores:
+        """What the strategy is told: float32 values (its models' precision), saturated at float32's finite range.
+
+        The ledger and the outputs keep float64; saturating keeps a valid 1e300 from reaching a
+        strategy as ``inf``.
+        """
         evs = [self._known[k] for k in keys]
-        values = torch.tensor([list(e.values) for e in evs], dtype=torch.float32).reshape(len(evs), len(self.specs))
+        values = _as_float32([list(e.values) for e in evs]).reshape(len(evs), len(self.specs))
         valid = torch.tensor([e.valid for e in evs], dtype=torch.bool)
         std = None
         if evs and all(e.std is not None for e in evs):
-            std = torch.tensor([list(e.std) for e in evs], dtype=torch.float32)  # type: ignore[arg-type]
+            std = _as_float32([list(e.std) for e in evs])  # type: ignore[misc]
         return Scores(values=values, valid=valid, specs=self.specs, std=std, errors=[e.error for e in evs])
 
     def _save(self) -> None:

@@ -271,6 +271,10 @@ class Ledger:
     def transaction(self) -> _Transaction:
         return _Transaction(self.conn)
 
+    def snapshot(self) -> _Transaction:
+        """A read transaction: every query inside sees the ledger as of its first read, while other processes keep writing (WAL)."""
+        return _Transaction(self.conn, "BEGIN DEFERRED")
+
     def trajectory(self, run_id: str) -> list[TrajectoryEntry]:
         """``run_id``'s designs in order of first appearance, with their evaluations."""
         cols = ", ".join(f"e.{c}" for c in _COLUMN_NAMES)
@@ -307,15 +311,16 @@ class Ledger:
 
 
 class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error); nested use joins the outer one."""
+    """``BEGIN IMMEDIATE`` (a write) or ``BEGIN DEFERRED`` (a read snapshot) ... ``COMMIT`` (``ROLLBACK`` on error); nested use joins the outer one."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> None:
         self.conn = conn
+        self.begin = begin
         self.owner = False
 
     def __enter__(self) -> sqlite3.Connection:
         if not self.conn.in_transaction:
-            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute(self.begin)
             self.owner = True
         return self.conn
 
