@@ -52,6 +52,7 @@ from gendesign.core.atomic import atomic_open, atomic_write_text
 from gendesign.core.executor import Executor, InlineExecutor
 from gendesign.core.ledger import Evaluation, Ledger
 from gendesign.core.lock import RunDirLock
+from gendesign.core.paths import check_run_dir
 from gendesign.core.objective import Objective, ObjectiveSpec, Scores, canonical_values, constraint_satisfied
 from gendesign.core.pareto import hypervolume, pareto_mask, reference_point
 from gendesign.core.progress import Progress
@@ -222,6 +223,7 @@ class Campaign:
         force: break a lock another process holds on ``run_dir`` (only after checking it is dead).
 
     Raises:
+        ConfigError: ``run_dir`` names a file, or ``run_dir`` or ``ledger`` cannot be written.
         RunDirLockedError: another live process is running a campaign in ``run_dir``.
     """
 
@@ -272,7 +274,7 @@ class Campaign:
         self.strategy_name = strategy_name or type(strategy).__name__
         self.executor = executor or InlineExecutor()
         self.metadata = dict(metadata or {})
-        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.run_dir = check_run_dir(run_dir) if run_dir is not None else None
         self._lock = lock
         if self.run_dir is not None and lock is None:
             self._lock = RunDirLock.acquire(self.run_dir, force=force)

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gendesign.core.errors import CampaignError
+from gendesign.core.paths import check_ledger_path
 
 SCHEMA_VERSION = 1
 
@@ -165,13 +166,14 @@ class Ledger:
             death) or ``"FULL"`` (also safe against power loss).
 
     Raises:
+        ConfigError: ``path`` is a directory or cannot be created or written.
         CampaignError: the file is not a gendesign ledger or has a newer schema.
     """
 
     def __init__(self, path: str | Path | None = None, *, synchronous: Literal["NORMAL", "FULL"] = "NORMAL") -> None:
         if synchronous not in ("NORMAL", "FULL"):
             raise CampaignError(f"Ledger: synchronous={synchronous!r}; use 'NORMAL' or 'FULL'")
-        self.path = None if path in (None, ":memory:") else Path(path)  # type: ignore[arg-type]
+        self.path = None if path in (None, ":memory:") else check_ledger_path(path)  # type: ignore[arg-type]
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         target = ":memory:" if self.path is None else str(self.path)
