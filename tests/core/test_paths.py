@@ -55,3 +55,17 @@ def test_unwritable_locations_are_config_errors(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="ledger '.*locked/ledger.sqlite' cannot be created: .* is not writable"):
         Ledger(locked / "ledger.sqlite")
     assert list(locked.iterdir()) == []
+
+
+def test_validate_reports_a_run_dir_that_is_a_file(tmp_path):
+    from gendesign.api import validate_config
+
+    afile = tmp_path / "taken"
+    afile.write_text("")
+    config = tmp_path / "c.toml"
+    config.write_text(f'[campaign]\nrun_dir = "{afile}"\n\n[objective]\nname = "ehrlich"\n')
+    with pytest.raises(ConfigError, match=r"\[campaign\] run_dir '.*taken' is an existing file"):
+        validate_config(config)
+    config.write_text(f'[campaign]\nledger = "{tmp_path}"\n\n[objective]\nname = "ehrlich"\n')
+    with pytest.raises(ConfigError, match=r"\[campaign\] ledger '.*' is a directory"):
+        validate_config(config)

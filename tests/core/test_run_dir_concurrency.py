@@ -220,3 +220,85 @@ def test_process_pool_results_written_before_a_sigkill_are_not_scored_again(harn
     written, in_flight, again, after = _kill_mid_batch_then_resume(harness, "pool1", block_at=13, budget=40)
     assert again == in_flight and 1 <= len(in_flight) <= 2
     assert len(after) == 40 - len(written)
+
+
+PLUGIN = """
+import gated
+from gendesign import hookimpl
+from gendesign.core.objective import FunctionObjective
+from gendesign.core.sequence_space import SequenceSpace
+
+
+def gated_objective():
+    return FunctionObjective(gated.score, names=["a", "b"])
+
+
+@hookimpl
+def register_design_spaces(register):
+    register("ab_strings", SequenceSpace)
+
+
+@hookimpl
+def register_objectives(register):
+    register("gated", gated_objective)
+"""
+
+CLI = """
+import sys
+
+import gendesign.core.plugins as plugins
+
+plugins._SYSTEM = plugins.PluginSystem(builtins=plugins.BUILTIN_PLUGINS + ("gated_plugin",), entry_points=False)
+
+from gendesign.cli import main
+
+sys.argv = ["gendesign", *sys.argv[1:]]
+main()
+"""
+
+CONFIG = """
+[campaign]
+budget = 24
+batch_size = 8
+seed = 3
+progress = false
+plots = false
+
+[space]
+name = "ab_strings"
+options = { alphabet = "ab", length = 12 }
+
+[objective]
+name = "gated"
+
+[strategy]
+name = "random"
+"""
+
+
+@pytest.mark.slow
+def test_cli_run_and_resume_against_a_live_run_are_refused_with_the_holder(harness):
+    h = harness
+    (h.root / "gated_plugin.py").write_text(PLUGIN)
+    (h.root / "cli.py").write_text(CLI)
+    (h.root / "campaign.toml").write_text(CONFIG)
+
+    def cli(*args: str, **env: float) -> subprocess.Popen[str]:
+        proc = subprocess.Popen([sys.executable, str(h.root / "cli.py"), *args], env=h.env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        h.procs.append(proc)
+        return proc
+
+    live = cli("run", str(h.root / "campaign.toml"), "--run-dir", str(h.run_dir), block_at=10)
+    _wait_for(lambda: h.marker.exists(), [live], "the run blocked in round 2")
+    second = cli("run", str(h.root / "campaign.toml"), "--run-dir", str(h.run_dir))
+    resume = cli("resume", str(h.run_dir))
+    for proc in (second, resume):
+        _, err = proc.communicate(timeout=240)
+        assert proc.returncode == 2 and f"Error: run dir {h.run_dir} is in use by PID {live.pid} on " in err, err
+        assert "Traceback" not in err
+    assert len(h.calls()) == 10, "the refused processes scored nothing"
+    h.gate.touch()
+    out, err = live.communicate(timeout=240)
+    assert live.returncode == 0, err
+    summary = json.loads((h.run_dir / "summary.json").read_text())
+    assert summary["evaluations"] == 24 and summary["stop_reason"] == "budget" and len(h.calls()) == 24
