@@ -29,8 +29,8 @@ from gendesign.core.executor import Executor, make_executor
 from gendesign.core.generator import generator_context
 from gendesign.core.ledger import Ledger
 from gendesign.core.lock import RunDirLock
-from gendesign.core.paths import check_ledger_path, check_run_dir
 from gendesign.core.objective import Direction, FunctionObjective, Objective, make_specs
+from gendesign.core.paths import check_ledger_path, check_run_dir
 from gendesign.core.plugins import PluginSystem, get_plugins
 from gendesign.core.registry import accepted_context
 from gendesign.core.report import write_outputs

@@ -25,7 +25,8 @@ def atomic_open(path: str | Path, mode: str = "w", **kwargs: Any) -> Iterator[IO
 
     Args:
         path: the destination file.
-        mode: ``"w"`` (text; ``kwargs`` go to :func:`open`, e.g. ``newline=""``) or ``"wb"``.
+        mode: ``"w"`` (text) or ``"wb"``.
+        **kwargs: passed to :func:`open`, e.g. ``encoding="utf-8", newline=""``.
     """
     target = Path(path)
     if mode not in ("w", "wb"):

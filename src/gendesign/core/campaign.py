@@ -46,15 +46,15 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from gendesign.core.atomic import atomic_open, atomic_write_text
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import CampaignError, ConfigError, InvalidDesignError
-from gendesign.core.atomic import atomic_open, atomic_write_text
 from gendesign.core.executor import Executor, InlineExecutor
 from gendesign.core.ledger import Evaluation, Ledger
 from gendesign.core.lock import RunDirLock
-from gendesign.core.paths import check_run_dir
 from gendesign.core.objective import Objective, ObjectiveSpec, Scores, canonical_values, constraint_satisfied
 from gendesign.core.pareto import hypervolume, pareto_mask, reference_point
+from gendesign.core.paths import check_run_dir
 from gendesign.core.progress import Progress
 from gendesign.core.report import front_indices, specs_to_json, write_outputs
 from gendesign.core.strategy import SearchStrategy
@@ -442,7 +442,9 @@ class Campaign:
             n = len(chunk.scores)
             seconds[chunk.start : chunk.start + n] = [chunk.seconds / n] * n
             done = self._evaluations(batch[chunk.start : chunk.start + n], chunk.scores, round_, seconds[chunk.start : chunk.start + n])
-            self.ledger.record(self.fingerprint, [ev for ev in done if ev.valid])
+            finished = [ev for ev in done if ev.valid]
+            if finished:
+                self.ledger.record(self.fingerprint, finished)
             parts.append((chunk.start, chunk.scores))
         parts.sort(key=lambda part: part[0])
         return Scores.cat([p for _, p in parts]), seconds

@@ -126,6 +126,11 @@ class RunDirLock:
         finally:
             os.close(fd)
 
+    def __del__(self) -> None:
+        # A campaign dropped without close() must not keep its directory locked until the process exits.
+        with contextlib.suppress(Exception):
+            self.release()
+
     def __enter__(self) -> RunDirLock:
         return self
 
