@@ -52,6 +52,16 @@ def read_holder(path: Path) -> dict[str, Any]:
     return info if isinstance(info, dict) else {}
 
 
+def _wait_for_holder(path: Path, tries: int = 100) -> dict[str, Any]:
+    """The holder record, waiting up to ~1 s for a holder that took the lock but has not written it yet."""
+    for _ in range(tries):
+        info = read_holder(path)
+        if info:
+            return info
+        time.sleep(0.01)
+    return {}
+
+
 class RunDirLock:
     """An exclusive, process-lifetime lock on a run directory.
 
@@ -91,7 +101,7 @@ class RunDirLock:
                 os.close(fd)
                 if not force:
                     raise RunDirLockedError(
-                        f"run dir {directory} is in use by {_holder_text(read_holder(path))}; wait for it to finish, "
+                        f"run dir {directory} is in use by {_holder_text(_wait_for_holder(path))}; wait for it to finish, "
                         "or pass --force (force=True) after checking that process is dead"
                     ) from None
                 with contextlib.suppress(FileNotFoundError):
