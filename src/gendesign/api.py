@@ -202,6 +202,7 @@ def _campaign(config: CampaignConfig, parts: Parts, run_dir: Path, lock: RunDirL
         run_dir=run_dir,
         max_rounds=s.max_rounds,
         patience_rounds=s.patience_rounds,
+        max_failed_batches=s.max_failed_batches,
         progress=s.progress,
         plots=s.plots,
         strategy_name=parts.strategy_name,
@@ -341,6 +342,7 @@ def optimize(
     device: str = "cpu",
     max_rounds: int | None = None,
     patience_rounds: int = 20,
+    max_failed_batches: int = 5,
     progress: bool = True,
     plots: bool = True,
     executor: str | Executor = "inline",
@@ -372,6 +374,9 @@ def optimize(
         device: ``"cpu"``, ``"cuda"`` or ``"auto"`` for the strategy and a callable objective.
         max_rounds: stop after this many rounds.
         patience_rounds: stop after this many rounds in a row that proposed nothing new.
+        max_failed_batches: raise :class:`~gendesign.core.errors.CampaignError` after this many
+            scored batches in a row that failed on every design with the same error (``0``: never);
+            the first batch of a session that fails this way stops at once.
         progress: draw a progress bar when standard error is a terminal.
         plots: write PNG plots (only with ``run_dir``).
         executor: ``"inline"``, ``"process"`` (a pool of ``workers`` processes) or an :class:`Executor`.
@@ -414,6 +419,7 @@ def optimize(
         ledger=ledger,
         max_rounds=max_rounds,
         patience_rounds=patience_rounds,
+        max_failed_batches=max_failed_batches,
         progress=progress,
         plots=plots,
         strategy_name=strategy_name,
