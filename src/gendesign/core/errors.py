@@ -42,6 +42,12 @@ class RunDirLockedError(CampaignError):
     """Another live process holds the run directory's lock (a second ``run`` or ``resume`` on it)."""
 
 
+def short_repr(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, so a huge bad input does not flood a message."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 25]}... ({len(text)} characters)"
+
+
 def require(module: str, extra: str) -> object:
     """Import ``module`` or raise :class:`MissingDependencyError` naming the extra that provides it."""
     import importlib
