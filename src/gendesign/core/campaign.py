@@ -310,7 +310,8 @@ class Campaign:
         self.counters = Counters()
         self._known: dict[str, Evaluation] = {}
         self._order: list[str] = []
-        self._front = ParetoFront(len(self._objective_columns))
+        # The running front (progress bar hypervolume) exists for K >= 2 objective columns only.
+        self._front = ParetoFront(len(self._objective_columns)) if len(self._objective_columns) >= 2 else None
         self._best = torch.full((len(self._objective_columns),), -math.inf, dtype=torch.float64)
         self._restored = False
 
@@ -392,7 +393,7 @@ class Campaign:
         cols = self._objective_columns
         canon = canonical_values(values[:, cols], [self.specs[k] for k in cols])
         self._best = torch.maximum(self._best, canon.max(dim=0).values)
-        if len(cols) >= 2:
+        if self._front is not None:
             self._front.add(canon)
 
     def _advance(self, progress: Progress, evaluations: int) -> None:
@@ -403,7 +404,7 @@ class Campaign:
         """Best natural value per objective column, and the hypervolume of the feasible front (K >= 2)."""
         cols = self._objective_columns
         best = {self.specs[k].name: float(self._best[i]) * self.specs[k].sign for i, k in enumerate(cols)}
-        if len(cols) < 2 or len(self._front) == 0:
+        if self._front is None or len(self._front) == 0:
             return best, None
         specs = [self.specs[k] for k in cols]
         signs = torch.tensor([s.sign for s in specs], dtype=torch.float64)
