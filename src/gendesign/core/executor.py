@@ -49,18 +49,6 @@ class Executor(ABC):
     def chunks(self, objective: Objective, designs: Sequence[Any]) -> Iterator[Chunk]:
         """Score ``designs``, yielding finished :class:`Chunk` s (in any order) that together cover the batch once."""
 
-    def evaluate(self, objective: Objective, designs: Sequence[Any]) -> tuple[Scores, float]:
-        """Score ``designs`` in one piece.
-
-        Returns:
-            ``(scores, seconds)``: :class:`Scores` with `[B, K]` values on the CPU, detached, and
-            the wall seconds spent.
-        """
-        parts = sorted(self.chunks(objective, designs), key=lambda c: c.start)
-        if not parts:
-            return Scores.failed(0, objective.specs, ""), 0.0
-        return Scores.cat([c.scores for c in parts]), sum(c.seconds for c in parts)
-
     def close(self) -> None:  # noqa: B027 - optional hook: executors without workers have nothing to release
         """Release workers; the executor cannot be used afterwards."""
 
