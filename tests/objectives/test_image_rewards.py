@@ -124,7 +124,7 @@ def test_segmental_video_reward_aggregates_exactly(normalize):
     video = torch.arange(16, dtype=torch.float32).view(16, 1, 1, 1).expand(16, 3, 2, 2).clone()
     lifted = SegmentalVideoReward(frame_value, num_segments=4, tar_lambda=1.0, normalize=normalize, seed=3)
     scores = lifted([video, video])
-    idx = scores.info["frame_indices"].float()
+    idx = scores.info["frame_indices"].double()  # the frame objective returns plain numbers: float64
     f = torch.exp(-(idx - 8).abs())
     expected = (f * idx).sum(1) / (f.sum(1) if normalize else 4)
     torch.testing.assert_close(scores.values.squeeze(-1), expected)
@@ -150,8 +150,8 @@ def test_reward_ensemble_reports_mean_and_population_std():
     b = FunctionObjective(lambda xs: [3.0] * len(xs), names="r")
     c = FunctionObjective(lambda xs: [5.0] * len(xs), names="r")
     scores = RewardEnsemble([a, b, c])([0, 1])
-    torch.testing.assert_close(scores.values, torch.full((2, 1), 3.0))
-    torch.testing.assert_close(scores.std, torch.full((2, 1), math.sqrt(8 / 3)))
+    torch.testing.assert_close(scores.values, torch.full((2, 1), 3.0, dtype=torch.float64))
+    torch.testing.assert_close(scores.std, torch.full((2, 1), math.sqrt(8 / 3), dtype=torch.float64))
     pess = RewardEnsemble([a, b, c], pessimism=1.0)([0])
     assert pess.values.item() == pytest.approx(3.0 - math.sqrt(8 / 3), abs=1e-5)
     tables = [{"name": "brightness"}, {"name": "brightness", "options": {"target": 0.5}}]

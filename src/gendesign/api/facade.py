@@ -92,6 +92,7 @@ def optimize(
     executor: str | Executor = "inline",
     workers: int = 2,
     space_options: dict[str, Any] | None = None,
+    force: bool = False,
     **strategy_options: Any,
 ) -> OptimizationResult:
     """Optimise ``objective`` over ``space`` with ``strategy``; returns the Pareto set, the best designs and the history.
@@ -125,6 +126,7 @@ def optimize(
         executor: ``"inline"``, ``"process"`` (a pool of ``workers`` processes) or an :class:`Executor`.
         workers: worker processes for ``executor="process"``.
         space_options: options for a space given by name.
+        force: break the lock another process holds on ``run_dir`` (only after checking it is dead).
         **strategy_options: the strategy's options (e.g. ``population_size=64``).
 
     Returns:
@@ -169,6 +171,7 @@ def optimize(
         plots=plots,
         strategy_name=strategy_name,
         executor=runner,
+        force=force,
     )
     try:
         return campaign.run()

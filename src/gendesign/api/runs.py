@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from gendesign.api.parts import Parts, _build, build_parts
+from gendesign.core.atomic import atomic_write_text
 from gendesign.core.campaign import LEDGER_NAME, RUN_FILE, Campaign, CampaignResult
 from gendesign.core.config import CampaignConfig, load_config
 from gendesign.core.errors import CampaignError
 from gendesign.core.executor import make_executor
 from gendesign.core.ledger import Ledger
+from gendesign.core.lock import RunDirLock
+from gendesign.core.paths import check_ledger_path, check_run_dir
 from gendesign.core.plugins import PluginSystem, get_plugins
 from gendesign.core.report import write_outputs
 from gendesign.core.toml_writer import dump_toml
@@ -34,19 +37,36 @@ def default_run_dir(root: str | Path = "runs") -> Path:
     return candidate
 
 
-def run_config(config: CampaignConfig, *, run_dir: str | Path | None = None, progress: bool | None = None, plugins: PluginSystem | None = None) -> CampaignResult:
-    """Run the campaign ``config`` describes; the resolved config goes to ``run_dir/config.resolved.toml``."""
+def run_config(
+    config: CampaignConfig,
+    *,
+    run_dir: str | Path | None = None,
+    progress: bool | None = None,
+    plugins: PluginSystem | None = None,
+    force: bool = False,
+) -> CampaignResult:
+    """Run the campaign ``config`` describes; the resolved config goes to ``run_dir/config.resolved.toml``.
+
+    The run directory is locked before anything is written (:mod:`gendesign.core.lock`); ``force``
+    breaks another process's lock, only for use after checking that process is dead.
+    """
     target = Path(run_dir) if run_dir is not None else Path(config.campaign.run_dir) if config.campaign.run_dir else default_run_dir()
-    if any((target / name).exists() for name in ("checkpoint.pt", LEDGER_NAME, RUN_FILE)):
-        raise CampaignError(f"{target} already holds a run; continue it with `gendesign resume {target}` or choose another run_dir")
+    check_run_dir(target)
     resolved = config.model_copy(deep=True)
     resolved.campaign.run_dir = str(target)
     if progress is not None:
         resolved.campaign.progress = progress
     parts = build_parts(resolved, plugins=plugins or get_plugins())
-    target.mkdir(parents=True, exist_ok=True)
-    (target / RESOLVED_CONFIG).write_text(dump_toml(resolved.model_dump(mode="json", exclude_none=True)))
-    return _campaign(resolved, parts, target).run_and_close()
+    lock = RunDirLock.acquire(target, force=force)
+    try:
+        if any((target / name).exists() for name in ("checkpoint.pt", LEDGER_NAME, RUN_FILE)):
+            raise CampaignError(f"{target} already holds a run; continue it with `gendesign resume {target}` or choose another run_dir")
+        atomic_write_text(target / RESOLVED_CONFIG, dump_toml(resolved.model_dump(mode="json", exclude_none=True)))
+        campaign = _campaign(resolved, parts, target, lock)
+    except BaseException:
+        lock.release()
+        raise
+    return campaign.run_and_close()
 
 
 class _ClosingCampaign(Campaign):
@@ -57,7 +77,7 @@ class _ClosingCampaign(Campaign):
             self.close()
 
 
-def _campaign(config: CampaignConfig, parts: Parts, run_dir: Path) -> _ClosingCampaign:
+def _campaign(config: CampaignConfig, parts: Parts, run_dir: Path, lock: RunDirLock) -> _ClosingCampaign:
     s = config.campaign
     return _ClosingCampaign(
         parts.objective,
@@ -73,8 +93,9 @@ def _campaign(config: CampaignConfig, parts: Parts, run_dir: Path) -> _ClosingCa
         plots=s.plots,
         strategy_name=parts.strategy_name,
         ledger=s.ledger,
-        executor=make_executor(s.executor, s.workers),
+        executor=make_executor(s.executor, s.workers, s.chunk_size),
         metadata={"config": config.model_dump(mode="json", exclude_none=True)},
+        lock=lock,
     )
 
 
@@ -88,16 +109,26 @@ def _read_resolved(run_dir: Path) -> CampaignConfig:
     return load_config(path)
 
 
-def resume_run(run_dir: str | Path, *, progress: bool | None = None, plugins: PluginSystem | None = None) -> CampaignResult:
-    """Continue the run in ``run_dir`` from its last checkpoint; evaluations made after it are served from the ledger."""
+def resume_run(run_dir: str | Path, *, progress: bool | None = None, plugins: PluginSystem | None = None, force: bool = False) -> CampaignResult:
+    """Continue the run in ``run_dir`` from its last checkpoint; evaluations made after it are served from the ledger.
+
+    Refused while another process runs in ``run_dir``; ``force`` breaks that lock (only after
+    checking the process is dead).
+    """
     target = Path(run_dir)
     if not target.is_dir():
         raise CampaignError(f"run directory {str(target)!r} does not exist")
-    config = _read_resolved(target)
-    if progress is not None:
-        config.campaign.progress = progress
-    parts = build_parts(config, plugins=plugins or get_plugins())
-    return _campaign(config, parts, target).run_and_close()
+    lock = RunDirLock.acquire(target, force=force)
+    try:
+        config = _read_resolved(target)
+        if progress is not None:
+            config.campaign.progress = progress
+        parts = build_parts(config, plugins=plugins or get_plugins())
+        campaign = _campaign(config, parts, target, lock)
+    except BaseException:
+        lock.release()
+        raise
+    return campaign.run_and_close()
 
 
 def report_run(run_dir: str | Path, *, plots: bool = True, plugins: PluginSystem | None = None) -> dict[str, Any]:
@@ -125,6 +156,10 @@ def report_run(run_dir: str | Path, *, plots: bool = True, plugins: PluginSystem
 def validate_config(path: str | Path, *, plugins: PluginSystem | None = None) -> list[str]:
     """Load and build everything ``path`` names without evaluating; returns one description line per part."""
     config = load_config(path)
+    if config.campaign.run_dir is not None:
+        check_run_dir(config.campaign.run_dir, "[campaign] run_dir")
+    if config.campaign.ledger is not None:
+        check_ledger_path(config.campaign.ledger, "[campaign] ledger")
     parts = build_parts(config, plugins=plugins or get_plugins())
     cols = ", ".join(f"{s.name} ({s.kind}, {s.direction})" for s in parts.objective.specs)
     return [
