@@ -88,7 +88,7 @@ def test_constraint_columns_never_enter_the_reward():
 
 
 def test_unsupported_space_names_the_supported_ones():
-    with pytest.raises(ConfigError, match="SequenceSpace"):
+    with pytest.raises(ConfigError, match="token spaces"):
         _strategy(BoxSpace([(0.0, 1.0)]), (ObjectiveSpec("f"),))
 
 

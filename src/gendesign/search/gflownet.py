@@ -29,8 +29,9 @@ handles any ``K`` through Pareto dominance). Constraint columns never enter the 
 that violates a constraint or failed to evaluate counts as invalid (the lowest reward, or ranked
 below every valid design).
 
-The environment is chosen from the design space: a
-:class:`~gendesign.core.sequence_space.SequenceSpace` gives the autoregressive
+The environment is chosen from the design space: a token space
+(:class:`~gendesign.core.protocols.TokenSpace`: a ``sequence`` space, or the ``selfies`` molecule
+space, whose token rows always decode to a molecule) gives the autoregressive
 :class:`~gendesign.generators.gflownet.sequence_env.SequenceEnv`, a
 :class:`~gendesign.objectives.hypergrid.GridSpace` the
 :class:`~gendesign.generators.gflownet.hypergrid.HyperGridEnv`.
@@ -49,9 +50,9 @@ import torch
 from pydantic import Field
 
 from gendesign.core.designs import DesignSpace
-from gendesign.core.errors import ConfigError
+from gendesign.core.errors import ConfigError, InvalidDesignError
 from gendesign.core.objective import ObjectiveSpec, Scores
-from gendesign.core.sequence_space import SequenceSpace
+from gendesign.core.protocols import TokenSpace
 from gendesign.core.strategy import SearchStrategy, StrategyOptions
 from gendesign.generators.gflownet.env import DiscreteEnv, Trajectories
 from gendesign.generators.gflownet.hypergrid import HyperGridEnv
@@ -95,14 +96,14 @@ class GFlowNetStrategyOptions(StrategyOptions, GFlowNetOptions):
 
 
 def make_env(space: DesignSpace) -> DiscreteEnv:
-    """The GFlowNet environment for ``space`` (sequence or grid spaces)."""
-    if isinstance(space, SequenceSpace):
+    """The GFlowNet environment for ``space`` (token or grid spaces)."""
+    if isinstance(space, TokenSpace):
         return SequenceEnv(space)
     if isinstance(space, GridSpace):
         return HyperGridEnv(space.ndim, space.height)
     raise ConfigError(
-        f"strategy 'gflownet' has no environment for a {type(space).__name__}; it supports SequenceSpace "
-        "(space 'sequence' or an objective's sequence space) and GridSpace (the HyperGrid objectives)"
+        f"strategy 'gflownet' has no environment for a {type(space).__name__}; it supports token spaces "
+        "(space 'sequence' or 'selfies', or an objective's sequence space) and GridSpace (the HyperGrid objectives)"
     )
 
 
@@ -158,7 +159,7 @@ class GFlowNetStrategy(SearchStrategy):
             size = min(max(n, 1) * 2**draw, max(n, 4096))
             trajs = self.trainer.sample(size, epsilon=epsilon, temperature=o.ask_temperature, logit_bias=self._feasibility_bias())
             for i, design in enumerate(self.env.to_designs(trajs.terminals.cpu())):
-                key = self.space.key(design)
+                key = self._key(design)
                 if key in self.seen or key in self.pending:
                     continue
                 self.pending[key] = (trajs, i)
@@ -166,6 +167,13 @@ class GFlowNetStrategy(SearchStrategy):
                 if len(out) == n:
                     return out
         return out + self._random_designs(n - len(out))
+
+    def _key(self, design: Any) -> str:
+        """The space's key of ``design``, or for one the space rejects (a token row may decode to an inadmissible design) a key naming it."""
+        try:
+            return self.space.key(design)
+        except InvalidDesignError:
+            return f"invalid:{design!r}"
 
     def _feasibility_bias(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
         """Additive log-weights from one Thompson sample of the pair-feasibility posterior (``None`` when off)."""
@@ -232,14 +240,15 @@ class GFlowNetStrategy(SearchStrategy):
         designs = list(designs)
         if not designs:
             return
-        keys = [self.space.key(d) for d in designs]
+        keys = [self._key(d) for d in designs]
         self.seen.update(keys)
         canonical = scores.canonical()[:, self.objective_columns].detach().cpu().to(torch.float64)
         valid = scores.feasible().detach().cpu()
-        if self.feasibility is not None:
-            for design, ok in zip(designs, scores.valid.tolist()):
-                self.feasibility.observe(self.space.ids(design), bool(ok))
         trajs = self._trajectories_for(designs, keys)
+        if self.feasibility is not None:
+            pad = self.env.pad_id  # type: ignore[attr-defined]
+            for row, ok in zip(trajs.terminals.cpu().tolist(), scores.valid.tolist()):
+                self.feasibility.observe([i for i in row if i != pad], bool(ok))
         self.pending = {}
         self.trainer.train_on_trajectories(trajs, canonical, valid)
         for _ in range(o.train_steps - 1):

@@ -1,12 +1,15 @@
-"""Autoregressive, variable-length sequence environment over a categorical sequence space.
+"""Autoregressive, variable-length sequence environment over a token space.
 
 A state is a prefix of token ids, right-padded with the space's ``pad_id`` to width ``L_max``:
 `[B, L_max]`. Forward action ``v < V`` appends token ``v`` (allowed while the prefix is shorter
 than ``L_max``); action ``V`` exits (allowed once the prefix is at least ``L_min`` long). Each
 non-empty prefix has exactly one parent, so the single backward action "remove the last token"
 has probability one and ``log P_B = 0``: trajectory balance reduces to the autoregressive
-likelihood. Terminal states are the prefixes of admissible length, i.e. exactly the designs of
-the :class:`~gendesign.core.sequence_space.SequenceSpace`.
+likelihood. Terminal states are the prefixes of admissible length; the space's ``decode`` maps them
+to designs: for a :class:`~gendesign.core.sequence_space.SequenceSpace` one-to-one onto its
+designs, for the ``selfies`` molecule space onto molecules, many token strings to one molecule (the
+policy then samples a molecule with probability proportional to its reward times the number of
+token strings that decode to it).
 
 Reference: M. Jain et al. "Biological sequence design with GFlowNets." ICML 2022 (the
 autoregressive sequence MDP).
@@ -20,7 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from gendesign.core.sequence_space import SequenceSpace
+from gendesign.core.protocols import TokenSpace
 from gendesign.generators.gflownet.env import DiscreteEnv
 
 
@@ -31,10 +34,11 @@ class SequenceEnv(DiscreteEnv):
     `[B, L_max * (V + 1)]`.
 
     Args:
-        space: the sequence space; its tokens, ``min_length`` and ``max_length`` define the MDP.
+        space: a design space with the :class:`~gendesign.core.protocols.TokenSpace` members; its
+            ``vocab_size``, ``min_length`` and ``max_length`` define the MDP.
     """
 
-    def __init__(self, space: SequenceSpace) -> None:
+    def __init__(self, space: TokenSpace) -> None:
         self.space = space
         self.vocab_size = space.vocab_size
         self.pad_id = space.pad_id
@@ -102,4 +106,4 @@ class SequenceEnv(DiscreteEnv):
         return self.space.decode(states)
 
     def from_designs(self, designs: Sequence[Any]) -> Tensor:
-        return self.space.encode([self.space.validate(d) for d in designs], length=self.state_dim)
+        return self.space.encode([self.space.validate(d) for d in designs], length=self.state_dim)  # type: ignore[attr-defined]
