@@ -9,12 +9,13 @@ alphabet, and ``pad_id = V``. :meth:`SelfiesSpace.decode` reads any id rows `[B,
 ``selfies.decoder`` and RDKit, so a token generator (MCTS over a masked diffusion model, the GFlowNet
 sequence environment) always produces a molecule.
 
-A design is admissible when its canonical SELFIES uses only alphabet symbols and has
-``min_length .. max_length`` of them. Decoding is total but not injective, and the canonical SELFIES
-of a decoded molecule is usually shorter than the row it came from (the decoder drops symbols that
-would break a valence); a row that decodes to no atoms (all pad, or e.g. a lone ``[Ring1]``) gives
-the empty string, which is invalid, as is the rare molecule whose canonical form leaves the alphabet
-or the length range.
+A design is admissible when SELFIES can write its canonical SMILES in ``min_length .. max_length``
+symbols. Decoding is total but not injective: the decoder drops symbols that would break a valence
+and lowers bond orders, so the canonical SELFIES of a decoded molecule is usually shorter than the
+row it came from and may use symbols outside the alphabet (``[=Ring1]`` where the row had
+``[Ring1]``); such a molecule is admissible, but :meth:`SelfiesSpace.ids` / :meth:`SelfiesSpace.encode`
+raise for it, since it has no id row. A row that decodes to no atoms (all pad, or e.g. a lone
+``[Ring1]``) gives the empty string, which is invalid.
 
 The default alphabet and ``max_length`` are those of the SELFIES MDLM shipped in
 ``models/selfies_mdlm_small`` (:meth:`SelfiesSpace.default_generator`): the 40-odd symbols of
@@ -91,7 +92,7 @@ class SelfiesSpace(DesignSpace):
         self.min_length = int(min_length)
         self.max_length = int(max_length)
         self.max_tries = max_tries
-        self._ids: dict[str, list[int]] = {}
+        self._symbols: dict[str, list[str]] = {}
         self._pool: list[str] | None = None
 
     @property
@@ -117,20 +118,20 @@ class SelfiesSpace(DesignSpace):
             "pool": self.smiles.pool_path,
         }
 
-    def _checked(self, design: Any) -> tuple[str, list[int]]:
-        """Canonical SMILES and SELFIES ids of ``design`` after every check."""
+    def _checked(self, design: Any) -> tuple[str, list[str]]:
+        """Canonical SMILES and SELFIES symbols of ``design`` after every check."""
         smiles = self.smiles.validate(design)
-        ids = self._ids.get(smiles)
-        if ids is None:
-            ids = self.tokenizer.ids(smiles)
-            if len(self._ids) >= 1 << 16:
-                self._ids.clear()
-            self._ids[smiles] = ids
-        if not self.min_length <= len(ids) <= self.max_length:
+        symbols = self._symbols.get(smiles)
+        if symbols is None:
+            symbols = self.tokenizer.tokenize(smiles)
+            if len(self._symbols) >= 1 << 16:
+                self._symbols.clear()
+            self._symbols[smiles] = symbols
+        if not self.min_length <= len(symbols) <= self.max_length:
             raise InvalidDesignError(
-                f"molecule {smiles!r} has {len(ids)} SELFIES symbols; this space needs {self.min_length} to {self.max_length}"
+                f"molecule {smiles!r} has {len(symbols)} SELFIES symbols; this space needs {self.min_length} to {self.max_length}"
             )
-        return smiles, ids
+        return smiles, symbols
 
     def validate(self, design: Any) -> str:
         return self._checked(design)[0]
@@ -148,11 +149,24 @@ class SelfiesSpace(DesignSpace):
         return design if isinstance(design, str) else repr(design)
 
     def describe(self, design: Any) -> dict[str, Any]:
-        return {"selfies": "".join(self.tokens[i] for i in self.ids(design))}
+        return {"selfies": "".join(self._checked(design)[1])}
 
     def ids(self, design: Any) -> list[int]:
-        """SELFIES ids of ``design``'s canonical SMILES."""
-        return self._checked(design)[1]
+        """SELFIES ids of ``design``'s canonical SMILES.
+
+        Raises:
+            InvalidDesignError: also for an admissible molecule whose canonical SELFIES uses a
+                symbol outside the alphabet (it has no id row).
+        """
+        smiles, symbols = self._checked(design)
+        index = self.tokenizer.index
+        missing = sorted({t for t in symbols if t not in index})
+        if missing:
+            raise InvalidDesignError(
+                f"molecule {smiles!r} is written with SELFIES symbols {missing} outside this space's alphabet of "
+                f"{self.vocab_size}; it is admissible but has no token ids"
+            )
+        return [index[t] for t in symbols]
 
     def encode(self, designs: Sequence[Any], length: int | None = None) -> Tensor:
         """Ids `[B, L]` (long) of the designs' canonical SELFIES, right-padded with :attr:`pad_id`."""
@@ -166,10 +180,17 @@ class SelfiesSpace(DesignSpace):
         """
         return [canonical_smiles(s) or "" for s in self.tokenizer.decode(ids)]
 
+    def _encodable(self, design: str) -> bool:
+        try:
+            self.ids(design)
+        except InvalidDesignError:
+            return False
+        return True
+
     def pool(self) -> list[str]:
-        """The admissible molecules of the sampling pool (loaded once)."""
+        """The admissible molecules of the sampling pool that the alphabet can write (loaded once)."""
         if self._pool is None:
-            self._pool = [s for s in self.smiles.pool() if self.is_valid(s)]
+            self._pool = [s for s in self.smiles.pool() if self._encodable(s)]
             if not self._pool:
                 raise ConfigError(f"no molecule of the pool {self.smiles.pool_path or 'NCI'} fits this space's alphabet and length range")
         return self._pool
@@ -178,9 +199,9 @@ class SelfiesSpace(DesignSpace):
         pool = self.pool()
         return [pool[i] for i in rng.integers(0, len(pool), size=n)]
 
-    def _child(self, ids: list[int], parents: tuple[str, ...]) -> str | None:
-        """The admissible canonical SMILES that ``ids`` decode to, if it differs from the parents."""
-        child = canonical_smiles(self.tokenizer.join([self.tokens[i] for i in ids])) if ids else None
+    def _child(self, symbols: list[str], parents: tuple[str, ...]) -> str | None:
+        """The admissible canonical SMILES that ``symbols`` decode to, if it differs from the parents."""
+        child = canonical_smiles(self.tokenizer.join(symbols)) if symbols else None
         if child is None or child in parents or not self.is_valid(child):
             return None
         return child
@@ -188,20 +209,21 @@ class SelfiesSpace(DesignSpace):
     def mutate(self, design: Any, rng: np.random.Generator) -> str:
         """One symbol substituted, inserted or deleted (uniform over the moves the length bounds allow), decoded.
 
-        Retried up to ``max_tries`` times until the molecule changes; otherwise the parent.
+        New symbols come from the alphabet. Retried up to ``max_tries`` times until the molecule
+        changes; otherwise the parent.
         """
-        parent, ids = self._checked(design)
+        parent, symbols = self._checked(design)
         for _ in range(self.max_tries):
-            moves = ["sub"] + (["ins"] if len(ids) < self.max_length else []) + (["del"] if len(ids) > self.min_length else [])
+            moves = ["sub"] + (["ins"] if len(symbols) < self.max_length else []) + (["del"] if len(symbols) > self.min_length else [])
             move = moves[int(rng.integers(len(moves)))]
-            pos = int(rng.integers(len(ids) + (move == "ins")))
-            token = int(rng.integers(self.vocab_size))
+            pos = int(rng.integers(len(symbols) + (move == "ins")))
+            token = self.tokens[int(rng.integers(self.vocab_size))]
             if move == "sub":
-                new = ids[:pos] + [token] + ids[pos + 1 :]
+                new = symbols[:pos] + [token] + symbols[pos + 1 :]
             elif move == "ins":
-                new = ids[:pos] + [token] + ids[pos:]
+                new = symbols[:pos] + [token] + symbols[pos:]
             else:
-                new = ids[:pos] + ids[pos + 1 :]
+                new = symbols[:pos] + symbols[pos + 1 :]
             child = self._child(new, (parent,))
             if child is not None:
                 return child
@@ -212,10 +234,10 @@ class SelfiesSpace(DesignSpace):
 
         Retried up to ``max_tries`` times until the child differs from both parents; otherwise ``a``.
         """
-        (pa, ia), (pb, ib) = self._checked(a), self._checked(b)
+        (pa, sa), (pb, sb) = self._checked(a), self._checked(b)
         for _ in range(self.max_tries):
-            cut_a, cut_b = int(rng.integers(1, len(ia) + 1)), int(rng.integers(0, len(ib)))
-            child = self._child((ia[:cut_a] + ib[cut_b:])[: self.max_length], (pa, pb))
+            cut_a, cut_b = int(rng.integers(1, len(sa) + 1)), int(rng.integers(0, len(sb)))
+            child = self._child((sa[:cut_a] + sb[cut_b:])[: self.max_length], (pa, pb))
             if child is not None:
                 return child
         return pa
