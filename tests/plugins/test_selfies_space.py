@@ -211,3 +211,19 @@ def test_shipped_model_readme_records_the_training_run():
     meta = shipped_model_config()["_meta"]
     assert f"{meta['val_nelbo_per_token']:.3f}" in readme
     assert json.loads((shipped_model_path() / "config.json").read_text())["tokenizer"]["kind"] == "selfies"
+
+
+@pytest.mark.parametrize("name", ["mcts_selfies.toml", "gflownet_selfies.toml", "mdlm_selfies_small.toml"])
+def test_example_configs_validate(name):
+    from gendesign.api import validate_config
+    from gendesign.core.config import read_toml
+    from gendesign.generators.mdlm.training import TrainConfig
+
+    path = Path(__file__).resolve().parents[2] / "examples" / name
+    if name.startswith("mdlm"):
+        config = TrainConfig(**read_toml(path))
+        assert config.data.tokenizer == "selfies" and config.data.max_length == shipped_model_config()["max_length"]
+        assert config.model.d_model == shipped_model_config()["d_model"]
+        return
+    lines = validate_config(path)
+    assert any("SelfiesSpace" in line for line in lines)
