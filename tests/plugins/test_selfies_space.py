@@ -174,7 +174,9 @@ def _campaign(strategy, options, space_options, budget, batch_size):
         return out
 
     parts.strategy.ask = recording_ask
-    campaign = Campaign(parts.objective, parts.space, parts.strategy, budget=budget, batch_size=batch_size, progress=False, plots=False)
+    campaign = Campaign(
+        parts.objective, parts.space, parts.strategy, budget=budget, batch_size=batch_size, progress=False, plots=False
+    )
     return parts, campaign.run(), asked
 
 

@@ -192,7 +192,9 @@ class SelfiesSpace(DesignSpace):
         if self._pool is None:
             self._pool = [s for s in self.smiles.pool() if self._encodable(s)]
             if not self._pool:
-                raise ConfigError(f"no molecule of the pool {self.smiles.pool_path or 'NCI'} fits this space's alphabet and length range")
+                raise ConfigError(
+                    f"no molecule of the pool {self.smiles.pool_path or 'NCI'} fits this space's alphabet and length range"
+                )
         return self._pool
 
     def sample(self, n: int, rng: np.random.Generator) -> list[str]:
@@ -214,7 +216,11 @@ class SelfiesSpace(DesignSpace):
         """
         parent, symbols = self._checked(design)
         for _ in range(self.max_tries):
-            moves = ["sub"] + (["ins"] if len(symbols) < self.max_length else []) + (["del"] if len(symbols) > self.min_length else [])
+            moves = (
+                ["sub"]
+                + (["ins"] if len(symbols) < self.max_length else [])
+                + (["del"] if len(symbols) > self.min_length else [])
+            )
             move = moves[int(rng.integers(len(moves)))]
             pos = int(rng.integers(len(symbols) + (move == "ins")))
             token = self.tokens[int(rng.integers(self.vocab_size))]

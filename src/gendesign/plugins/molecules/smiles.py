@@ -233,4 +233,3 @@ class SmilesSpace(DesignSpace):
 
     def validate_many(self, designs: Sequence[Any]) -> list[Any]:
         return [self.validate(d) for d in designs]
-
