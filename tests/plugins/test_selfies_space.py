@@ -229,3 +229,17 @@ def test_example_configs_validate(name):
         return
     lines = validate_config(path)
     assert any("SelfiesSpace" in line for line in lines)
+
+
+def test_gflownet_trains_on_rows_that_decode_to_no_molecule():
+    from gendesign.search.gflownet import GFlowNetStrategy, GFlowNetStrategyOptions
+
+    torch.set_num_threads(1)
+    space = SelfiesSpace(alphabet=["[C]", "[O]", "[Ring1]"], max_length=2, pool=_small_pool())
+    options = GFlowNetStrategyOptions(hidden=16, layers=1, train_steps=1, train_batch_size=8, ask_epsilon=1.0)
+    s = GFlowNetStrategy(space, qed().specs, seed=0, options=options)
+    first = s.ask(6)
+    assert set(first) == {"", "C", "O", "CC", "CO", "OO"}
+    s.tell(first, qed()(first))
+    assert "invalid:''" in s.seen
+    assert len(s.trainer.replay) == 6 and int((~s.trainer.replay.valid[:6]).sum()) == 1
