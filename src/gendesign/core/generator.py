@@ -3,7 +3,8 @@
 A generator is a :class:`torch.nn.Module` whose constructor arguments are its configuration.
 ``save_pretrained(dir)`` writes ``config.json`` and ``model.safetensors``; ``from_pretrained(dir)``
 rebuilds the module from the JSON and loads the weights. Loading is from a local directory only:
-nothing is downloaded.
+nothing is downloaded, nothing is unpickled, and files that resolve outside the directory are refused
+(:func:`gendesign.core.files.file_in`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 from torch import nn
 
 from gendesign.core.errors import ConfigError, GendesignError
+from gendesign.core.files import file_in
 
 G = TypeVar("G", bound="Generator")
 
@@ -62,7 +64,7 @@ class Generator(nn.Module):
         from safetensors.torch import load_file
 
         path = Path(directory)
-        cfg_path = path / CONFIG_NAME
+        cfg_path = file_in(path, CONFIG_NAME, what="generator config")
         if not cfg_path.is_file():
             raise GendesignError(
                 f"{cfg_path} does not exist; from_pretrained needs a local directory written by save_pretrained"
@@ -77,10 +79,10 @@ class Generator(nn.Module):
         if unknown:
             raise ConfigError(f"{cfg_path}: unknown config keys {unknown} for {cls.__name__}")
         model = cls(**config)
-        model.load_state_dict(load_file(str(path / WEIGHTS_NAME)))
+        model.load_state_dict(load_file(str(file_in(path, WEIGHTS_NAME, what="generator weights"))))
         return model.to(device)
 
     @staticmethod
     def load_meta(directory: str | Path) -> dict[str, Any]:
         """The ``"_meta"`` block saved with :meth:`save_pretrained` (empty when absent)."""
-        return json.loads((Path(directory) / CONFIG_NAME).read_text()).get("_meta", {})
+        return json.loads(file_in(directory, CONFIG_NAME, what="generator config").read_text()).get("_meta", {})

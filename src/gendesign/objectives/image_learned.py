@@ -8,7 +8,9 @@ L2-normalised CLIP ViT-L/14 image embeddings, Schuhmann et al. 2022), stored in 
       clip/                   # transformers CLIPVisionModelWithProjection.save_pretrained(...)
       head.safetensors        # layers.{i}.weight / layers.{i}.bias
 
-Nothing is downloaded: ``transformers`` loads with ``local_files_only=True``. The reward is
+Nothing is downloaded: ``transformers`` loads with ``local_files_only=True`` and ``use_safetensors=True``
+(no pickled ``.bin`` weights), and every entry of the directory must resolve inside it
+(:func:`gendesign.core.files.check_tree`). The reward is
 ``r(x) = head(e(x) / ||e(x)||)`` with ``e`` the projected CLIP image embedding of ``x`` resized to the
 encoder's resolution and normalised with its mean and std; it is differentiable in the pixels.
 """
@@ -27,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from torch import Tensor, nn
 
 from gendesign.core.errors import ConfigError, GendesignError, require
+from gendesign.core.files import check_tree, file_in
 from gendesign.core.objective import Objective, ObjectiveSpec
 from gendesign.core.registry import format_validation_error
 from gendesign.objectives.image_rewards import stack_images
@@ -75,7 +78,7 @@ class MLPHead(nn.Module):
 
 
 def read_head_config(directory: Path) -> HeadConfig:
-    path = directory / CONFIG_FILE
+    path = file_in(directory, CONFIG_FILE, what="reward config")
     if not path.is_file():
         raise GendesignError(f"{path} does not exist; a learned reward directory needs {CONFIG_FILE}, {HEAD_FILE} and a CLIP folder")
     try:
@@ -112,11 +115,14 @@ class CLIPHeadReward(Objective):
         from safetensors.torch import load_file
 
         self.path = Path(path)
+        check_tree(self.path, what="learned reward directory")
         self.head_config = read_head_config(self.path)
-        clip_dir = self.path / self.head_config.clip_subfolder
+        clip_dir = file_in(self.path, self.head_config.clip_subfolder, what="clip_subfolder")
         if not clip_dir.is_dir():
             raise GendesignError(f"{clip_dir} does not exist; save the CLIP vision model there with save_pretrained")
-        self.encoder = transformers.CLIPVisionModelWithProjection.from_pretrained(str(clip_dir), local_files_only=True).eval()
+        self.encoder = transformers.CLIPVisionModelWithProjection.from_pretrained(
+            str(clip_dir), local_files_only=True, use_safetensors=True
+        ).eval()
         cfg = self.head_config
         if self.encoder.config.projection_dim != cfg.embedding_dim:
             raise ConfigError(
@@ -124,7 +130,7 @@ class CLIPHeadReward(Objective):
                 f"{self.encoder.config.projection_dim}; make them equal"
             )
         self.head = MLPHead(cfg.embedding_dim, cfg.hidden_sizes, cfg.activation).eval()
-        self.head.load_state_dict(load_file(str(self.path / HEAD_FILE)))
+        self.head.load_state_dict(load_file(str(file_in(self.path, HEAD_FILE, what="reward head"))))
         for p in [*self.encoder.parameters(), *self.head.parameters()]:
             p.requires_grad_(False)
         self.image_size = int(self.encoder.config.image_size)
@@ -164,5 +170,5 @@ def _digest_dir(directory: Path) -> str:
 
 def describe_reward_dir(directory: str | Path) -> dict[str, Any]:
     """Config and digest of a reward directory, for provenance records."""
-    d = Path(directory)
+    d = check_tree(directory, what="learned reward directory")
     return {"config": json.loads((d / CONFIG_FILE).read_text()), "sha256": _digest_dir(d)}

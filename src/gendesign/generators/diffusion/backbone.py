@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor, nn
 
 from gendesign.core.errors import ConfigError, GendesignError, require
+from gendesign.core.files import check_tree, file_in
 
 BackboneKind = Literal["pixel", "latent", "video", "controlnet"]
 META_FILE = "gendesign_backbone.json"
@@ -319,8 +320,12 @@ class DiffusionBackbone(nn.Module):
         path = Path(directory)
         if not (path / "model_index.json").is_file():
             raise GendesignError(f"{path} has no model_index.json; give a local folder written by a diffusers pipeline's save_pretrained")
-        pipe = diffusers.DiffusionPipeline.from_pretrained(str(path), local_files_only=True)
-        meta = json.loads((path / META_FILE).read_text()) if (path / META_FILE).is_file() else {}
+        check_pipeline_folder(path)
+        pipe = diffusers.DiffusionPipeline.from_pretrained(
+            str(path), local_files_only=True, use_safetensors=True, trust_remote_code=False
+        )
+        meta_file = file_in(path, META_FILE, what="backbone metadata")
+        meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
         comps = pipe.components
         unet = comps["unet"]
         inferred: BackboneKind
@@ -470,6 +475,58 @@ def tiny_clip_tokenizer(max_length: int = 16) -> Any:
         (Path(tmp) / "vocab.json").write_text(json.dumps(vocab))
         (Path(tmp) / "merges.txt").write_text("#version: 0.2\n")
         return transformers.CLIPTokenizer(str(Path(tmp) / "vocab.json"), str(Path(tmp) / "merges.txt"), model_max_length=max_length)
+
+
+def check_pipeline_folder(path: str | Path) -> Path:
+    """Refuse a diffusers folder that could make diffusers run code or read files outside it.
+
+    Every entry must resolve inside the folder (:func:`~gendesign.core.files.check_tree`);
+    ``model_index.json`` must name a pipeline class that diffusers itself defines (the list form
+    ``["file", "Class"]`` loads ``file.py`` from the folder), and every component must be a
+    diffusers class or a concrete (not ``Auto*``) transformers class. Weights are then loaded as
+    safetensors only (``use_safetensors=True``), so no pickle in a ``.bin`` file is read.
+
+    Returns:
+        The resolved folder.
+    """
+    diffusers = require("diffusers", "vision")
+    root = check_tree(path, what="diffusers folder")
+    index_file = root / "model_index.json"
+    try:
+        index = json.loads(index_file.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{index_file} is not valid JSON: {exc}") from None
+    name = index.get("_class_name") if isinstance(index, dict) else None
+    pipeline_cls = getattr(diffusers, name, None) if isinstance(name, str) else None
+    if not (isinstance(pipeline_cls, type) and issubclass(pipeline_cls, diffusers.DiffusionPipeline)):
+        raise ConfigError(
+            f"{index_file}: _class_name={name!r} is not a diffusers pipeline class; custom pipeline code is never loaded. "
+            "Save the pipeline with a built-in diffusers class"
+        )
+    for component, entry in index.items():
+        if component.startswith("_") or not isinstance(entry, list):
+            continue
+        library, class_name = (entry + [None, None])[:2]
+        if library not in (None, "diffusers", "transformers") and not _is_diffusers_pipeline_module(library):
+            raise ConfigError(
+                f"{index_file}: component {component!r} comes from library {library!r}; only diffusers and transformers "
+                "classes are loaded (custom component code is never run)"
+            )
+        if library == "transformers" and str(class_name).startswith("Auto"):
+            raise ConfigError(
+                f"{index_file}: component {component!r} is a transformers {class_name}, which can import code named in its "
+                "config.json (auto_map); name the concrete class instead (for example CLIPTextModel)"
+            )
+    return root
+
+
+def _is_diffusers_pipeline_module(library: Any) -> bool:
+    """Whether ``library`` names a module of ``diffusers.pipelines`` (how diffusers writes e.g. its safety checker)."""
+    import importlib.util
+
+    if not isinstance(library, str) or not library.isidentifier():
+        return False
+    return importlib.util.find_spec(f"diffusers.pipelines.{library}") is not None
 
 
 def load_backbone(path: str | None = None, **tiny: Any) -> DiffusionBackbone:

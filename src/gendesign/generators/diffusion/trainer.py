@@ -33,6 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from gendesign.core.errors import CampaignError, ConfigError, GendesignError, require
+from gendesign.core.files import file_in
 from gendesign.core.objective import Objective, resolve_device
 from gendesign.generators.diffusion.algorithm import RewardAlgorithm, TrainContext
 from gendesign.generators.diffusion.backbone import Conditioning, DiffusionBackbone
@@ -485,13 +486,15 @@ def load_finetuned(adapter_dir: str | Path, *, merge: bool = False) -> Diffusion
     from safetensors.torch import load_file
 
     path = Path(adapter_dir)
-    meta_path = path / ADAPTER_CONFIG
+    meta_path = file_in(path, ADAPTER_CONFIG, what="adapter config")
     if not meta_path.is_file():
         raise GendesignError(f"{meta_path} does not exist; give an adapter folder written by gendesign finetune")
     meta = json.loads(meta_path.read_text())
+    if meta.get("train_module") not in ("unet", "controlnet"):
+        raise ConfigError(f"{meta_path}: train_module={meta.get('train_module')!r}; expected 'unet' or 'controlnet'")
     backbone = DiffusionBackbone.from_pretrained(meta["base_model"])
     module = getattr(backbone, meta["train_module"])
-    weights = load_file(str(path / ADAPTER_WEIGHTS))
+    weights = load_file(str(file_in(path, ADAPTER_WEIGHTS, what="adapter weights")))
     if meta["use_lora"]:
         add_lora(module, LoraSettings(**meta["lora"]))
         load_lora_state_dict(module, weights)

@@ -37,6 +37,7 @@ import torch
 from torch import Tensor, nn
 
 from gendesign.core.errors import GendesignError
+from gendesign.core.files import file_in
 from gendesign.plugins.peptides.descriptors import (
     boman_index,
     gravy,
@@ -161,11 +162,11 @@ class AMPClassifier(nn.Module):
         from safetensors.torch import load_file
 
         path = Path(directory) if directory is not None else shipped_path()
-        cfg = path / "config.json"
+        cfg = file_in(path, "config.json", what="AMP classifier config")
         if not cfg.is_file():
             raise GendesignError(f"{cfg} does not exist; pass a directory written by AMPClassifier.save_pretrained")
         model = cls(**json.loads(cfg.read_text()))
-        state = load_file(str(path / "model.safetensors"))
+        state = load_file(str(file_in(path, "model.safetensors", what="AMP classifier weights")))
         state.setdefault("temperature", torch.ones(()))
         model.load_state_dict(state)
         return model.eval()

@@ -158,12 +158,15 @@ class UserModelObjective(PeptideObjective):
     Args:
         path: local model directory (format in :mod:`~gendesign.plugins.peptides.user_models`).
         trust_pickle: allow joblib/pickle scikit-learn files, which run code on load.
+        trusted_types: type names a ``.skops`` file may hold beyond the built-in allow-list
+            (:data:`~gendesign.plugins.peptides.user_models.SKLEARN_TRUSTED_TYPES`); the
+            loader's error lists the ones a file needs. See ``docs/security.md``.
     """
 
-    def __init__(self, path: str, trust_pickle: bool = False) -> None:
+    def __init__(self, path: str, trust_pickle: bool = False, trusted_types: list[str] | None = None) -> None:
         from gendesign.plugins.peptides.user_models import load_user_model
 
-        self.model = load_user_model(path, trust_pickle=trust_pickle)
+        self.model = load_user_model(path, trust_pickle=trust_pickle, trusted_types=trusted_types or ())
         cfg = self.model.cfg
         dirs = cfg.directions or ["max"] * len(cfg.outputs)
         bounds = cfg.bounds or [None] * len(cfg.outputs)

@@ -21,10 +21,16 @@ Formats:
 * ``torch_mlp``: a plain MLP ``Linear -> act -> ... -> Linear(K)`` whose state dict keys are
   ``layers.{i}.weight``/``layers.{i}.bias``; loaded from safetensors, or from a ``.pt`` file with
   ``torch.load(..., weights_only=True)`` so no pickled code runs.
-* ``sklearn``: a fitted estimator saved with ``skops.io.dump`` (``.skops``, loaded with only the
-  types skops trusts by default plus those listed under ``"trusted_types"``), or with ``joblib``
+* ``sklearn``: a fitted estimator saved with ``skops.io.dump`` (``.skops``), or with ``joblib``
   (``.joblib``/``.pkl``), which unpickles arbitrary code and is therefore refused unless the caller
-  passes ``trust_pickle=True``.
+  passes ``trust_pickle=True``. A ``.skops`` file loads only when every type in it is trusted: the
+  types skops trusts by default (containers, numpy and scipy arrays, every public scikit-learn
+  estimator), the scikit-learn internals in :data:`SKLEARN_TRUSTED_TYPES`, and the types the caller
+  passes as ``trusted_types``. Trust never comes from the model directory itself: a ``config.json``
+  with a ``"trusted_types"`` key is refused.
+
+Every file is opened through :func:`gendesign.core.files.file_in`, so names and symlinks that lead
+out of the directory are refused (see ``docs/security.md``).
 
 Featurizers: ``amp_features`` is the 77-dimensional vector of
 :func:`~gendesign.plugins.peptides.amp.featurize`; ``aac`` is the 20 amino-acid fractions (on
@@ -45,8 +51,25 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from torch import Tensor, nn
 
 from gendesign.core.errors import ConfigError, GendesignError, require
+from gendesign.core.files import file_in
 from gendesign.core.registry import format_validation_error
 from gendesign.plugins.peptides.notation import Peptide
+
+SKLEARN_TRUSTED_TYPES: tuple[str, ...] = (
+    "sklearn.tree._tree.Tree",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+    "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
+    *(
+        f"sklearn.gaussian_process.kernels.{k}"
+        for k in (
+            "ConstantKernel", "WhiteKernel", "RBF", "Matern", "RationalQuadratic", "ExpSineSquared",
+            "DotProduct", "Sum", "Product", "Exponentiation",
+        )
+    ),
+)
+"""scikit-learn internals that fitted trees, gradient boosting, MLPs and Gaussian processes hold and that
+skops does not trust by default. They are rebuilt from data (``__new__`` plus state); none runs code."""
 
 
 class UserModelConfig(BaseModel):
@@ -66,7 +89,6 @@ class UserModelConfig(BaseModel):
     method: Literal["predict", "predict_proba"] = "predict"
     morgan_radius: int = Field(2, ge=0)
     morgan_bits: int = Field(2048, gt=0)
-    trusted_types: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _lengths(self) -> UserModelConfig:
@@ -172,36 +194,52 @@ def _local_dir(path: str | Path) -> Path:
     return p
 
 
-def load_user_model(path: str | Path, *, trust_pickle: bool = False) -> UserModel:
+def load_user_model(
+    path: str | Path, *, trust_pickle: bool = False, trusted_types: Sequence[str] = ()
+) -> UserModel:
     """Load a user model from the local directory ``path`` (format in the module docstring).
 
     Args:
         path: local directory with ``config.json`` and the weights file it names.
         trust_pickle: allow ``.joblib``/``.pkl`` scikit-learn files, which execute code on load.
+        trusted_types: extra fully qualified type names (as :func:`skops.io.get_untrusted_types`
+            reports them) that a ``.skops`` file may contain beyond :data:`SKLEARN_TRUSTED_TYPES`.
 
     Raises:
-        ConfigError: not a local directory, bad or missing config, shape mismatch, or an untrusted pickle.
+        ConfigError: not a local directory, bad or missing config, a file outside the directory,
+            shape mismatch, an untrusted pickle, or untrusted skops types.
     """
+    if isinstance(trusted_types, str) or not all(isinstance(t, str) for t in trusted_types):
+        raise ConfigError(
+            f"trusted_types={trusted_types!r}: give a list of fully qualified type names, e.g. "
+            '["sklearn.gaussian_process.kernels.PairwiseKernel"]'
+        )
     root = _local_dir(path)
-    cfg_file = root / "config.json"
+    cfg_file = file_in(root, "config.json", what="user model config")
     if not cfg_file.is_file():
         raise ConfigError(
             f"{cfg_file} does not exist; a user model directory needs config.json (see gendesign.plugins.peptides.user_models)"
         )
     try:
-        cfg = UserModelConfig.model_validate(json.loads(cfg_file.read_text()))
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, where=str(cfg_file), model=UserModelConfig)) from None
+        raw = json.loads(cfg_file.read_text())
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{cfg_file} is not valid JSON: {exc}") from None
-    weights = (root / cfg.weights).resolve()
-    if root.resolve() not in weights.parents:
-        raise ConfigError(f"weights={cfg.weights!r} points outside the model directory {root}; keep the file inside it")
+    if isinstance(raw, dict) and "trusted_types" in raw:
+        raise ConfigError(
+            f"{cfg_file} lists trusted_types {raw['trusted_types']}; trust is never read from the model directory. "
+            "Delete the key, and if you trust those types, pass them in your campaign config as the objective option "
+            "trusted_types = [...] (see docs/security.md)"
+        )
+    try:
+        cfg = UserModelConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, where=str(cfg_file), model=UserModelConfig)) from None
+    weights = file_in(root, cfg.weights, what="weights")
     if not weights.is_file():
         raise ConfigError(f"{cfg_file}: weights file {weights} does not exist")
     if cfg.format == "torch_mlp":
         return UserModel(root, cfg, _load_torch(cfg, weights))
-    return UserModel(root, cfg, _load_sklearn(cfg, weights, trust_pickle))
+    return UserModel(root, cfg, _load_sklearn(cfg, weights, trust_pickle, trusted_types))
 
 
 def _load_torch(cfg: UserModelConfig, weights: Path) -> MLP:
@@ -211,7 +249,13 @@ def _load_torch(cfg: UserModelConfig, weights: Path) -> MLP:
 
         state = load_file(str(weights))
     elif weights.suffix in (".pt", ".pth", ".bin"):
-        state = torch.load(str(weights), map_location="cpu", weights_only=True)
+        try:
+            state = torch.load(str(weights), map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - weights_only refuses every non-tensor object with its own error type
+            raise ConfigError(
+                f"{weights} is not a plain state dict: torch.load(weights_only=True) refused it ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}); save model.state_dict() with torch.save or safetensors"
+            ) from None
     else:
         raise ConfigError(f"torch weights {weights.name!r}: use a .safetensors file or a state-dict .pt/.pth/.bin")
     if not isinstance(state, dict):
@@ -226,31 +270,46 @@ def _load_torch(cfg: UserModelConfig, weights: Path) -> MLP:
     return model.eval()
 
 
-def _load_sklearn(cfg: UserModelConfig, weights: Path, trust_pickle: bool) -> Any:
+def _load_sklearn(cfg: UserModelConfig, weights: Path, trust_pickle: bool, trusted_types: Sequence[str]) -> Any:
     if weights.suffix == ".skops":
-        require("skops", "peptides")
-        import skops.io as sio
-
-        unknown = sio.get_untrusted_types(file=str(weights))
-        extra = [t for t in unknown if t not in cfg.trusted_types]
-        if extra:
-            raise ConfigError(
-                f"{weights} contains types skops does not trust by default: {extra}; if you trust them, list them under "
-                '"trusted_types" in config.json'
-            )
-        est = sio.load(str(weights), trusted=unknown)
+        est = _load_skops(weights, trusted_types)
     elif weights.suffix in (".joblib", ".pkl"):
         if not trust_pickle:
             raise ConfigError(
                 f"{weights} is a pickle, which runs arbitrary code when loaded; save the model with skops.io.dump instead, "
-                "or pass trust_pickle=True if you made the file yourself"
+                "or set the objective option trust_pickle = true if you made the file yourself"
             )
         import joblib
 
         est = joblib.load(str(weights))
     else:
-        raise ConfigError(f"scikit-learn weights {weights.name!r}: use .skops (safe) or .joblib/.pkl with trust_pickle=True")
+        raise ConfigError(f"scikit-learn weights {weights.name!r}: use .skops (safe) or .joblib/.pkl with trust_pickle = true")
     method = getattr(est, cfg.method, None)
     if method is None:
         raise GendesignError(f"{weights} holds a {type(est).__name__} without a {cfg.method}() method")
     return est
+
+
+def _load_skops(weights: Path, trusted_types: Sequence[str]) -> Any:
+    """Load a ``.skops`` file if every type in it is trusted by skops, by us, or by the caller."""
+    require("skops", "peptides")
+    import skops.io as sio
+
+    # One read: the audit and the load see the same bytes even if the file changes meanwhile.
+    data = weights.read_bytes()
+    allowed = sorted({*SKLEARN_TRUSTED_TYPES, *trusted_types})
+    try:
+        found = sio.get_untrusted_types(data=data)
+    except Exception as exc:  # noqa: BLE001 - any parse failure means an unusable file
+        raise ConfigError(f"{weights} is not a readable skops file: {type(exc).__name__}: {exc}") from None
+    refused = [t for t in found if t not in allowed]
+    if refused:
+        raise ConfigError(
+            f"{weights} contains types that are not trusted: {refused}. Loading them could run code. If you made "
+            "the file and trust these types, add them to the objective option trusted_types = [...] in your "
+            "campaign config (see docs/security.md)"
+        )
+    try:
+        return sio.loads(data, trusted=allowed)
+    except Exception as exc:  # noqa: BLE001 - a malformed file fails while it is rebuilt
+        raise ConfigError(f"{weights} could not be loaded as a skops file: {type(exc).__name__}: {exc}") from None
