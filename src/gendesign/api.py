@@ -25,9 +25,11 @@ from gendesign.core.config import CampaignConfig, load_config
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import CampaignError, ConfigError, GendesignError, UnknownNameError
 from gendesign.core.executor import Executor, make_executor
+from gendesign.core.generator import generator_context
 from gendesign.core.ledger import Ledger
 from gendesign.core.objective import Direction, FunctionObjective, Objective, make_specs
 from gendesign.core.plugins import PluginSystem, get_plugins
+from gendesign.core.registry import accepted_context
 from gendesign.core.report import write_outputs
 from gendesign.core.strategy import SearchStrategy
 from gendesign.objectives.compose import Respecified, Stacked
@@ -55,6 +57,8 @@ def _context(options: dict[str, Any], **context: Any) -> dict[str, Any]:
 def _build(system: PluginSystem, kind: str, section: str, name: str, options: dict[str, Any], **context: Any) -> Any:
     registry = system.registry(kind)
     try:
+        if name in registry:
+            context.update(generator_context(system, registry.get(name).factory, options, space=context.get("space"), device=context.get("device", "cpu"), needed_by=f"{registry.kind} {name!r}"))
         return registry.build(name, options, **_context(options, **context))
     except UnknownNameError as exc:
         raise ConfigError(f"{section}: name = {name!r}: {exc}") from None
@@ -357,7 +361,8 @@ def optimize(
         search = _build(system, "strategies", "strategy", strategy, strategy_options, space=built_space, specs=obj.specs, seed=seed, device=device)
         strategy_name = strategy
     elif isinstance(strategy, type) and issubclass(strategy, SearchStrategy):
-        search = strategy(built_space, obj.specs, seed=seed, device=device, options=strategy.Options(**strategy_options))
+        built = generator_context(system, strategy, strategy_options, space=built_space, device=device, needed_by=f"strategy {strategy.__name__}")
+        search = strategy(built_space, obj.specs, seed=seed, device=device, options=strategy.Options(**strategy_options), **accepted_context(strategy, built))
         strategy_name = strategy.__name__
     else:
         raise ConfigError(f"strategy must be a registered name or a SearchStrategy subclass, got {strategy!r}")

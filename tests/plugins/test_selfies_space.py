@@ -20,6 +20,7 @@ from gendesign.plugins.molecules import SmilesSpace, nci_smiles_path  # noqa: E4
 from gendesign.plugins.molecules.objectives import MoleculeProperty, heavy_atoms, logp, qed  # noqa: E402
 from gendesign.plugins.molecules.selfies_space import SelfiesSpace, shipped_model_config, shipped_model_path  # noqa: E402
 from gendesign.plugins.molecules.smiles import rdkit_chem  # noqa: E402
+from gendesign.testing.generators import TokenSpaceConformance  # noqa: E402
 from gendesign.testing.spaces import DesignSpaceConformance  # noqa: E402
 
 
@@ -44,6 +45,11 @@ class TestSelfiesSpaceConformance(DesignSpaceConformance):
 
     def make_invalid_designs(self):
         return ["", "C1CC", "CC.O", 42]
+
+
+class TestSelfiesTokenSpace(TokenSpaceConformance):
+    def make_space(self):
+        return SelfiesSpace(pool=_small_pool())
 
 
 def _parses(smiles):
@@ -123,8 +129,9 @@ def test_mutation_and_crossover_return_new_admissible_molecules(space):
 def test_default_generator_is_the_shipped_model_and_checks_the_alphabet(space):
     from gendesign.generators.mdlm.model import MaskedDiffusionLM
 
-    path = space.default_generator()
-    assert path == shipped_model_path()
+    spec = space.default_generator()
+    path = Path(spec.path)
+    assert spec.name == "mdlm" and path == shipped_model_path()
     assert sum(f.stat().st_size for f in path.iterdir()) < 3_000_000
     model = MaskedDiffusionLM.from_pretrained(path)
     assert model.vocab_size == space.vocab_size and model.max_length == space.max_length

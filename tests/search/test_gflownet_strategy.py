@@ -87,8 +87,8 @@ def test_constraint_columns_never_enter_the_reward():
         _strategy(space, specs[1:])
 
 
-def test_unsupported_space_names_the_supported_ones():
-    with pytest.raises(ConfigError, match="token spaces"):
+def test_unsupported_space_names_the_missing_token_space_members():
+    with pytest.raises(ConfigError, match="TokenSpace.*lacks decode, encode, max_length, min_length, pad_id, vocab_size"):
         _strategy(BoxSpace([(0.0, 1.0)]), (ObjectiveSpec("f"),))
 
 

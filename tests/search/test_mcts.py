@@ -31,8 +31,8 @@ class ProductMDLM:
         self.device = torch.device("cpu")
         self.calls = 0
 
-    def eval(self):
-        return self
+    def anchored_step(self, x_t, t, s, anchor, temperature=1.0, top_p=1.0, generator=None):
+        return self.reverse_step(x_t, t, s, temperature=temperature, top_p=top_p, generator=generator, anchor=anchor)
 
     def reverse_step(self, x_t, t, s, temperature=1.0, top_p=1.0, generator=None, anchor=None):
         self.calls += 1
@@ -381,3 +381,27 @@ def test_a_state_without_tree_statistics_is_refused_with_the_fix():
     del state["stats"]
     with pytest.raises(GendesignError, match=r"lacks \['stats'\].*start a new run"):
         MCTS(SequenceSpace("ABC", length=3), (ObjectiveSpec("f"),), options=opts, model=model).load_state_dict(state)
+
+
+def test_generator_option_and_its_deprecated_model_spelling():
+    from gendesign.core.box_space import BoxSpace
+    from gendesign.core.generator import GeneratorSpec
+
+    assert MCTSOptions(model="runs/m").generator == GeneratorSpec(name="mdlm", path="runs/m")
+    assert MCTSOptions(generator={"name": "bigram", "path": "p"}).generator.name == "bigram"
+    with pytest.raises(ValidationError, match="not both"):
+        MCTSOptions(model="a", generator={"name": "mdlm", "path": "b"})
+    with pytest.raises(ConfigError, match="TokenSpace.*lacks decode, encode"):
+        MCTS(BoxSpace([(0.0, 1.0)]), (ObjectiveSpec("f"),), options=MCTSOptions(lengths=[2]), model=ProductMDLM(torch.zeros(2, 2)))
+    with pytest.raises(ConfigError, match="AnchoredDenoiser.*lacks anchored_step"):
+        MCTS(SequenceSpace("AB", length=2), (ObjectiveSpec("f"),), options=MCTSOptions(lengths=[2], anchored_children=1), model=_Plain(torch.zeros(2, 2)))
+
+
+class _Plain:
+    """A StepwiseDenoiser without anchored_step."""
+
+    def __init__(self, logits):
+        inner = ProductMDLM(logits)
+        self.vocab_size, self.pad_id, self.mask_id, self.max_length = inner.vocab_size, inner.pad_id, inner.mask_id, inner.max_length
+        self.length_counts, self.device = inner.length_counts, inner.device
+        self.reverse_step = inner.reverse_step

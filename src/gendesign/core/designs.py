@@ -17,15 +17,26 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from gendesign.core.errors import InvalidDesignError
 
+if TYPE_CHECKING:
+    from gendesign.core.generator import GeneratorSpec
+
 
 class DesignSpace(ABC):
-    """The set of admissible designs and the operators that move within it."""
+    """The set of admissible designs and the operators that move within it.
+
+    Attributes:
+        generator_protocol: for a space backed by a generator, the protocol (from
+            :mod:`gendesign.core.protocols`) the model named by its ``generator`` option must
+            offer; the parts builder then passes the built model as ``model=``.
+    """
+
+    generator_protocol: ClassVar[type | None] = None
 
     @abstractmethod
     def validate(self, design: Any) -> Any:
@@ -73,6 +84,10 @@ class DesignSpace(ABC):
     def mutate_many(self, designs: Sequence[Any], rng: np.random.Generator) -> list[Any]:
         """One mutation of each design; spaces backed by a model override this to batch the work."""
         return [self.mutate(d, rng) for d in designs]
+
+    def default_generator(self) -> GeneratorSpec | None:
+        """The generator a model-backed strategy uses on this space when its config names none (``None``: no default)."""
+        return None
 
     def config(self) -> dict[str, Any]:
         """JSON-able constructor arguments; part of the run's fingerprint."""

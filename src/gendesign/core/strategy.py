@@ -35,9 +35,15 @@ class SearchStrategy(ABC):
         seed: seeds :attr:`rng` (numpy) and :attr:`torch_generator`.
         device: where models owned by the strategy run.
         options: a validated instance of :attr:`Options`.
+
+    Attributes:
+        generator_protocol: for a strategy that drives a generator, the protocol (from
+            :mod:`gendesign.core.protocols`) the model named by ``options.generator`` (or the space's
+            ``default_generator()``) must offer; the parts builder passes the built model as ``model=``.
     """
 
     Options: ClassVar[type[StrategyOptions]] = StrategyOptions
+    generator_protocol: ClassVar[type | None] = None
 
     def __init__(
         self,

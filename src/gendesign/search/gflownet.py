@@ -29,9 +29,10 @@ handles any ``K`` through Pareto dominance). Constraint columns never enter the 
 that violates a constraint or failed to evaluate counts as invalid (the lowest reward, or ranked
 below every valid design).
 
-The environment is chosen from the design space: a token space
-(:class:`~gendesign.core.protocols.TokenSpace`: a ``sequence`` space, or the ``selfies`` molecule
-space, whose token rows always decode to a molecule) gives the autoregressive
+The environment is chosen from the design space: any
+:class:`~gendesign.core.protocols.TokenSpace` (e.g. :class:`~gendesign.core.sequence_space.SequenceSpace`,
+the peptide spaces, the ``selfies`` molecule space, whose token rows always decode to a molecule)
+gives the autoregressive
 :class:`~gendesign.generators.gflownet.sequence_env.SequenceEnv`, a
 :class:`~gendesign.objectives.hypergrid.GridSpace` the
 :class:`~gendesign.generators.gflownet.hypergrid.HyperGridEnv`.
@@ -52,7 +53,7 @@ from pydantic import Field
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, InvalidDesignError
 from gendesign.core.objective import ObjectiveSpec, Scores
-from gendesign.core.protocols import TokenSpace
+from gendesign.core.protocols import TokenSpace, require_protocol
 from gendesign.core.strategy import SearchStrategy, StrategyOptions
 from gendesign.generators.gflownet.env import DiscreteEnv, Trajectories
 from gendesign.generators.gflownet.hypergrid import HyperGridEnv
@@ -96,15 +97,13 @@ class GFlowNetStrategyOptions(StrategyOptions, GFlowNetOptions):
 
 
 def make_env(space: DesignSpace) -> DiscreteEnv:
-    """The GFlowNet environment for ``space`` (token or grid spaces)."""
-    if isinstance(space, TokenSpace):
-        return SequenceEnv(space)
+    """The GFlowNet environment for ``space``: a grid, or any :class:`~gendesign.core.protocols.TokenSpace`."""
     if isinstance(space, GridSpace):
         return HyperGridEnv(space.ndim, space.height)
-    raise ConfigError(
-        f"strategy 'gflownet' has no environment for a {type(space).__name__}; it supports token spaces "
-        "(space 'sequence' or 'selfies', or an objective's sequence space) and GridSpace (the HyperGrid objectives)"
-    )
+    return SequenceEnv(require_protocol(
+        space, TokenSpace, what=f"the space {type(space).__name__}",
+        needed_by="strategy 'gflownet' (on token spaces such as 'sequence' or 'peptide'; or on the HyperGrid objectives' grid)",
+    ))
 
 
 class GFlowNetStrategy(SearchStrategy):

@@ -58,11 +58,12 @@ Archive. Scored designs enter a :class:`~gendesign.core.pareto.ParetoArchive` th
 mutually non-dominated designs and, above ``archive_size``, drops the one with the smallest
 hypervolume contribution (two objectives with bounds) or crowding distance.
 
-Any space works whose ``decode(ids [B, L]) -> designs`` reads the model's ids (real tokens
-``0..V-1``, pad ``V``), e.g. :class:`~gendesign.core.sequence_space.SequenceSpace` or the peptide
-spaces; the model is any object with ``vocab_size``, ``pad_id``, ``mask_id``, ``max_length`` and
-``reverse_step(x_t, t, s, generator=...) -> (x_s, log_probs)`` such as
-:class:`~gendesign.generators.mdlm.model.MaskedDiffusionLM`.
+Parts. The space is any :class:`~gendesign.core.protocols.TokenSpace` whose ``decode`` reads the
+model's ids (real tokens ``0..V-1``, pad ``V``), e.g. :class:`~gendesign.core.sequence_space.SequenceSpace`
+or the peptide spaces. The model is any :class:`~gendesign.core.protocols.StepwiseDenoiser` named by
+the ``generator`` option (built through the generator registry), such as
+:class:`~gendesign.generators.mdlm.model.MaskedDiffusionLM`; anchored children need an
+:class:`~gendesign.core.protocols.AnchoredDenoiser`.
 """
 
 from __future__ import annotations
@@ -71,7 +72,6 @@ import math
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -82,8 +82,10 @@ from torch import Tensor
 
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, GendesignError, InvalidDesignError
+from gendesign.core.generator import GeneratorSpec
 from gendesign.core.objective import ObjectiveSpec, Scores
 from gendesign.core.pareto import ParetoArchive, pareto_mask
+from gendesign.core.protocols import AnchoredDenoiser, StepwiseDenoiser, TokenSpace, require_protocol
 from gendesign.core.strategy import SearchStrategy, StrategyOptions
 from gendesign.search.tree import Node, TreeStats
 
@@ -92,8 +94,10 @@ class MCTSOptions(StrategyOptions):
     """Options of :class:`MCTS`.
 
     Attributes:
-        model: local directory of a saved masked diffusion model; default: the space's
-            ``default_generator()`` (the peptide spaces ship one).
+        generator: the denoiser, ``{ name = "mdlm", path = "models/x", options = {...} }``: any
+            registered generator that is a :class:`~gendesign.core.protocols.StepwiseDenoiser`;
+            default: the space's ``default_generator()`` (the peptide spaces ship one).
+        model: deprecated spelling of ``generator = { name = "mdlm", path = model }``.
         steps: ``T``, number of reverse steps from ``t = 1`` to ``t = 0`` (tree depth below a canvas).
         num_children: ``M``, reverse-step samples per expansion.
         c_puct: exploration constant of the PUCT rule.
@@ -120,6 +124,7 @@ class MCTSOptions(StrategyOptions):
             a busy CPU are fastest with 1. ``None`` leaves PyTorch's setting alone.
     """
 
+    generator: GeneratorSpec | None = None
     model: str | None = None
     steps: int = Field(32, ge=1)
     num_children: int = Field(8, ge=1)
@@ -137,6 +142,14 @@ class MCTSOptions(StrategyOptions):
     anchored_depths: list[int] | None = None
     selection: Literal["chebyshev", "pareto"] = "chebyshev"
     torch_threads: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _model_alias(self) -> MCTSOptions:
+        if self.model is not None:
+            if self.generator is not None:
+                raise ValueError("give generator = {...} or the deprecated model = 'path', not both")
+            self.generator, self.model = GeneratorSpec(name="mdlm", path=self.model), None
+        return self
 
     @model_validator(mode="after")
     def _check_anchored(self) -> MCTSOptions:
@@ -200,6 +213,7 @@ class MCTS(SearchStrategy):
 
     Options = MCTSOptions
     options: MCTSOptions
+    generator_protocol = StepwiseDenoiser
 
     def __init__(
         self,
@@ -209,17 +223,20 @@ class MCTS(SearchStrategy):
         seed: int = 0,
         device: str | torch.device = "cpu",
         options: StrategyOptions | None = None,
-        model: Any = None,
+        model: StepwiseDenoiser | None = None,
     ) -> None:
         super().__init__(space, specs, seed=seed, device=device, options=options)
-        if not hasattr(space, "decode"):
+        self.token_space: TokenSpace = require_protocol(space, TokenSpace, what=f"the space {type(space).__name__}", needed_by="strategy 'mcts'")
+        if model is None:
             raise ConfigError(
-                f"MCTS needs a space with decode(ids); {type(space).__name__} has none (use a sequence or peptide space)"
+                "strategy 'mcts' got no model: build it from a config (generator = { name = ..., path = ... }) "
+                "or pass model= a StepwiseDenoiser"
             )
-        self.model = model if model is not None else self._load_model()
-        self.model.eval()
-        vocab = getattr(space, "vocab_size", None)
-        if vocab is not None and vocab != self.model.vocab_size:
+        self.model = require_protocol(model, StepwiseDenoiser, what="its model", needed_by="strategy 'mcts'")
+        if self.options.anchored_children:
+            require_protocol(model, AnchoredDenoiser, what="its model", needed_by="strategy 'mcts' with anchored_children > 0")
+        vocab = self.token_space.vocab_size
+        if vocab != self.model.vocab_size:
             raise ConfigError(
                 f"the model has {self.model.vocab_size} real tokens but the space {type(space).__name__} has {vocab}; "
                 "use a model trained on this space's alphabet"
@@ -246,22 +263,6 @@ class MCTS(SearchStrategy):
         self._build_root()
 
     # ------------------------------------------------------------------ setup
-    def _load_model(self) -> Any:
-        path = self.options.model
-        if path is None:
-            default = getattr(self.space, "default_generator", None)
-            if default is None:
-                raise ConfigError(
-                    f"MCTS needs a masked diffusion model: set strategy option model = 'path/to/saved_model' "
-                    f"(the space {type(self.space).__name__} ships none)"
-                )
-            path = str(default())
-        from gendesign.generators.mdlm.model import MaskedDiffusionLM
-
-        if not Path(path).is_dir():
-            raise ConfigError(f"MCTS option model={path!r} is not a local directory written by MaskedDiffusionLM.save_pretrained")
-        return MaskedDiffusionLM.from_pretrained(path, device=self.device)
-
     def _ref_point(self) -> Tensor | None:
         if all(s.bounds is not None for s in self.specs):
             from gendesign.core.pareto import reference_point
@@ -273,14 +274,13 @@ class MCTS(SearchStrategy):
         if self.options.lengths is not None:
             lengths = sorted(set(self.options.lengths))
         else:
-            counts = getattr(self.model, "length_counts", None)
-            if counts is None or float(counts.sum()) <= 0:
+            counts = self.model.length_counts
+            if float(counts.sum()) <= 0:
                 raise ConfigError("the model has no length histogram; give the MCTS option lengths = [...]")
             probs = counts.detach().cpu().double().clone()
-            lo, hi = getattr(self.space, "min_length", None), getattr(self.space, "max_length", None)
-            if lo is not None and hi is not None:
-                outside = (torch.arange(probs.numel()) < lo) | (torch.arange(probs.numel()) > hi)
-                probs[outside] = 0.0
+            lo, hi = self.token_space.min_length, self.token_space.max_length
+            outside = (torch.arange(probs.numel()) < lo) | (torch.arange(probs.numel()) > hi)
+            probs[outside] = 0.0
             if float(probs.sum()) <= 0:
                 raise ConfigError(
                     f"the model never saw lengths in the space's range {lo}..{hi}; give the MCTS option lengths = [...]"
@@ -434,16 +434,17 @@ class MCTS(SearchStrategy):
                 m = len(depths[rows])
                 if m == 0:
                     continue
-                kwargs = {} if a is None else {"anchor": a.to(self.model.device).unsqueeze(0).expand(m, -1)}
-                x_s, logp = self.model.reverse_step(
+                args = (
                     node.x.to(self.model.device).unsqueeze(0).expand(m, -1),
                     torch.full((m,), self.time_at(node.depth)),
                     torch.tensor([max(self.time_at(d), 0.0) for d in depths[rows]]),
-                    temperature=self.options.temperature,
-                    top_p=self.options.top_p,
-                    generator=self.torch_generator,
-                    **kwargs,
                 )
+                knobs = {"temperature": self.options.temperature, "top_p": self.options.top_p, "generator": self.torch_generator}
+                if a is None:
+                    x_s, logp = self.model.reverse_step(*args, **knobs)
+                else:
+                    anchor_ids = a.to(self.model.device).unsqueeze(0).expand(m, -1)
+                    x_s, logp = self.model.anchored_step(*args, anchor_ids, **knobs)  # type: ignore[attr-defined]
                 draws.append(x_s.cpu())
                 logps.append(logp.sum(-1).double().cpu())
         self.timing["model_s"] += time.perf_counter() - start
@@ -542,7 +543,7 @@ class MCTS(SearchStrategy):
                     self.stats.exhausted[leaf] = True
                 continue
             ids = self._rollout(children)
-            designs = self.space.decode(ids)  # type: ignore[attr-defined]
+            designs = self.token_space.decode(ids)
             known: tuple[list[int], list[np.ndarray | None]] = ([], [])
             waiting: list[int] = []
             self.counts["rollouts"] += len(children)

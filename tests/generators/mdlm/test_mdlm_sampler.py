@@ -318,28 +318,29 @@ def test_unknown_order_is_a_config_error():
 def test_plugin_space_strategy_and_command_pass_the_order_through(tmp_path):
     import numpy as np
     from click.testing import CliRunner
-    from pydantic import ValidationError
 
     from gendesign.cli import cli
+    from gendesign.core.sequence_space import SequenceSpace
     from gendesign.generators.tokenizers import ResidueTokenizer
-    from gendesign.plugins.mdlm import MDLMSampleOptions, MDLMSpace
+    from gendesign.search.best_of_n import BestOfN, BestOfNOptions
+    from gendesign.search.infill_space import InfillSpace
 
     torch.manual_seed(0)
     model = MaskedDiffusionLM(6, 8, d_model=16, n_layers=1, n_heads=2, dropout=0.0, tokenizer=ResidueTokenizer(list("ACDEFG")).to_config())
     model.set_length_distribution([4, 5, 6, 7, 8])
     model.save_pretrained(tmp_path / "model")
-    base = {"name": "sequence", "options": {"alphabet": "ACDEFG", "min_length": 4, "max_length": 8}}
-    space = MDLMSpace(base, str(tmp_path / "model"), num_masked=2, temperature=3.0, order="margin")
-    assert space.config()["order"] == "margin"
+    base = SequenceSpace("ACDEFG", min_length=4, max_length=8)
+    space = InfillSpace(base, model=model, num_masked=2, sampling={"temperature": 3.0, "order": "margin"})
+    assert space.config()["sampling"]["order"] == "margin"
     rng = np.random.default_rng(1)
     parents = space.base.sample(10, rng)
     for p, c in zip(parents, space.mutate_many(parents, rng)):
         assert len(c) == len(p) and 1 <= sum(x != y for x, y in zip(p, c)) <= 2
     with pytest.raises(ConfigError, match="order='best'"):
-        MDLMSpace(base, str(tmp_path / "model"), order="best")
-    assert MDLMSampleOptions(model_dir="m", order="confidence").order == "confidence"
-    with pytest.raises(ValidationError):
-        MDLMSampleOptions(model_dir="m", order="best")
+        InfillSpace(base, model=model, sampling={"order": "best"})
+    assert BestOfNOptions(model_dir="m", order="confidence").sampling == {"order": "confidence"}
+    with pytest.raises(ConfigError, match="order='best'"):
+        BestOfN(base, [], options=BestOfNOptions(model_dir="m", order="best"), model=model)
     result = CliRunner().invoke(cli, ["sample", str(tmp_path / "model"), "-n", "12", "--steps", "4", "--seed", "1", "--order", "confidence"])
     assert result.exit_code == 0, result.output
     expect = model.generate(12, steps=4, order="confidence", batch_size=256, generator=torch.Generator().manual_seed(1))

@@ -10,6 +10,7 @@ pytest.importorskip("modlamp")
 
 from gendesign.core.config import load_config  # noqa: E402
 from gendesign.core.errors import ConfigError  # noqa: E402
+from gendesign.core.generator import GeneratorSpec  # noqa: E402
 from gendesign.core.plugins import PluginSystem  # noqa: E402
 from gendesign.plugins.peptides.space import PeptideSpace  # noqa: E402
 from gendesign.plugins.peptides.train_mdlm import shipped_path  # noqa: E402
@@ -47,7 +48,7 @@ def test_shipped_mdlm_matches_the_all_monomer_space_and_samples_peptides():
     from gendesign.generators.mdlm.model import MaskedDiffusionLM
 
     space = PeptideSpace(monomers="all", min_length=8, max_length=48)
-    assert space.default_generator() == shipped_path()
+    assert space.default_generator() == GeneratorSpec(name="mdlm", path=str(shipped_path()))
     model = MaskedDiffusionLM.from_pretrained(shipped_path())
     assert model.vocab_size == space.vocab_size
     assert sum(p.stat().st_size for p in shipped_path().iterdir()) < 20e6
@@ -61,13 +62,15 @@ def test_shipped_mdlm_matches_the_all_monomer_space_and_samples_peptides():
 
 
 def test_mcts_on_the_shipped_model_proposes_admissible_unique_peptides(system):
+    from gendesign.core.generator import generator_context
     from gendesign.core.objective import ObjectiveSpec
 
     space = system.spaces.build("peptide", {"monomers": "all", "min_length": 10, "max_length": 20})
     specs = (ObjectiveSpec("a", bounds=(0.0, 1.0)),)
-    strategy = system.strategies.build(
-        "mcts", {"steps": 8, "num_children": 4, "num_lengths": 2}, space=space, specs=specs, seed=0
-    )
+    options = {"steps": 8, "num_children": 4, "num_lengths": 2}
+    model = generator_context(system, system.strategies.get("mcts").factory, options, space=space)
+    assert model["model"].config["tokenizer"]["tokens"] == space.tokens
+    strategy = system.strategies.build("mcts", options, space=space, specs=specs, seed=0, **model)
     designs = strategy.ask(6)
     assert len(designs) == 6 and len(set(designs)) == 6
     assert all(space.validate(d) == d and 10 <= len(space.peptide(d)) <= 20 for d in designs)

@@ -35,6 +35,7 @@ from torch import Tensor, nn
 from gendesign.core.errors import CampaignError, ConfigError, GendesignError, require
 from gendesign.core.files import file_in
 from gendesign.core.objective import Objective, resolve_device
+from gendesign.core.protocols import FineTunableDiffusion, require_protocol
 from gendesign.generators.diffusion.algorithm import RewardAlgorithm, TrainContext
 from gendesign.generators.diffusion.backbone import Conditioning, DiffusionBackbone
 from gendesign.generators.diffusion.config import FinetuneConfig, RewardSettings
@@ -97,7 +98,7 @@ def build_reward(settings: RewardSettings, *, kind: str, video: Any = None, seed
 
 @torch.no_grad()
 def generate(
-    backbone: DiffusionBackbone, cond: Conditioning, sampler: SamplerSettings, generator: torch.Generator
+    backbone: FineTunableDiffusion, cond: Conditioning, sampler: SamplerSettings, generator: torch.Generator
 ) -> Tensor:
     """Sample and decode images `[B, 3, H, W]` (clips `[B, F, 3, H, W]`) with the DDIM sampler."""
     timesteps = ddim_timesteps(backbone, sampler.num_steps)
@@ -203,10 +204,11 @@ class FinetuneTrainer:
         if resume:
             self.load_checkpoint()
 
-    def _load_backbone(self) -> tuple[DiffusionBackbone, Path]:
+    def _load_backbone(self) -> tuple[FineTunableDiffusion, Path]:
         m = self.config.model
         if m.path is not None:
-            return DiffusionBackbone.from_pretrained(m.path), Path(m.path).resolve()
+            loaded = require_protocol(DiffusionBackbone.from_pretrained(m.path), FineTunableDiffusion, what=f"the model at {m.path}", needed_by="gendesign finetune")
+            return loaded, Path(m.path).resolve()
         assert m.tiny is not None
         backbone = DiffusionBackbone.build_tiny(m.tiny)
         base = (self.output_dir / "base").resolve()

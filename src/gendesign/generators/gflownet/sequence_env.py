@@ -5,11 +5,12 @@ A state is a prefix of token ids, right-padded with the space's ``pad_id`` to wi
 than ``L_max``); action ``V`` exits (allowed once the prefix is at least ``L_min`` long). Each
 non-empty prefix has exactly one parent, so the single backward action "remove the last token"
 has probability one and ``log P_B = 0``: trajectory balance reduces to the autoregressive
-likelihood. Terminal states are the prefixes of admissible length; the space's ``decode`` maps them
-to designs: for a :class:`~gendesign.core.sequence_space.SequenceSpace` one-to-one onto its
-designs, for the ``selfies`` molecule space onto molecules, many token strings to one molecule (the
-policy then samples a molecule with probability proportional to its reward times the number of
-token strings that decode to it).
+likelihood. Terminal states are the prefixes of admissible length, i.e. the id rows of the
+:class:`~gendesign.core.protocols.TokenSpace` (for a :class:`~gendesign.core.sequence_space.SequenceSpace`
+exactly its designs; for a space with further rules, such as the peptide spaces, a superset that
+``space.validate`` filters). For the ``selfies`` molecule space ``decode`` maps many token strings to
+one molecule, so the policy samples a molecule with probability proportional to its reward times the
+number of token strings that decode to it.
 
 Reference: M. Jain et al. "Biological sequence design with GFlowNets." ICML 2022 (the
 autoregressive sequence MDP).
@@ -34,8 +35,7 @@ class SequenceEnv(DiscreteEnv):
     `[B, L_max * (V + 1)]`.
 
     Args:
-        space: a design space with the :class:`~gendesign.core.protocols.TokenSpace` members; its
-            ``vocab_size``, ``min_length`` and ``max_length`` define the MDP.
+        space: the token space; its ``vocab_size``, ``pad_id``, ``min_length`` and ``max_length`` define the MDP.
     """
 
     def __init__(self, space: TokenSpace) -> None:
@@ -51,7 +51,7 @@ class SequenceEnv(DiscreteEnv):
         self.token_dim = self.vocab_size + 1
 
     def config(self) -> dict[str, Any]:
-        return {"class": type(self).__name__, "space": self.space.config()}
+        return {"class": type(self).__name__, "space": self.space.config()}  # type: ignore[attr-defined]
 
     def lengths(self, states: Tensor) -> Tensor:
         """`[B]` number of tokens in each prefix."""

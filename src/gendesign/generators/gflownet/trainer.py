@@ -144,6 +144,27 @@ class GFlowNetTrainer:
             logit_bias=logit_bias,
         )
 
+    def sample_designs(self, n: int, *, generator: torch.Generator | None = None, temperature: float = 1.0) -> tuple[list[Any], Tensor | None]:
+        """``n`` designs from the policy (no exploration) and their log-probabilities `[n]`, or ``None``.
+
+        The log-probability of a design is ``sum_t log P_F`` along its trajectory when the design
+        has exactly one trajectory (a tree-shaped environment such as
+        :class:`~gendesign.generators.gflownet.sequence_env.SequenceEnv`), the policy is
+        unconditional and ``temperature = 1``; otherwise it is not exact and ``None`` is returned.
+        A :class:`~gendesign.core.protocols.SequenceSampler`.
+        """
+        gen = self.generator if generator is None else generator
+        conditions = self.reward.sample_conditions(n, gen)
+        if n == 0:
+            return [], torch.zeros(0)
+        trajs = sample_forward(self.env, self.policy, n, conditions=conditions, temperature=temperature, generator=gen)
+        designs = self.env.to_designs(trajs.terminals.cpu())
+        if self.env.n_backward_actions != 1 or conditions is not None or temperature != 1.0:
+            return designs, None
+        with torch.no_grad():
+            log_probs = score_trajectories(self.env, self.policy, trajs).sum_log_pf()
+        return designs, log_probs.cpu()
+
     def backward_trajectories(self, terminals: Tensor, conditions: Tensor | None = None) -> Trajectories:
         """Trajectories ending in ``terminals`` `[B, D]`, sampled backwards with ``P_B``."""
         if conditions is None:

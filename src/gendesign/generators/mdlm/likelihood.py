@@ -45,7 +45,8 @@ def nelbo_per_design(model: MaskedDiffusionLM, x0: Tensor, *, num_samples: int =
         gen = design_generator(row[row != model.pad_id].tolist(), seed)
         u0 = torch.rand((), generator=gen)
         rows_t.append(t_min + (1 - t_min) * ((u0 + torch.arange(num_samples) / num_samples) % 1.0))
-        rows_u.append(torch.rand((num_samples, x0.shape[1]), generator=gen))
+        # masks are drawn at the model's full width so a design's draws do not depend on how wide its batch is padded
+        rows_u.append(torch.rand((num_samples, max(model.max_length, x0.shape[1])), generator=gen)[:, : x0.shape[1]])
     t = torch.stack(rows_t).reshape(-1).to(model.device)
     u = torch.stack(rows_u).reshape(-1, x0.shape[1]).to(model.device)
     x_rep = x0.to(model.device).repeat_interleave(num_samples, dim=0)

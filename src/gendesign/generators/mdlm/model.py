@@ -305,6 +305,8 @@ class MaskedDiffusionLM(Generator):
         """`[num]` lengths drawn from the stored training length histogram."""
         if float(self.length_counts.sum()) <= 0:
             raise GendesignError("this model has no length distribution (it was not trained with gendesign's trainer); pass length= or lengths=")
+        if num == 0:
+            return torch.empty(0, dtype=torch.long)
         probs = (self.length_counts / self.length_counts.sum()).cpu()
         return torch.multinomial(probs, num, replacement=True, generator=generator)
 
@@ -319,6 +321,30 @@ class MaskedDiffusionLM(Generator):
         from gendesign.generators.mdlm.sampler import reverse_step
 
         return reverse_step(self, x_t, t, s, **kwargs)
+
+    def anchored_step(self, x_t: Tensor, t: Tensor, s: Tensor, anchor: Tensor, **kwargs: Any) -> tuple[Tensor, Tensor]:
+        """A step of the posterior ``q(x_s | x_t, x_0 = anchor)`` scored under the model; see :func:`gendesign.generators.mdlm.sampler.reverse_step`."""
+        from gendesign.generators.mdlm.sampler import reverse_step
+
+        return reverse_step(self, x_t, t, s, anchor=anchor, **kwargs)
+
+    def sample_designs(self, n: int, *, generator: torch.Generator | None = None, **options: Any) -> tuple[list[Any], None]:
+        """``(designs, None)``: ``n`` decoded samples (a diffusion model has no exact log-probability; see :meth:`log_likelihood`).
+
+        ``options`` are those of :meth:`sample` (``steps``, ``temperature``, ``top_p``, ``order``, ``length``, ...).
+        """
+        return self.generate(n, generator=generator, **options), None
+
+    def log_likelihood(
+        self, designs: Sequence[Any], *, seed: int = 0, per_token: bool = False, num_samples: int = 16, include_length: bool = False
+    ) -> Tensor:
+        """Negative NELBO `[B]` (a lower bound on :math:`\\log p(x \\mid n)`, plus :math:`\\log p(n)` with ``include_length``); NaN for unreadable designs.
+
+        See :func:`gendesign.generators.mdlm.likelihood.naturalness`.
+        """
+        from gendesign.generators.mdlm.likelihood import naturalness
+
+        return naturalness(self, designs, num_samples=num_samples, seed=seed, per_token=per_token, include_length=include_length)
 
     def sample(self, num: int, **kwargs: Any) -> Tensor:
         """Ids `[num, L]` of fresh designs; see :meth:`gendesign.generators.mdlm.sampler.Sampler.sample`."""

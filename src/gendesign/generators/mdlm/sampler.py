@@ -339,8 +339,15 @@ def reverse_step(
     s_ = _as_times(s, x_t.shape[0], x_t.device)
     if bool((s_ >= t_).any()) or bool((s_ < 0).any()) or bool((t_ > 1).any()):
         raise GendesignError(f"reverse_step needs 0 <= s < t <= 1; got t={t_.tolist()} s={s_.tolist()}")
-    with torch.no_grad():
-        x0 = sampling_log_probs(model.x0_logits(x_t, t_), temperature, top_p)
+    training = model.training
+    if training:
+        model.eval()
+    try:
+        with torch.no_grad():
+            x0 = sampling_log_probs(model.x0_logits(x_t, t_), temperature, top_p)
+    finally:
+        if training:
+            model.train()
     if anchor is not None:
         if order != "ancestral":
             raise ConfigError(f"an anchored step follows the ancestral posterior; got order={order!r}")

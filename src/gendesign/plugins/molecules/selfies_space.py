@@ -36,6 +36,7 @@ from torch import Tensor
 
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, InvalidDesignError
+from gendesign.core.generator import GeneratorSpec
 from gendesign.core.sequence_space import pad_token_ids
 from gendesign.generators.tokenizers import SelfiesTokenizer
 from gendesign.plugins.molecules.smiles import SmilesSpace, canonical_smiles
@@ -248,17 +249,18 @@ class SelfiesSpace(DesignSpace):
                 return child
         return pa
 
-    def default_generator(self) -> Path:
-        """Directory of the shipped SELFIES MDLM, used by model-backed strategies such as ``mcts``.
+    def default_generator(self) -> GeneratorSpec:
+        """The shipped SELFIES MDLM (``{name = "mdlm", path = <package data>}``), used by model-backed strategies such as ``mcts``.
 
         Raises:
             ConfigError: if this space's alphabet differs from the model's; train a model on this
-                alphabet (``examples/mdlm_selfies_small.toml`` shows how) and pass its path instead.
+                alphabet (``examples/mdlm_selfies_small.toml`` shows how) and name it with
+                ``generator = { name = "mdlm", path = ... }`` in the strategy's options.
         """
         tokens = shipped_model_config()["tokenizer"]["tokens"]
         if tokens != self.tokens:
             raise ConfigError(
                 f"the shipped SELFIES MDLM reads {len(tokens)} symbols but this space's alphabet has {self.vocab_size} "
-                f"({self.tokens[:5]}...); use the default alphabet or give the strategy a model trained on this one"
+                f"({self.tokens[:5]}...); use the default alphabet or give the strategy a generator trained on this one"
             )
-        return shipped_model_path()
+        return GeneratorSpec(name="mdlm", path=str(shipped_model_path()))

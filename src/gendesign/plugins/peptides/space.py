@@ -18,7 +18,6 @@ import json
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -27,6 +26,7 @@ from torch import Tensor
 
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, InvalidDesignError
+from gendesign.core.generator import GeneratorSpec
 from gendesign.core.sequence_space import SequenceSpace
 from gendesign.plugins.peptides.monomers import C_CAPS, N_CAPS, resolve_monomer_set
 from gendesign.plugins.peptides.notation import Peptide, parse_peptide, remember
@@ -175,8 +175,8 @@ class PeptideSpace(DesignSpace):
     def display(self, design: Any) -> str:
         return self.validate(design)
 
-    def default_generator(self) -> Path:
-        """Directory of the shipped peptide MDLM, used by model-backed strategies such as ``mcts``.
+    def default_generator(self) -> GeneratorSpec:
+        """The shipped peptide MDLM (``{name = "mdlm", path = <package data>}``), used by model-backed strategies such as ``mcts``.
 
         Raises:
             ConfigError: if this space's monomer set differs from the model's vocabulary
@@ -195,7 +195,7 @@ class PeptideSpace(DesignSpace):
                 f"{self.vocab_size} monomers {list(self.monomers)[:5]}...; use monomers='all' or pass the strategy a model "
                 "trained on this space (python -m gendesign.plugins.peptides.train_mdlm shows how)"
             )
-        return path
+        return GeneratorSpec(name="mdlm", path=str(path))
 
     def smiles(self, design: Any) -> str:
         """Canonical isomeric SMILES of ``design`` (exact; built residue by residue)."""
@@ -346,6 +346,16 @@ class PeptideSmilesSpace(DesignSpace):
     @property
     def pad_id(self) -> int:
         return len(self.tokens)
+
+    @property
+    def min_length(self) -> int:
+        """Fewest SMILES tokens of a design (one: the admissible lengths are the residue space's)."""
+        return 1
+
+    @property
+    def max_length(self) -> int:
+        """Most SMILES tokens of a design: ``max_tokens``."""
+        return self.max_tokens
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "max_tokens": self.max_tokens, "peptide": self.residue_space.config()}
