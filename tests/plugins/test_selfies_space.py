@@ -189,7 +189,8 @@ def _campaign(strategy, options, space_options, budget, batch_size):
 
 def test_mcts_campaign_on_selfies_evaluates_only_valid_molecules_one_per_rollout():
     torch.set_num_threads(1)
-    parts, result, asked = _campaign("mcts", {"steps": 8, "num_children": 4, "num_lengths": 2}, {}, budget=24, batch_size=8)
+    options = {"steps": 8, "num_children": 4, "num_lengths": 2, "generator": {"name": "mdlm", "path": str(shipped_model_path())}}
+    parts, result, asked = _campaign("mcts", options, {}, budget=24, batch_size=8)
     space, mcts = parts.space, parts.strategy
     evaluated = [r for r in result.history if r.evaluation is not None]
     assert len(evaluated) == 24 == result.summary["evaluations"]
