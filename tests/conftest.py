@@ -5,6 +5,9 @@ import torch
 
 torch.set_num_threads(1)
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The suite tests gendesign, not whatever third-party plugins this environment has installed: no
+# entry-point plugin loads unless a test asks for them with the `installed_plugins` fixture.
+os.environ["GENDESIGN_LOAD_PLUGINS"] = ""
 
 
 def pytest_collection_modifyitems(config, items):

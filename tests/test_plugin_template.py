@@ -34,7 +34,7 @@ except (importlib.metadata.PackageNotFoundError, ImportError):  # pragma: no cov
     pytest.skip(f"the plugin template is not installed; pip install {TEMPLATE}", allow_module_level=True)
 
 
-def test_discovered_through_its_entry_point(fresh_plugins, monkeypatch, capsys):
+def test_discovered_through_its_entry_point(installed_plugins, monkeypatch, capsys):
     from gendesign.cli import main
 
     (ep,) = [e for e in importlib.metadata.entry_points(group="gendesign") if e.name == "template"]
@@ -51,7 +51,7 @@ def test_discovered_through_its_entry_point(fresh_plugins, monkeypatch, capsys):
     }
 
 
-def test_campaign_with_the_template_parts_finds_the_target(tmp_path, fresh_plugins):
+def test_campaign_with_the_template_parts_finds_the_target(tmp_path, installed_plugins):
     from gendesign.api import run_config
     from gendesign.core.config import load_config
 

@@ -182,6 +182,7 @@ def _campaign(config: CampaignConfig, parts: Parts, run_dir: Path) -> _ClosingCa
         run_dir=run_dir,
         max_rounds=s.max_rounds,
         patience_rounds=s.patience_rounds,
+        max_failed_batches=s.max_failed_batches,
         progress=s.progress,
         plots=s.plots,
         strategy_name=parts.strategy_name,
@@ -306,6 +307,7 @@ def optimize(
     device: str = "cpu",
     max_rounds: int | None = None,
     patience_rounds: int = 20,
+    max_failed_batches: int = 5,
     progress: bool = True,
     plots: bool = True,
     executor: str | Executor = "inline",
@@ -336,6 +338,9 @@ def optimize(
         device: ``"cpu"``, ``"cuda"`` or ``"auto"`` for the strategy and a callable objective.
         max_rounds: stop after this many rounds.
         patience_rounds: stop after this many rounds in a row that proposed nothing new.
+        max_failed_batches: raise :class:`~gendesign.core.errors.CampaignError` after this many
+            scored batches in a row that failed on every design with the same error (``0``: never);
+            the first batch of a session that fails this way stops at once.
         progress: draw a progress bar when standard error is a terminal.
         plots: write PNG plots (only with ``run_dir``).
         executor: ``"inline"``, ``"process"`` (a pool of ``workers`` processes) or an :class:`Executor`.
@@ -377,6 +382,7 @@ def optimize(
         ledger=ledger,
         max_rounds=max_rounds,
         patience_rounds=patience_rounds,
+        max_failed_batches=max_failed_batches,
         progress=progress,
         plots=plots,
         strategy_name=strategy_name,

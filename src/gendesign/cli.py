@@ -1,9 +1,15 @@
-"""The ``gendesign`` command line. Plugins add subcommands through ``register_commands(cli)``."""
+"""The ``gendesign`` command line. Plugins add subcommands through ``register_commands(cli)``.
+
+An error is one line on standard error and a non-zero exit code; ``gendesign --traceback ...`` (or
+``GENDESIGN_DEBUG=1``) adds the full traceback, and that of every plugin that failed to load.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import traceback
 from dataclasses import asdict
 
 import click
@@ -11,11 +17,27 @@ import click
 from gendesign.core.errors import GendesignError
 from gendesign.core.plugins import KINDS, get_plugins
 
+_TRACEBACK = {"requested": False}
+
+
+def _debug() -> bool:
+    return _TRACEBACK["requested"] or os.environ.get("GENDESIGN_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+
 
 @click.group()
 @click.version_option(package_name="gendesign")
-def cli() -> None:
+@click.option("--traceback", "show_traceback", is_flag=True, help="On an error, print the full traceback (same as GENDESIGN_DEBUG=1).")
+def cli(show_traceback: bool) -> None:
     """Reward-guided generative design: campaigns, generators, objectives and plugins."""
+    _TRACEBACK["requested"] = show_traceback
+
+
+def _echo_plugin_failures() -> None:
+    """One line per plugin that failed to load; with --traceback, its traceback too."""
+    for f in get_plugins().failures:
+        click.echo(f"FAILED {f.name}: {f.error}", err=True)
+        if _debug() and f.traceback:
+            click.echo(f.traceback.rstrip(), err=True)
 
 
 @cli.command(name="plugins")
@@ -35,8 +57,7 @@ def plugins_command(include_builtins: bool, as_json: bool) -> None:
         click.echo(f"{info['name']}{version}{tag}")
         for kind, names in info["registers"].items():
             click.echo(f"  {kind}: {', '.join(names)}")
-    for f in failures:
-        click.echo(f"FAILED {f['name']}: {f['error']}", err=True)
+    _echo_plugin_failures()
 
 
 @cli.command(name="list")
@@ -52,6 +73,7 @@ def list_command(kind: str, as_json: bool) -> None:
     width = max((len(r["name"]) for r in rows), default=0)
     for r in rows:
         click.echo(f"{r['name']:<{width}}  {r['summary']}")
+    _echo_plugin_failures()
 
 
 def _default_config_text() -> str:
@@ -152,8 +174,25 @@ def _add_plugin_commands() -> None:
 _add_plugin_commands()
 
 
+def _full_traceback(exc: BaseException) -> str:
+    """The traceback of ``exc`` and of every exception it was raised from or during, even those hidden by ``raise ... from None``."""
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        link.__suppress_context__ = False
+        link = link.__cause__ or link.__context__
+    return "".join(traceback.format_exception(exc)).rstrip()
+
+
 def main() -> None:
-    """Entry point: run the CLI, turning :class:`GendesignError` into a one-line message and exit code 2."""
+    """Entry point: run the CLI; an error is one message on standard error and a non-zero exit code.
+
+    :class:`GendesignError` exits with 2, any other exception with 1. With ``--traceback`` or
+    ``GENDESIGN_DEBUG=1`` the full traceback (files and lines, chained causes) comes first, then
+    the tracebacks of plugins that failed to load.
+    """
+    _TRACEBACK["requested"] = False
     try:
         cli(standalone_mode=False)
     except click.exceptions.Abort:
@@ -162,6 +201,12 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except GendesignError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
+    except Exception as exc:  # noqa: BLE001 - every error ends as a message and an exit code
+        known = isinstance(exc, GendesignError)
+        if _debug():
+            click.echo(_full_traceback(exc), err=True)
+            for f in get_plugins().failures:
+                click.echo(f"plugin {f.name!r} failed to load:\n{f.traceback.rstrip() or f.error}", err=True)
+        message = str(exc) if known else f"{type(exc).__name__}: {exc} (an internal error; `gendesign --traceback ...` shows where)"
+        click.echo(f"Error: {message}", err=True)
+        sys.exit(2 if known else 1)

@@ -18,7 +18,10 @@ The budget counts unique designs the objective scored in this run (cache hits fr
 count, because they are part of this run's search, but cost no objective call); raw calls count
 every asked design, duplicates included. A run stops at the budget, after ``max_rounds`` rounds,
 after ``patience_rounds`` rounds in a row that proposed nothing new, or when the strategy proposes
-nothing.
+nothing. A systemic failure (every design of a batch failed with the same error; see
+:mod:`gendesign.core.failures`) raises :class:`CampaignError` before that batch is recorded; what was
+recorded before stays in the ledger, and the run resumes from its last checkpoint once the cause is
+fixed.
 
 Resuming (:meth:`Campaign.run` on a run directory that holds a checkpoint) reloads the strategy
 state and counters of the last finished round, forgets the run's trajectory after that round, and
@@ -44,6 +47,7 @@ from torch import Tensor
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import CampaignError, ConfigError, InvalidDesignError
 from gendesign.core.executor import Executor, InlineExecutor
+from gendesign.core.failures import DEFAULT_MAX_FAILED_BATCHES, FailurePolicy
 from gendesign.core.ledger import Evaluation, Ledger
 from gendesign.core.objective import Objective, ObjectiveSpec, Scores, canonical_values, constraint_satisfied
 from gendesign.core.pareto import hypervolume, pareto_mask, reference_point
@@ -203,6 +207,9 @@ class Campaign:
             one shared by several campaigns as a cache.
         max_rounds: stop after this many rounds.
         patience_rounds: stop after this many rounds in a row that proposed nothing new.
+        max_failed_batches: raise :class:`CampaignError` after this many scored batches in a row
+            that failed on every design with the same error (``0``: never); see
+            :mod:`gendesign.core.failures`.
         progress: draw a progress bar on a terminal.
         plots: write PNG plots with the outputs.
         strategy_name: the strategy's registered name, for the ledger.
@@ -223,6 +230,7 @@ class Campaign:
         ledger: str | Path | Ledger | None = None,
         max_rounds: int | None = None,
         patience_rounds: int = 20,
+        max_failed_batches: int = DEFAULT_MAX_FAILED_BATCHES,
         progress: bool = True,
         plots: bool = True,
         strategy_name: str | None = None,
@@ -251,6 +259,8 @@ class Campaign:
         self.batch_size = int(batch_size)
         self.max_rounds = max_rounds
         self.patience_rounds = int(patience_rounds)
+        self.max_failed_batches = int(max_failed_batches)
+        self._failures = FailurePolicy(self.max_failed_batches)  # renewed by every run(): each session has a first batch
         self.progress = progress
         self.plots = plots
         self.strategy_name = strategy_name or type(strategy).__name__
@@ -453,6 +463,9 @@ class Campaign:
         for start in range(0, len(fresh), self.batch_size):
             batch = fresh[start : start + self.batch_size]
             scores, seconds = self.executor.evaluate(self.objective, [d for _, d in batch])
+            stop = self._failures.observe(scores)
+            if stop is not None:
+                raise CampaignError(self._failure_message(stop))
             evs = self._evaluations(batch, scores, round_, seconds)
             self.ledger.record(self.fingerprint, evs, run_id=self.run_id, round=round_)
             self._remember(evs)
@@ -468,6 +481,17 @@ class Campaign:
             self.strategy.tell([d for d, _ in told], scores)
             c.strategy_seconds += time.perf_counter() - start
         return len(rejected) + len(cached) + len(fresh)
+
+    def _failure_message(self, reason: str) -> str:
+        c = self.counters
+        if self.run_dir is None:
+            where = "The campaign ran in memory, so nothing was kept"
+        else:
+            where = (
+                f"The ledger keeps the {c.evaluations} evaluations made before this batch; fix the cause and continue with "
+                f"`gendesign resume {self.run_dir}` (or the same optimize(..., run_dir=...) call)"
+            )
+        return f"campaign stopped in round {c.round + 1}: {reason}. {where}"
 
     def _scores(self, keys: Sequence[str]) -> Scores:
         evs = [self._known[k] for k in keys]
@@ -511,6 +535,7 @@ class Campaign:
             self._restore()
             self._restored = True
         self._write_metadata()
+        self._failures = FailurePolicy(self.max_failed_batches)
         session_start = time.perf_counter()
         wall_before = self.counters.wall_seconds
         progress = Progress(self.budget, initial=self.counters.evaluations, enabled=self.progress, description=self.strategy_name)

@@ -68,6 +68,9 @@ class CampaignSettings(BaseModel):
     run_dir: str | None = None
     max_rounds: int | None = Field(None, gt=0, description="stop after this many ask/tell rounds")
     patience_rounds: int = Field(20, gt=0, description="stop after this many rounds in a row that proposed nothing new")
+    max_failed_batches: int = Field(
+        5, ge=0, description="stop after this many scored batches in a row that failed on every design with the same error (0: never)"
+    )
     progress: bool = True
     plots: bool = True
     executor: Literal["inline", "process"] = Field("inline", description="score batches in this process or in a process pool")

@@ -22,6 +22,8 @@ from torch import Tensor
 from gendesign.core.errors import ConfigError, ObjectiveError
 
 Direction = Literal["max", "min"]
+NON_FINITE = "returned a non-finite value"
+"""Error text of an item whose value is NaN or infinite: a verdict on that design (infeasible), not a broken objective."""
 DeviceName = Literal["cpu", "cuda", "auto"]
 
 
@@ -251,15 +253,10 @@ class Objective(ABC):
             if values.ndim == 1 and k == 1:
                 values = values.unsqueeze(-1)
             if values.ndim != 2 or tuple(values.shape) != (batch, k):
-                msg = (
-                    f"objective {self.name!r} returned shape {list(values.shape)}; expected [B, K] = [{batch}, {k}] "
-                    f"(columns {[s.name for s in self.specs]})"
-                )
-                return Scores.failed(batch, self.specs, msg, self.device)
+                return Scores.failed(batch, self.specs, self._shape_error("values", values.shape, batch), self.device)
             scores = Scores(values=values, valid=torch.ones(batch, dtype=torch.bool, device=values.device), specs=self.specs)
         if tuple(scores.values.shape) != (batch, k):
-            msg = f"objective {self.name!r} returned Scores of shape {list(scores.values.shape)}; expected [{batch}, {k}]"
-            return Scores.failed(batch, self.specs, msg, self.device)
+            return Scores.failed(batch, self.specs, self._shape_error("Scores", scores.values.shape, batch), self.device)
         if not scores.values.is_floating_point():
             scores.values = scores.values.float()
         finite = torch.isfinite(scores.values).all(dim=-1)
@@ -267,7 +264,7 @@ class Objective(ABC):
         if bool(bad.any()):
             errors = list(scores.errors)
             for i in torch.nonzero(bad).flatten().tolist():
-                errors[i] = f"objective {self.name!r} returned a non-finite value {scores.values[i].tolist()}"
+                errors[i] = f"objective {self.name!r} {NON_FINITE} {scores.values[i].tolist()}"
             scores.errors = errors
         valid = scores.valid & finite
         if not bool(valid.all()):
@@ -275,6 +272,13 @@ class Objective(ABC):
             scores.values = torch.where(mask, torch.full_like(scores.values, math.nan), scores.values)
         scores.valid = valid
         return scores
+
+    def _shape_error(self, what: str, shape: torch.Size, batch: int) -> str:
+        k = len(self.specs)
+        return (
+            f"objective {self.name!r} returned {what} of shape {list(shape)}; expected [{batch}, {k}] "
+            f"({k} column{'s' if k != 1 else ''} from its specs: {', '.join(s.name for s in self.specs)})"
+        )
 
 
 def _describe(objective: Objective, exc: BaseException) -> str:

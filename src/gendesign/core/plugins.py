@@ -101,10 +101,10 @@ class PluginSystem:
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
             raise PluginError(f"{exc}; hooks are: {', '.join(KINDS.values())}, register_commands") from exc
-        self.spaces: Registry[Any] = Registry("design space")
-        self.generators: Registry[Any] = Registry("generator")
-        self.objectives: Registry[Any] = Registry("objective")
-        self.strategies: Registry[Any] = Registry("search strategy")
+        self.spaces: Registry[Any] = Registry("design space", failures=self.failures)
+        self.generators: Registry[Any] = Registry("generator", failures=self.failures)
+        self.objectives: Registry[Any] = Registry("objective", failures=self.failures)
+        self.strategies: Registry[Any] = Registry("search strategy", failures=self.failures)
         for kind, hook in KINDS.items():
             self._collect(getattr(self, kind), hook)
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
@@ -29,13 +29,26 @@ class Entry(Generic[T]):
         return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
+class FailedPlugin(Protocol):
+    """A plugin that could not be loaded: its name and the error, ``"Type: message"``."""
+
+    name: str
+    error: str
+
+
 @dataclass
 class Registry(Generic[T]):
-    """Factories of one kind (``"objective"``, ``"generator"``, ...) keyed by name."""
+    """Factories of one kind (``"objective"``, ``"generator"``, ...) keyed by name.
+
+    Attributes:
+        failures: the plugins that failed to load (shared with the plugin system, so later
+            failures show too); a missed lookup names them, since the name may be one of theirs.
+    """
 
     kind: str
     entries: dict[str, Entry[T]] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
+    failures: Sequence[FailedPlugin] = field(default_factory=list)
 
     def register(self, name: str, factory: T, *, plugin: str, aliases: tuple[str, ...] = (), override: bool = False) -> None:
         if not isinstance(name, str) or not name:
@@ -60,7 +73,10 @@ class Registry(Generic[T]):
 
             close = difflib.get_close_matches(name, list(self.entries) + list(self.aliases), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise UnknownNameError(f"unknown {self.kind} {name!r}.{hint} Available: {', '.join(sorted(self.entries)) or '(none)'}")
+            failed = "".join(f"; plugin {f.name!r} failed to load: {f.error}" for f in self.failures)
+            raise UnknownNameError(
+                f"unknown {self.kind} {name!r}{failed}.{hint} Available: {', '.join(sorted(self.entries)) or '(none)'}"
+            )
         return self.entries[key]
 
     def build(self, name: str, options: Mapping[str, Any] | None = None, **context: Any) -> Any:

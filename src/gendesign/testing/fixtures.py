@@ -3,7 +3,10 @@
 Fixtures:
 
 * ``fresh_plugins``: a :class:`~gendesign.core.plugins.PluginSystem` built from scratch for the test,
-  installed as the process-wide system and forgotten afterwards;
+  installed as the process-wide system and forgotten afterwards (it honours
+  ``GENDESIGN_LOAD_PLUGINS`` and ``GENDESIGN_DISABLE_PLUGINS``);
+* ``installed_plugins``: the same, with every installed entry-point plugin loaded even when the
+  suite set ``GENDESIGN_LOAD_PLUGINS=""`` to keep them out (gendesign's own suite does);
 * ``tmp_run_dir``: an empty run directory under ``tmp_path``;
 * ``counting_objective``: a factory for :class:`CountingObjective`, an objective that records how
   often it scored each design key.
@@ -94,9 +97,7 @@ class CountingObjective(Objective):
         return {k: c for k, c in self.counts.items() if c > 1}
 
 
-@pytest.fixture
-def fresh_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[PluginSystem]:
-    """A freshly built plugin system, installed as the process-wide one for the test's duration."""
+def _installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[PluginSystem]:
     import gendesign.core.plugins as plugins_module
 
     reset_plugins()
@@ -104,6 +105,19 @@ def fresh_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[PluginSystem]:
     monkeypatch.setattr(plugins_module, "_SYSTEM", system)
     yield system
     reset_plugins()
+
+
+@pytest.fixture
+def fresh_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[PluginSystem]:
+    """A freshly built plugin system, installed as the process-wide one for the test's duration."""
+    yield from _installed(monkeypatch)
+
+
+@pytest.fixture
+def installed_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[PluginSystem]:
+    """Like ``fresh_plugins``, with every installed entry-point plugin loaded whatever ``GENDESIGN_LOAD_PLUGINS`` says."""
+    monkeypatch.delenv("GENDESIGN_LOAD_PLUGINS", raising=False)
+    yield from _installed(monkeypatch)
 
 
 @pytest.fixture

@@ -197,8 +197,19 @@ def test_draft_on_a_latent_text_model_with_guidance_trains_only_unet_lora(contex
         return original()
 
     ctx.optimizer_step = capture
+    rewards = []
+    reward_scores = ctx.reward_scores
+
+    def record(images, cond, *, grad):
+        values, scores = reward_scores(images, cond, grad=grad)
+        rewards.append(values.detach())
+        return values, scores
+
+    ctx.reward_scores = record
     metrics = DRaFT(DRaFTOptions(k=2)).step(ctx, ["a cat", "a dog"])
-    assert metrics["reward_mean"] == metrics["reward_mean"]
+    (values,) = rewards
+    assert values.shape == (2,) and bool(torch.isfinite(values).all())
+    assert metrics["reward_mean"] == pytest.approx(float(values.mean()), rel=1e-6), "reward_mean is the mean reward of the step's samples"
     with_grad = [n for n, g in grads.items() if g is not None]
     assert with_grad and all(n.startswith("unet.") and "lora_" in n for n in with_grad)
     assert all(torch.isfinite(grads[n]).all() for n in with_grad)

@@ -32,7 +32,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from gendesign.core.errors import CampaignError, ConfigError, GendesignError, require
+from gendesign.core.errors import CampaignError, ConfigError, GendesignError, ObjectiveError, require
+from gendesign.core.failures import common_error
 from gendesign.core.files import file_in
 from gendesign.core.objective import Objective, resolve_device
 from gendesign.core.protocols import FineTunableDiffusion, require_protocol
@@ -298,6 +299,11 @@ class FinetuneTrainer:
             _restore_reward_state(self.reward, reward_state)
         finally:
             self.trained.train(was_training)
+        reason = common_error(scores.valid.tolist(), scores.errors) if self.step == 0 else None
+        if reason is not None:  # a broken reward stops before step 1 instead of training on NaN
+            raise ObjectiveError(
+                f"reward {self.reward.name!r} failed on every sample of the first batch ({len(scores)}); no step was taken: {reason}"
+            )
         finite = torch.isfinite(values)
         out = {
             "heldout_reward": float(values[finite].mean()) if bool(finite.any()) else math.nan,
