@@ -18,7 +18,7 @@ raise for it, since it has no id row. A row that decodes to no atoms (all pad, o
 ``[Ring1]``) gives the empty string, which is invalid.
 
 The default alphabet and ``max_length`` are those of the SELFIES MDLM shipped in
-``models/selfies_mdlm_small`` (:meth:`SelfiesSpace.default_generator`): the 40-odd symbols of
+``models/selfies_mdlm_small`` (:meth:`SelfiesSpace.default_generator`): the 62 symbols of
 RDKit's packaged NCI set without salts, i.e. ``selfies.get_alphabet_from_selfies`` of that corpus,
 most frequent first.
 """
