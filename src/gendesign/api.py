@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from gendesign.core.campaign import LEDGER_NAME, RUN_FILE, Campaign, CampaignResult
 from gendesign.core.config import CampaignConfig, load_config
@@ -28,8 +29,9 @@ from gendesign.core.executor import Executor, make_executor
 from gendesign.core.generator import generator_context
 from gendesign.core.ledger import Ledger
 from gendesign.core.objective import Direction, FunctionObjective, Objective, make_specs
+from gendesign.core.options import check_seed
 from gendesign.core.plugins import PluginSystem, get_plugins
-from gendesign.core.registry import accepted_context
+from gendesign.core.registry import accepted_context, format_validation_error
 from gendesign.core.report import write_outputs
 from gendesign.core.strategy import SearchStrategy
 from gendesign.objectives.compose import Respecified, Stacked
@@ -64,6 +66,8 @@ def _build(system: PluginSystem, kind: str, section: str, name: str, options: di
         raise ConfigError(f"{section}: name = {name!r}: {exc}") from None
     except GendesignError as exc:
         raise ConfigError(f"{section} ({name!r}): {exc}") from None
+    except ValidationError as exc:
+        raise ConfigError(f"{section} ({name!r}): {format_validation_error(exc, where=f'{name!r}')}") from None
     except Exception as exc:  # noqa: BLE001 - a factory that breaks is reported with the part that broke
         raise ConfigError(f"{section} ({name!r}) failed to build with options {options!r}: {type(exc).__name__}: {exc}") from exc
 
@@ -122,13 +126,18 @@ def build_parts(config: CampaignConfig, *, plugins: PluginSystem | None = None) 
         objectives.append(obj)
     objective = objectives[0] if len(objectives) == 1 else Stacked(objectives)
     if space is None:
-        default = getattr(objectives[0], "default_space", None)
-        if default is None:
+        space = objectives[0].default_space()
+        if space is None:
             raise ConfigError(
                 f"no [space] table, and objective {config.objectives[0].name!r} has no default space; add a [space] table, e.g. "
                 f"[space] name = \"sequence\" options = {{ alphabet = \"ACGT\", length = 8 }}. Registered spaces: {', '.join(e.name for e in system.spaces)}"
             )
-        space = default()
+    else:
+        for i, (part, obj) in enumerate(zip(config.objectives, objectives)):
+            try:
+                obj.check_space(space)
+            except ConfigError as exc:
+                raise ConfigError(f"[[objectives]] #{i + 1} ({part.name!r}) and [space] ({config.space.name!r}) do not fit: {exc}") from None
     strategy = _build(
         system, "strategies", "[strategy]", config.strategy.name, config.strategy.options, space=space, specs=objective.specs, **ctx
     )
@@ -285,9 +294,9 @@ def _as_space(space: DesignSpace | str | None, objective: Any, options: dict[str
     if isinstance(space, str):
         return _build(system, "spaces", "space", space, options, seed=seed, device=device)
     if space is None:
-        default = getattr(objective, "default_space", None)
+        default = objective.default_space() if isinstance(objective, Objective) else None
         if default is not None:
-            return default()
+            return default
         raise ConfigError("space=None needs an objective with default_space(); pass a DesignSpace or a registered space name")
     raise ConfigError(f"space must be a DesignSpace or a registered name, got {type(space).__name__}")
 
@@ -359,9 +368,12 @@ def optimize(
         >>> result.best["f"].design, result.best["f"].values["f"], result.summary["evaluations"]
         ('1111', 4.0, 16)
     """
+    check_seed(seed)
     system = get_plugins()
     built_space = _as_space(space, objective, dict(space_options or {}), system, seed, device)
     obj = _as_objective(objective, built_space, directions, names, seed, device)
+    if space is not None:
+        obj.check_space(built_space)
     if isinstance(strategy, str):
         search = _build(system, "strategies", "strategy", strategy, strategy_options, space=built_space, specs=obj.specs, seed=seed, device=device)
         strategy_name = strategy

@@ -118,13 +118,13 @@ def test_pareto_mask_keeps_duplicates_and_drops_nan():
     assert pareto_mask(torch.empty(0, 3)).shape == (0,)
 
 
-@pytest.mark.parametrize("matrix_max_rows", [10_000, 10])
-def test_pareto_mask_and_sort_match_full_pairwise_matrix_and_ignore_row_order(monkeypatch, matrix_max_rows):
-    import gendesign.core.pareto as pareto
+@pytest.mark.parametrize(("k", "matrix_max_rows"), [(2, 1500), (3, 1500), (4, 10_000), (4, 10)])
+def test_pareto_mask_and_sort_match_full_pairwise_matrix_and_ignore_row_order(monkeypatch, k, matrix_max_rows):
+    import gendesign.core.pareto_sweeps as sweeps
 
-    monkeypatch.setattr(pareto, "_MATRIX_MAX_ROWS", matrix_max_rows)
+    monkeypatch.setattr(sweeps, "_RANK_MATRIX_ROWS", matrix_max_rows)
     g = torch.Generator().manual_seed(0)
-    Y = torch.randint(0, 8, (300, 3), generator=g).float()
+    Y = torch.randint(0, 8, (300, k), generator=g).float()
     D = dominates(Y.unsqueeze(1), Y.unsqueeze(0))
     assert torch.equal(pareto_mask(Y), ~D.any(dim=0))
     counts, alive, expected = D.sum(dim=0), torch.ones(300, dtype=torch.bool), []
@@ -412,14 +412,16 @@ def test_archive_config_errors():
     assert ParetoArchive(3, ref_point=[0.0, 0.0, 0.0]).prune == "crowding"
 
 
-def test_docs_pareto_example_runs():
+def test_docs_pareto_examples_run():
     import re
     from pathlib import Path
 
     doc = Path(__file__).resolve().parents[2] / "docs" / "pareto.md"
-    example = re.findall(r"```python\n(.*?)```", doc.read_text(), re.S)[0]
-    assert example.count("assert ") >= 2, "the docs example must check its own results"
-    exec(compile(example, str(doc), "exec"), {"__name__": "docs_example"})
+    examples = re.findall(r"```python\n(.*?)```", doc.read_text(), re.S)
+    assert len(examples) == 2
+    for example in examples:
+        assert example.count("assert ") >= 2, "each docs example must check its own results"
+        exec(compile(example, str(doc), "exec"), {"__name__": "docs_example"})
 
 
 def test_archive_rejects_a_batch_it_dominates_and_stays_unchanged():
@@ -431,3 +433,37 @@ def test_archive_rejects_a_batch_it_dominates_and_stays_unchanged():
     accepted = archive.add(torch.tensor([[0.5, 0.0], [0.6, 0.6]], dtype=torch.float64), ["f", "g"])
     assert accepted.tolist() == [False, True]
     assert sorted(archive.keys) == ["a", "b", "g"]
+
+
+# ----- ParetoFront -----------------------------------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(_grid_points(3, max_n=10), min_size=1, max_size=6))
+def test_pareto_front_equals_batch_front_and_hypervolume(batches):
+    from gendesign.core.pareto import ParetoFront
+
+    tracker = ParetoFront(3)
+    seen = torch.empty(0, 3)
+    for batch in batches:
+        tracker.add(batch)
+        seen = torch.cat([seen, batch])
+        expected = torch.unique(seen[pareto_mask(seen)].double(), dim=0)
+        assert torch.equal(tracker.values, expected)
+        assert tracker.hypervolume([0.0, 0.0, 0.0]) == hypervolume(seen, [0.0, 0.0, 0.0])
+        assert tracker.hypervolume([1.0, 0.0, 0.0]) == hypervolume(seen, [1.0, 0.0, 0.0])
+
+
+def test_pareto_front_merges_a_long_queue_and_ignores_nan(monkeypatch):
+    import gendesign.core.pareto as pareto
+
+    monkeypatch.setattr(pareto, "_QUEUE_ROWS", 4)
+    tracker = pareto.ParetoFront(2)
+    t = torch.linspace(0, 1, 4, dtype=torch.float64)
+    tracker.add(torch.stack([t, 1 - t], -1))
+    assert tracker._queued_rows == 4
+    tracker.add(torch.tensor([[0.1, 0.1], [NAN, 5.0]]))
+    assert tracker._queued_rows == 0 and tracker._front.shape == (4, 2)
+    assert tracker.hypervolume([0.0, 0.0]) == pytest.approx(hypervolume(torch.stack([t, 1 - t], -1), [0.0, 0.0]))
+    with pytest.raises(ConfigError, match="K=3"):
+        tracker.add(torch.zeros(1, 3))

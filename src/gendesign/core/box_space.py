@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from gendesign.core.designs import DesignSpace
-from gendesign.core.errors import ConfigError, InvalidDesignError
+from gendesign.core.errors import ConfigError, InvalidDesignError, short_repr
 
 
 class BoxSpace(DesignSpace):
@@ -39,7 +39,7 @@ class BoxSpace(DesignSpace):
         if b.ndim != 2 or b.shape[1] != 2 or b.shape[0] == 0:
             raise ConfigError(f"bounds must be [[low, high], ...] with at least one dimension, got {bounds!r}")
         if not np.all(np.isfinite(b)) or not np.all(b[:, 0] < b[:, 1]):
-            raise ConfigError(f"every bound needs finite low < high, got {b.tolist()}")
+            raise ConfigError(f"bounds={b.tolist()}: every dimension needs finite low < high")
         if mutation_scale <= 0 or eta < 0:
             raise ConfigError(f"need mutation_scale > 0 and eta >= 0, got {mutation_scale}, {eta}")
         self.low, self.high = b[:, 0], b[:, 1]
@@ -57,12 +57,18 @@ class BoxSpace(DesignSpace):
     def validate(self, design: Any) -> tuple[float, ...]:
         if isinstance(design, Tensor):
             design = design.detach().cpu().tolist()
+        # Only real numbers are coordinates: numpy would read "0.5" and True as 0.5 and 1.0.
+        items = design if isinstance(design, (list, tuple)) else []
+        not_number = next((v for v in items if isinstance(v, (bool, np.bool_, str, bytes))), None)
         try:
-            x = np.asarray(design, dtype=float)
+            raw = np.asarray(design)
+            x = raw.astype(float) if raw.dtype.kind in "iuf" and not_number is None else None
         except (TypeError, ValueError):
-            raise InvalidDesignError(f"cannot read a point from {design!r}; pass {self.dim} numbers") from None
+            x = None
+        if x is None:
+            raise InvalidDesignError(f"cannot read a point from {short_repr(design)}; pass {self.dim} real numbers")
         if x.shape != (self.dim,):
-            raise InvalidDesignError(f"point {design!r} has shape {list(x.shape)}; this box has {self.dim} dimensions")
+            raise InvalidDesignError(f"point {short_repr(design)} has shape {list(x.shape)}; this box has {self.dim} dimensions")
         if not np.all(np.isfinite(x)):
             raise InvalidDesignError(f"point {x.tolist()} has non-finite coordinates")
         outside = np.nonzero((x < self.low) | (x > self.high))[0]

@@ -50,7 +50,7 @@ from gendesign.core.executor import Executor, InlineExecutor
 from gendesign.core.failures import DEFAULT_MAX_FAILED_BATCHES, FailurePolicy
 from gendesign.core.ledger import Evaluation, Ledger
 from gendesign.core.objective import Objective, ObjectiveSpec, Scores, canonical_values, constraint_satisfied
-from gendesign.core.pareto import hypervolume, pareto_mask, reference_point
+from gendesign.core.pareto import ParetoFront, reference_point
 from gendesign.core.progress import Progress
 from gendesign.core.report import front_indices, specs_to_json, write_outputs
 from gendesign.core.strategy import SearchStrategy
@@ -293,8 +293,7 @@ class Campaign:
         self.counters = Counters()
         self._known: dict[str, Evaluation] = {}
         self._order: list[str] = []
-        self._front = torch.empty(0, len(self._objective_columns), dtype=torch.float64)
-        self._pending: list[Tensor] = []
+        self._front = ParetoFront(len(self._objective_columns))
         self._best = torch.full((len(self._objective_columns),), -math.inf, dtype=torch.float64)
         self._restored = False
 
@@ -360,7 +359,7 @@ class Campaign:
         canon = canonical_values(values[:, cols], [self.specs[k] for k in cols])
         self._best = torch.maximum(self._best, canon.max(dim=0).values)
         if len(cols) >= 2:
-            self._pending.append(canon)
+            self._front.add(canon)
 
     def _advance(self, progress: Progress, evaluations: int) -> None:
         if progress.enabled:
@@ -370,16 +369,11 @@ class Campaign:
         """Best natural value per objective column, and the hypervolume of the feasible front (K >= 2)."""
         cols = self._objective_columns
         best = {self.specs[k].name: float(self._best[i]) * self.specs[k].sign for i, k in enumerate(cols)}
-        if self._pending:
-            pool = torch.cat([self._front, *self._pending])
-            self._front = pool[pareto_mask(pool)]
-            self._pending = []
-        if len(cols) < 2 or self._front.shape[0] == 0:
+        if len(cols) < 2 or len(self._front) == 0:
             return best, None
         specs = [self.specs[k] for k in cols]
         signs = torch.tensor([s.sign for s in specs], dtype=torch.float64)
-        ref = reference_point(specs, self._front * signs).double()
-        return best, hypervolume(self._front, ref)
+        return best, self._front.hypervolume(reference_point(specs, self._front.values * signs))
 
     def _evaluations(self, batch: Sequence[tuple[str, Any]], scores: Scores, round_: int, seconds: float) -> list[Evaluation]:
         """Ledger rows for a scored batch of ``(key, canonical design)``; ``seconds`` is split evenly."""

@@ -30,6 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gendesign.core.errors import ConfigError
+from gendesign.core.options import MAX_SEED, StrictOptions
 from gendesign.core.registry import format_validation_error
 
 
@@ -58,23 +59,21 @@ class ObjectivePart(Part):
     transforms: dict[str, dict[str, Any] | list[dict[str, Any]]] | None = None
 
 
-class CampaignSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    budget: int = Field(1000, gt=0, description="unique designs to evaluate")
-    batch_size: int = Field(64, gt=0)
-    seed: int = 0
+class CampaignSettings(StrictOptions):
+    budget: int = Field(1000, gt=0, le=10**12, description="unique designs to evaluate")
+    batch_size: int = Field(64, gt=0, le=10**7)
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="seeds the strategy and the space's sampler")
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     run_dir: str | None = None
-    max_rounds: int | None = Field(None, gt=0, description="stop after this many ask/tell rounds")
-    patience_rounds: int = Field(20, gt=0, description="stop after this many rounds in a row that proposed nothing new")
+    max_rounds: int | None = Field(None, gt=0, le=10**12, description="stop after this many ask/tell rounds")
+    patience_rounds: int = Field(20, gt=0, le=10**12, description="stop after this many rounds in a row that proposed nothing new")
     max_failed_batches: int = Field(
-        5, ge=0, description="stop after this many scored batches in a row that failed on every design with the same error (0: never)"
+        5, ge=0, le=10**12, description="stop after this many scored batches in a row that failed on every design with the same error (0: never)"
     )
     progress: bool = True
     plots: bool = True
     executor: Literal["inline", "process"] = Field("inline", description="score batches in this process or in a process pool")
-    workers: int = Field(2, gt=0, description="worker processes for executor = 'process'")
+    workers: int = Field(2, gt=0, le=1024, description="worker processes for executor = 'process'")
     ledger: str | None = Field(None, description="a ledger file shared between runs as a cache (default: run_dir/ledger.sqlite)")
 
 
@@ -106,13 +105,25 @@ def parse_config(data: dict[str, Any], *, source: str = "config") -> CampaignCon
         raise ConfigError(format_validation_error(exc, where=source, model=CampaignConfig)) from None
 
 
-def read_toml(path: str | Path, *, what: str = "config file") -> dict[str, Any]:
-    """The table in TOML file ``path``; a missing file or a syntax error is a :class:`ConfigError`."""
+MAX_CONFIG_BYTES = 1 << 20
+"""Largest config file read (1 MiB); designs and data belong in files the config names, not in it."""
+
+
+def read_toml(path: str | Path, *, what: str = "config file", max_bytes: int = MAX_CONFIG_BYTES) -> dict[str, Any]:
+    """The table in TOML file ``path``; a missing, oversized or malformed file is a :class:`ConfigError`."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"{what} {str(p)!r} does not exist")
+    size = p.stat().st_size
+    if size > max_bytes:
+        raise ConfigError(
+            f"{what} {str(p)!r} has {size} bytes, more than the limit of {max_bytes} (max_bytes); "
+            "put long lists of designs in a file the config names (e.g. a SMILES pool) instead"
+        )
     try:
-        return tomllib.loads(p.read_text())
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{what} {str(p)!r} is not UTF-8 text: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p} is not valid TOML: {exc}") from None
 

@@ -38,6 +38,12 @@ class CampaignError(GendesignError):
     """A campaign cannot start or resume (corrupt run directory, config that changed under a resume)."""
 
 
+def short_repr(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, so a huge bad input does not flood a message."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 25]}... ({len(text)} characters)"
+
+
 def require(module: str, extra: str) -> object:
     """Import ``module`` or raise :class:`MissingDependencyError` naming the extra that provides it."""
     import importlib

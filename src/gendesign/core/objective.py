@@ -16,10 +16,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from gendesign.core.errors import ConfigError, ObjectiveError
+from gendesign.core.designs import DesignSpace
+from gendesign.core.errors import ConfigError, InvalidDesignError, ObjectiveError
 
 Direction = Literal["max", "min"]
 NON_FINITE = "returned a non-finite value"
@@ -62,13 +64,23 @@ class ObjectiveSpec:
     description: str = ""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError(f"ObjectiveSpec name={self.name!r} must be a non-empty string")
+        if not isinstance(self.description, str):
+            raise ConfigError(f"ObjectiveSpec {self.name!r}: description={self.description!r} must be a string")
         if self.direction not in ("max", "min"):
             raise ConfigError(f"ObjectiveSpec {self.name!r}: direction={self.direction!r}; use 'max' or 'min'")
         if self.kind not in ("objective", "constraint"):
             raise ConfigError(f"ObjectiveSpec {self.name!r}: kind={self.kind!r}; use 'objective' or 'constraint'")
         if self.kind == "constraint" and self.threshold is None:
             raise ConfigError(f"constraint {self.name!r} needs a threshold")
+        if self.threshold is not None:
+            if not _is_finite_number(self.threshold):
+                raise ConfigError(f"ObjectiveSpec {self.name!r}: threshold={self.threshold!r} must be a finite number")
+            object.__setattr__(self, "threshold", float(self.threshold))
         if self.bounds is not None:
+            if not isinstance(self.bounds, (list, tuple)) or len(self.bounds) != 2 or not all(_is_finite_number(b) for b in self.bounds):
+                raise ConfigError(f"ObjectiveSpec {self.name!r}: bounds={self.bounds!r} must be two finite numbers [low, high]")
             lo, hi = self.bounds
             if not lo < hi:
                 raise ConfigError(f"ObjectiveSpec {self.name!r}: bounds={self.bounds!r} must satisfy low < high")
@@ -78,6 +90,15 @@ class ObjectiveSpec:
     def sign(self) -> float:
         """``+1`` for maximised columns, ``-1`` for minimised ones: ``canonical = sign * value``."""
         return 1.0 if self.direction == "max" else -1.0
+
+
+SPACE_PROBES = 8
+"""Designs sampled by :meth:`Objective.check_space` to compare a configured space with an objective's own."""
+
+
+def _is_finite_number(value: Any) -> bool:
+    """A real number that is not a bool, NaN or infinite."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def canonical_values(values: Tensor, specs: Sequence[ObjectiveSpec]) -> Tensor:
@@ -229,6 +250,37 @@ class Objective(ABC):
         self.device = resolve_device(device)
         return self
 
+    def default_space(self) -> DesignSpace | None:
+        """The design space this objective is defined on (a benchmark function's domain), or None.
+
+        A campaign without a ``[space]`` table searches this space; composites forward their
+        parts' default space.
+        """
+        return None
+
+    def check_space(self, space: DesignSpace) -> None:
+        """Raise :class:`ConfigError` when ``space`` holds designs this objective cannot score.
+
+        The default compares ``space`` with :meth:`default_space`: each of ``SPACE_PROBES`` designs
+        sampled from ``space`` (fixed seed) must be a valid design of the default space, so a
+        sequence space of length 15 for an objective of length 16 is refused before any
+        evaluation. An objective without a default space accepts any space; one with a cheaper or
+        more precise rule overrides this.
+        """
+        own = self.default_space()
+        if own is None:
+            return
+        for design in space.sample(SPACE_PROBES, np.random.default_rng(0)):
+            try:
+                own.validate(design)
+            except InvalidDesignError as exc:
+                own_options = {k: v for k, v in own.config().items() if k != "class"}
+                raise ConfigError(
+                    f"objective {self.name!r} cannot score designs of this {type(space).__name__}: a sampled design is not in "
+                    f"the objective's own {type(own).__name__} {own_options}: {exc}. "
+                    "Make the space's options match, or leave the space out to use the objective's own"
+                ) from None
+
     def __call__(self, designs: Sequence[Any], *, grad: bool = False) -> Scores:
         """Score ``designs`` safely; ``grad=True`` keeps the autograd graph (differentiable objectives only)."""
         if grad and not self.differentiable:
@@ -249,7 +301,10 @@ class Objective(ABC):
         if isinstance(out, Scores):
             scores = out
         else:
-            values = torch.as_tensor(out)
+            values = out if isinstance(out, Tensor) else torch.as_tensor(_to_float_array(out), dtype=torch.float32)
+            if values.is_complex():
+                msg = f"objective {self.name!r} returned a {values.dtype} tensor; expected real values"
+                return Scores.failed(batch, self.specs, msg, self.device)
             if values.ndim == 1 and k == 1:
                 values = values.unsqueeze(-1)
             if values.ndim != 2 or tuple(values.shape) != (batch, k):
@@ -339,6 +394,8 @@ class FunctionObjective(Objective):
     def evaluate(self, designs: Sequence[Any]) -> Tensor:
         raw = self.fn(list(designs)) if self.batched else [self.fn(d) for d in designs]
         if isinstance(raw, Tensor):
+            if raw.is_complex():
+                raise ObjectiveError(f"objective {self.name!r} returned a complex tensor; return real values")
             return raw.to(self.device, torch.float32)
         return torch.as_tensor(_to_float_array(raw), dtype=torch.float32, device=self.device)
 
@@ -351,8 +408,18 @@ class FunctionObjective(Objective):
         return {**super().config(), "fn": ident, "batched": self.batched}
 
 
-def _to_float_array(raw: Any) -> Any:
-    import numpy as np
+def _to_float_array(raw: Any) -> np.ndarray:
+    """``raw`` as a float array; ``None`` is NaN (infeasible).
 
+    Strings, bytes and complex numbers are refused rather than converted (``"0.5"`` or ``3+0j``
+    is a bug in the objective, not a score)."""
     arr = np.asarray(raw, dtype=object)
-    return np.vectorize(lambda v: math.nan if v is None else float(v), otypes=[float])(arr) if arr.size else np.zeros(arr.shape)
+    return np.vectorize(_to_float, otypes=[float])(arr) if arr.size else np.zeros(arr.shape)
+
+
+def _to_float(value: Any) -> float:
+    if value is None:
+        return math.nan
+    if isinstance(value, (str, bytes, complex, np.complexfloating)) or not isinstance(value, (int, float, np.number, np.bool_)):
+        raise ObjectiveError(f"objective value {value!r} ({type(value).__name__}) is not a real number")
+    return float(value)

@@ -23,14 +23,17 @@ import math
 from collections.abc import Hashable, Sequence
 from typing import Any, Literal
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from gendesign.core import pareto_sweeps as sweeps
 from gendesign.core.errors import ConfigError
 from gendesign.core.objective import ObjectiveSpec, canonical_values
 
 __all__ = [
     "ParetoArchive",
+    "ParetoFront",
     "crowding_distance",
     "dominates",
     "dominates_mixed",
@@ -43,10 +46,6 @@ __all__ = [
     "pareto_mask",
     "reference_point",
 ]
-
-
-_MATRIX_MAX_ROWS = 1500
-_SMALL_ROWS = 256
 
 
 def dominates(a: Tensor, b: Tensor) -> Tensor:
@@ -90,33 +89,9 @@ def dominates_mixed(a: Tensor, b: Tensor, directions: Sequence[Literal["max", "m
     return dominates(a * signs, b * signs.to(b.dtype))
 
 
-def _check_matrix(Y: Tensor, name: str = "Y") -> None:
+def _check_matrix(Y: Tensor | np.ndarray, name: str = "Y") -> None:
     if Y.ndim != 2:
         raise ConfigError(f"{name} must be a [N, K] matrix, got shape {list(Y.shape)}")
-
-
-def _front_mask(Y: Tensor) -> Tensor:
-    """`[N]` non-dominated mask of NaN-free rows by output-sensitive elimination.
-
-    Every surviving row removes all rows it dominates. A dominated row is dominated by some
-    non-dominated row, which is never removed, so the result is exact whatever the visiting order;
-    visiting rows by decreasing coordinate sum (a dominator always has the larger sum) makes the
-    number of visited rows close to the front size, for ``O(N |front| K)`` work.
-    """
-    n = Y.shape[0]
-    alive = torch.ones(n, dtype=torch.bool, device=Y.device)
-    if n <= 1:
-        return alive
-    priority = torch.nan_to_num(Y.sum(dim=-1).double(), nan=0.0, posinf=1e300, neginf=-1e300)
-    pending = alive.clone()
-    while True:
-        masked = torch.where(pending, priority, torch.full_like(priority, -math.inf))
-        i = int(torch.argmax(masked))
-        if not bool(pending[i]):
-            return alive
-        alive &= ~dominates(Y[i], Y)
-        pending &= alive
-        pending[i] = False
 
 
 def pareto_mask(Y: Tensor) -> Tensor:
@@ -124,6 +99,8 @@ def pareto_mask(Y: Tensor) -> Tensor:
 
     A row is on the front when no other row dominates it. Exact duplicates do not dominate each
     other, so every copy of a non-dominated point is kept. Rows containing NaN are never on the front.
+    ``K <= 3`` takes one sort and sweep, ``O(N log N)``; ``K >= 4`` block elimination in
+    lexicographic order, ``O(N |front| K)`` (see :mod:`gendesign.core.pareto_sweeps`).
 
     Args:
         Y: `[N, K]` canonical values.
@@ -132,14 +109,20 @@ def pareto_mask(Y: Tensor) -> Tensor:
         `[N]` bool mask of the non-dominated rows.
     """
     _check_matrix(Y)
-    if Y.shape[0] <= _SMALL_ROWS:
-        return ~dominates(Y.unsqueeze(0), Y.unsqueeze(1)).any(-1) & ~torch.isnan(Y).any(dim=-1)
-    mask = ~torch.isnan(Y).any(dim=-1)
-    idx = torch.nonzero(mask).flatten()
-    if idx.numel() == Y.shape[0]:
-        return _front_mask(Y)
-    mask[idx] = _front_mask(Y[idx])
-    return mask
+    A, valid = _numpy_valid(Y)
+    mask = valid.copy()
+    mask[valid] = sweeps.nondominated_mask(A if mask.all() else A[valid])
+    return torch.from_numpy(mask).to(Y.device)
+
+
+def _numpy_valid(Y: Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """``Y`` as a float64 numpy matrix on the CPU, and the `[N]` mask of its NaN-free rows.
+
+    The sweeps run on numpy: they index and sort small arrays many times, where numpy's per-call
+    cost is a fraction of torch's.
+    """
+    A = Y.detach().to("cpu", torch.float64).numpy()
+    return A, ~np.isnan(A).any(axis=1)
 
 
 def non_dominated_sort(Y: Tensor) -> list[Tensor]:
@@ -147,9 +130,10 @@ def non_dominated_sort(Y: Tensor) -> list[Tensor]:
 
     Front 0 holds the non-dominated rows; front ``f + 1`` holds the rows that are non-dominated once
     fronts ``0..f`` are removed. Rows containing NaN form one extra, last front, so the fronts
-    always partition ``range(N)``. Up to ``N = 1500`` valid rows this is Deb's fast non-dominated
-    sort on a vectorised `[N, N]` dominance matrix (``O(N^2 K)`` time, ``O(N^2)`` memory); larger
-    sets peel one front at a time with the output-sensitive elimination of :func:`pareto_mask`.
+    always partition ``range(N)``. ``K <= 3``: one lexicographic sweep with a sorted staircase per
+    front, ``O(N log N log F)`` for ``F`` fronts; ``K >= 4``: Deb's counting on the `[N, N]`
+    dominance matrix up to ``N = 1500`` valid rows, peeling one front at a time beyond (see
+    :mod:`gendesign.core.pareto_sweeps`).
 
     Args:
         Y: `[N, K]` canonical values.
@@ -160,35 +144,16 @@ def non_dominated_sort(Y: Tensor) -> list[Tensor]:
     _check_matrix(Y)
     if Y.shape[0] == 0:
         return []
-    nan_rows = torch.isnan(Y).any(dim=-1)
-    remaining = torch.nonzero(~nan_rows).flatten()
-    fronts: list[Tensor] = []
-    if remaining.numel() <= _MATRIX_MAX_ROWS:
-        fronts = [remaining[f] for f in _fronts_from_matrix(Y[remaining])]
-    else:
-        while remaining.numel():
-            on_front = _front_mask(Y[remaining])
-            fronts.append(remaining[on_front])
-            remaining = remaining[~on_front]
-    if bool(nan_rows.any()):
-        fronts.append(torch.nonzero(nan_rows).flatten())
-    return fronts
-
-
-def _fronts_from_matrix(Y: Tensor) -> list[Tensor]:
-    """Deb's counting scheme on NaN-free rows: ``n_j`` = number of rows dominating ``j``; peel ``n_j == 0``."""
-    D = dominates(Y.unsqueeze(1), Y.unsqueeze(0))
-    counts = D.sum(dim=0)
-    assigned = torch.zeros(Y.shape[0], dtype=torch.bool, device=Y.device)
-    fronts: list[Tensor] = []
-    current = counts == 0
-    while bool(current.any()):
-        idx = torch.nonzero(current).flatten()
-        fronts.append(idx)
-        assigned |= current
-        counts = counts - D[idx].sum(dim=0)
-        current = (counts == 0) & ~assigned
-    return fronts
+    A, valid = _numpy_valid(Y)
+    rows = np.flatnonzero(valid)
+    parts: list[np.ndarray] = []
+    if rows.size:
+        ranks = sweeps.nondominated_ranks(A[rows])
+        order = rows[np.argsort(ranks, kind="stable")]
+        parts = np.split(order, np.cumsum(np.bincount(ranks))[:-1])
+    if not valid.all():
+        parts.append(np.flatnonzero(~valid))
+    return [torch.from_numpy(part).to(Y.device) for part in parts]
 
 
 def crowding_distance(Y: Tensor) -> Tensor:
@@ -255,46 +220,15 @@ def nsga2_rank(Y: Tensor) -> tuple[Tensor, Tensor]:
     return rank, crowd
 
 
-def _check_ref(Y: Tensor, ref_point: Tensor | Sequence[float]) -> Tensor:
+def _check_ref(Y: Tensor | np.ndarray, ref_point: Tensor | Sequence[float]) -> np.ndarray:
+    """`[K]` float64 numpy reference point, checked against ``Y``'s width."""
     _check_matrix(Y)
-    ref = torch.as_tensor(ref_point, dtype=torch.float64, device=Y.device).flatten()
-    if ref.numel() != Y.shape[1]:
-        raise ConfigError(f"ref_point has {ref.numel()} entries {ref.tolist()} but Y has K={Y.shape[1]} columns")
-    if not bool(torch.isfinite(ref).all()):
+    ref = np.asarray(torch.as_tensor(ref_point).detach().cpu(), dtype=np.float64).reshape(-1)
+    if ref.size != Y.shape[1]:
+        raise ConfigError(f"ref_point has {ref.size} entries {ref.tolist()} but Y has K={Y.shape[1]} columns")
+    if not np.isfinite(ref).all():
         raise ConfigError(f"ref_point must be finite, got {ref.tolist()}")
     return ref
-
-
-def _relevant_front(Y: Tensor, ref: Tensor) -> Tensor:
-    """`[M, K]` float64 non-dominated rows strictly better than ``ref`` in every column, duplicates dropped."""
-    Y = Y.to(torch.float64)
-    Y = Y[(Y > ref).all(dim=-1)]
-    if Y.shape[0] == 0:
-        return Y
-    Y = Y[pareto_mask(Y)]
-    return torch.unique(Y, dim=0)
-
-
-def _hv_2d(front: Tensor, ref: Tensor) -> float:
-    """Exact 2-D hypervolume of a non-dominated, duplicate-free front by a sweep along column 0."""
-    order = torch.argsort(front[:, 0], descending=True)
-    x = front[order, 0] - ref[0]
-    y = front[order, 1] - ref[1]
-    prev_y = torch.cat([torch.zeros(1, dtype=y.dtype, device=y.device), y[:-1]])
-    return float((x * (y - prev_y)).sum())
-
-
-def _hv_front(front: Tensor, ref: Tensor) -> float:
-    m, k = front.shape
-    if m == 0:
-        return 0.0
-    if k == 1:
-        return float(front[:, 0].max() - ref[0])
-    if k == 2:
-        return _hv_2d(front, ref)
-    from botorch.utils.multi_objective.box_decompositions.dominated import DominatedPartitioning
-
-    return float(DominatedPartitioning(ref_point=ref, Y=front).compute_hypervolume())
 
 
 def hypervolume(Y: Tensor, ref_point: Tensor | Sequence[float]) -> float:
@@ -302,9 +236,10 @@ def hypervolume(Y: Tensor, ref_point: Tensor | Sequence[float]) -> float:
 
     ``HV(Y; r) = Lebesgue(U_{y in Y, y > r} [r, y])`` in the canonical (maximise) view. Rows that are
     not strictly better than ``r`` in every column, and rows with NaN, contribute nothing. With
-    ``K == 1`` this is ``max(max_i y_i - r, 0)``. ``K == 2`` uses an exact sweep; ``K >= 3`` uses
-    BoTorch's ``DominatedPartitioning`` box decomposition (exact; cost grows quickly past ``K = 5``).
-    Computed in float64.
+    ``K == 1`` this is ``max(max_i y_i - r, 0)``. Exact algorithms (see
+    :mod:`gendesign.core.pareto_sweeps`): ``K = 2`` a sort and a cumulative maximum, ``K = 3``
+    the HV3D sweep (Beume et al. 2009), ``O(N log N)``; ``K >= 4`` WFG (While et al. 2012), whose
+    cost grows quickly past ``K = 5``. Computed in float64.
 
     Args:
         Y: `[N, K]` canonical values.
@@ -314,7 +249,8 @@ def hypervolume(Y: Tensor, ref_point: Tensor | Sequence[float]) -> float:
         The hypervolume as a Python float (0.0 for an empty set).
     """
     ref = _check_ref(Y, ref_point)
-    return _hv_front(_relevant_front(Y, ref), ref)
+    A, valid = _numpy_valid(Y)
+    return sweeps.hypervolume(A[valid], ref)
 
 
 def hypervolume_contributions(Y: Tensor, ref_point: Tensor | Sequence[float]) -> Tensor:
@@ -322,10 +258,11 @@ def hypervolume_contributions(Y: Tensor, ref_point: Tensor | Sequence[float]) ->
 
     This is the volume dominated by row ``i`` and by no other row. Dominated rows, rows not strictly
     better than the reference point and rows with NaN contribute 0, and so does every copy of a
-    duplicated point (removing one copy leaves the volume unchanged). The contribution of ``p`` is
-    ``prod(p - r) - HV({min(p, q) : q != p})``: the box of ``p`` minus the part of it that the other
-    rows cover. When every relevant row is non-dominated and distinct, 2-D uses the closed form
-    ``(y1_i - y1_{i-1}) * (y2_i - y2_{i+1})`` on the front sorted by the first column.
+    duplicated point (removing one copy leaves the volume unchanged). ``K = 2`` uses the closed
+    form ``(y1_i - y1_{i-1}) * (y2_i - y2_{i+1})`` on the front sorted by the first column, less
+    what rows dominated by ``i`` alone cover; other ``K`` compute ``prod(p - r) - HV(L_p)`` for
+    each front point ``p``, with ``L_p`` the non-dominated part of ``{min(p, q)}`` over the rows
+    ``q`` that can reach into ``p``'s exclusive region.
 
     Args:
         Y: `[N, K]` canonical values.
@@ -335,33 +272,10 @@ def hypervolume_contributions(Y: Tensor, ref_point: Tensor | Sequence[float]) ->
         `[N]` float64 contributions, all ``>= 0``.
     """
     ref = _check_ref(Y, ref_point)
-    n, k = Y.shape
-    out = torch.zeros(n, dtype=torch.float64, device=Y.device)
-    if n == 0:
-        return out
-    Yd = Y.to(torch.float64)
-    relevant = (Yd > ref).all(dim=-1)
-    rel_idx = torch.nonzero(relevant).flatten()
-    if rel_idx.numel() == 0:
-        return out
-    R = Yd[rel_idx]
-    on_front = pareto_mask(R)
-    distinct = torch.unique(R, dim=0).shape[0] == R.shape[0]
-    if k == 2 and distinct and bool(on_front.all()):
-        order = torch.argsort(R[:, 0])
-        x = torch.cat([ref[:1], R[order, 0]])
-        y = torch.cat([R[order, 1], ref[1:2]])
-        contrib = torch.zeros(R.shape[0], dtype=torch.float64, device=Y.device)
-        contrib[order] = (x[1:] - x[:-1]) * (y[:-1] - y[1:])
-        out[rel_idx] = contrib
-        return out
-    for j in torch.nonzero(on_front).flatten().tolist():
-        p = R[j]
-        rest = torch.cat([R[:j], R[j + 1 :]])
-        box = float(torch.prod(p - ref))
-        covered = _hv_front(_relevant_front(torch.minimum(rest, p), ref), ref) if rest.shape[0] else 0.0
-        out[rel_idx[j]] = max(box - covered, 0.0)
-    return out
+    A, valid = _numpy_valid(Y)
+    out = np.zeros(Y.shape[0])
+    out[valid] = sweeps.hypervolume_contributions(A[valid], ref)
+    return torch.from_numpy(out).to(Y.device)
 
 
 def reference_point(specs: Sequence[ObjectiveSpec], Y: Tensor | None = None) -> Tensor:
@@ -469,6 +383,75 @@ def _igd(Y: Tensor, Z: Tensor, *, plus: bool) -> float:
     if plus:
         diff = diff.clamp_min(0.0)
     return float(diff.norm(dim=-1).min(dim=1).values.mean())
+
+
+_QUEUE_ROWS = 4096
+
+
+class ParetoFront:
+    """The running non-dominated set of a stream of canonical values, with its hypervolume.
+
+    :meth:`add` queues the rows; reading :attr:`values` or :meth:`hypervolume`, or a queue past
+    4096 rows, merges the queue into the front with one non-dominated pass over ``front + queue``. Dominance is
+    transitive, so a row dropped then could never have re-entered, and the per-update cost depends
+    on the front and the new rows, not on how many rows were ever added. The hypervolume is kept
+    until a new row enters the front or the reference point changes. Exact duplicates of a front
+    value are stored once; NaN rows are ignored.
+
+    Args:
+        num_objectives: ``K``.
+    """
+
+    def __init__(self, num_objectives: int) -> None:
+        if num_objectives < 1:
+            raise ConfigError(f"ParetoFront: num_objectives={num_objectives} must be >= 1")
+        self.num_objectives = int(num_objectives)
+        self._front = np.empty((0, self.num_objectives))
+        self._queued: list[np.ndarray] = []
+        self._queued_rows = 0
+        self._hv: tuple[bytes, float] | None = None
+
+    def add(self, values: Tensor) -> None:
+        """Queue `[N, K]` canonical rows (any float dtype or device)."""
+        _check_matrix(values, "values")
+        if values.shape[1] != self.num_objectives:
+            raise ConfigError(f"ParetoFront.add: values have K={values.shape[1]} columns; the front has K={self.num_objectives}")
+        A, valid = _numpy_valid(values)
+        if valid.any():
+            self._queued.append(A[valid])
+            self._queued_rows += int(valid.sum())
+        if self._queued_rows > _QUEUE_ROWS:
+            self._merge()
+
+    def _merge(self) -> None:
+        if not self._queued:
+            return
+        pool = np.concatenate([self._front, *self._queued])
+        self._queued = []
+        self._queued_rows = 0
+        keep = sweeps.nondominated_mask(pool)
+        if keep[self._front.shape[0] :].any():
+            self._front = np.unique(pool[keep], axis=0)
+            self._hv = None
+
+    def __len__(self) -> int:
+        self._merge()
+        return self._front.shape[0]
+
+    @property
+    def values(self) -> Tensor:
+        """`[M, K]` float64 distinct non-dominated values, sorted lexicographically."""
+        self._merge()
+        return torch.from_numpy(self._front.copy())
+
+    def hypervolume(self, ref_point: Tensor | Sequence[float]) -> float:
+        """:func:`hypervolume` of everything added, computed on the front and cached per reference point."""
+        self._merge()
+        ref = _check_ref(self._front, ref_point)
+        key = ref.tobytes()
+        if self._hv is None or self._hv[0] != key:
+            self._hv = (key, sweeps.hypervolume(self._front, ref))
+        return self._hv[1]
 
 
 class ParetoArchive:

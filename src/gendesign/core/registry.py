@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import inspect
+import typing
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from gendesign.core.errors import ConfigError, PluginError, UnknownNameError
+from gendesign.core.errors import ConfigError, PluginError, UnknownNameError, short_repr
+from gendesign.core.options import StrictOptions
 
 T = TypeVar("T")
 
@@ -106,29 +108,51 @@ def accepted_context(factory: Any, context: Mapping[str, Any]) -> dict[str, Any]
 
 
 def options_model(factory: Any, exclude: set[str] = frozenset()) -> type[BaseModel]:  # type: ignore[assignment]
-    """A pydantic model (``extra="forbid"``) for ``factory``'s keyword options.
+    """A pydantic model (``extra="forbid"``, strict numbers) for ``factory``'s keyword options.
 
     A class with an ``Options`` attribute that is a pydantic model uses it as is; otherwise the
-    model is derived from the signature of the factory (its ``__init__`` for classes).
+    model is derived from the signature of the factory (its ``__init__`` for classes), with string
+    annotations (``from __future__ import annotations``) resolved by :func:`typing.get_type_hints`,
+    so ``length: int`` refuses ``2.5`` and ``true`` (see :class:`~gendesign.core.options.StrictOptions`).
     """
     declared = getattr(factory, "Options", None)
     if isinstance(declared, type) and issubclass(declared, BaseModel):
         return declared
     target = factory.__init__ if inspect.isclass(factory) else factory
+    hints = _type_hints(target)
     fields: dict[str, Any] = {}
     for pname, param in inspect.signature(target).parameters.items():
         if pname in ("self", *exclude) or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
-        ann = param.annotation if param.annotation is not inspect.Parameter.empty else Any
-        if isinstance(ann, str):
-            ann = Any
+        ann = hints.get(pname, Any)
         default = param.default if param.default is not inspect.Parameter.empty else ...
         fields[pname] = (ann, default)
     return create_model(  # type: ignore[call-overload]
-        f"{getattr(factory, '__name__', 'factory')}Options",
-        __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True),
-        **fields,
+        f"{getattr(factory, '__name__', 'factory')}Options", __base__=_FactoryOptions, **fields
     )
+
+
+class _FactoryOptions(StrictOptions):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, arbitrary_types_allowed=True)
+
+
+def _type_hints(target: Any) -> dict[str, Any]:
+    """Resolved parameter annotations of ``target``; one that cannot be resolved (a name imported
+    only under ``TYPE_CHECKING``) is ``Any`` rather than a failure."""
+    try:
+        return typing.get_type_hints(target, include_extras=True)
+    except Exception:  # noqa: BLE001 - fall back to resolving annotation by annotation
+        pass
+    namespace = getattr(inspect.unwrap(target), "__globals__", {})
+    hints: dict[str, Any] = {}
+    for name, ann in getattr(target, "__annotations__", {}).items():
+        if isinstance(ann, str):
+            try:
+                ann = eval(ann, namespace)  # noqa: S307 - an annotation of the factory's own module
+            except Exception:  # noqa: BLE001
+                ann = Any
+        hints[name] = ann
+    return hints
 
 
 def validate_options(factory: Any, options: dict[str, Any], *, where: str, exclude: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
@@ -144,20 +168,45 @@ def validate_options(factory: Any, options: dict[str, Any], *, where: str, exclu
 
 
 def format_validation_error(exc: ValidationError, *, where: str, model: type[BaseModel] | None = None) -> str:
-    """One line per problem: the field path, the bad value, and the allowed choices or fields."""
-    lines = []
+    """One line per bad field: its path, the bad value, and what is allowed.
+
+    Pydantic reports a value that fits no member of a union once per member; those reports are
+    merged into one line (``alphabet = 5: Input should be a valid string or ...``).
+    """
+    groups: dict[str, list[tuple[str, str, str]]] = {}
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
-        value = err.get("input")
-        msg = err["msg"]
+        parts = [str(p) for p in err["loc"] if not _is_union_tag(p)]
+        loc = ".".join(parts) or "(root)"
+        msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             allowed = _fields_at(model, err["loc"]) if model is not None else []
             msg = f"unknown field; allowed fields: {', '.join(allowed)}" if allowed else "unknown field"
         ctx = err.get("ctx") or {}
         if "expected" in ctx and err["type"] != "extra_forbidden":
             msg = f"{msg} (allowed: {ctx['expected']})"
-        lines.append(f"  {loc} = {value!r}: {msg}")
-    return f"invalid options for {where}:\n" + "\n".join(lines)
+        groups.setdefault(parts[0] if parts else loc, []).append((loc, short_repr(err.get("input"), 200), msg))
+    lines = []
+    for problems in groups.values():
+        places = list(dict.fromkeys((loc, value) for loc, value, _ in problems))
+        if len(places) == 1:
+            messages = list(dict.fromkeys(msg for _, _, msg in problems))
+            lines.append(f"{places[0][0]} = {places[0][1]}: {' or '.join(messages)}")
+        else:
+            lines.append("; ".join(f"{loc} = {value}: {msg}" for loc, value, msg in problems))
+    if len(lines) == 1:
+        return f"invalid options for {where}: {lines[0]}"
+    return f"invalid options for {where}:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+_UNION_TAGS = frozenset({"str", "int", "float", "bool", "bytes", "list", "tuple", "dict", "set", "none", "json-or-python", "lax-or-strict"})
+
+
+def _is_union_tag(part: Any) -> bool:
+    """Whether ``part`` of an error location names a union member (``str``, ``list[str]``) rather than a field."""
+    return isinstance(part, str) and ("[" in part or part in _UNION_TAGS)
+
+
+
 
 
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
@@ -175,8 +224,6 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
     """The pydantic model inside ``annotation`` (``Model``, ``Model | None``, ``list[Model]``), if any."""
-    import typing
-
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in typing.get_args(annotation):

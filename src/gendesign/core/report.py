@@ -34,7 +34,7 @@ from torch import Tensor
 from gendesign.core.designs import DesignSpace
 from gendesign.core.ledger import Ledger, TrajectoryEntry
 from gendesign.core.objective import ObjectiveSpec, canonical_values, constraint_satisfied
-from gendesign.core.pareto import hypervolume, pareto_mask, reference_point
+from gendesign.core.pareto import ParetoFront, hypervolume, pareto_mask, reference_point
 
 OUTPUT_FILES = ("evaluations.csv", "pareto.csv", "summary.json", "pareto_front.png", "hypervolume.png", "best.png")
 
@@ -161,18 +161,14 @@ def hypervolume_trace(data: RunData, ref: Tensor, max_points: int = 200) -> tupl
         return [], []
     marks = sorted({max(1, round(n_eval * i / max_points)) for i in range(1, max_points + 1)})
     xs, hvs = [], []
-    front = torch.empty(0, canon.shape[1], dtype=torch.float64)
+    front = ParetoFront(canon.shape[1])
     start = 0
     for mark in marks:
         stop = int(torch.searchsorted(index, torch.tensor(mark), right=True))
-        chunk = canon[start:stop]
-        chunk = chunk[~torch.isnan(chunk).any(dim=-1)]
-        if chunk.shape[0]:
-            pool = torch.cat([front, chunk])
-            front = pool[pareto_mask(pool)]
+        front.add(canon[start:stop])
         start = stop
         xs.append(mark)
-        hvs.append(hypervolume(front, ref) if front.shape[0] else 0.0)
+        hvs.append(front.hypervolume(ref))
     return xs, hvs
 
 

@@ -14,6 +14,8 @@ from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, InvalidDesignError
 
 Sequence_ = str | tuple[str, ...]
+MAX_SEQUENCE_LENGTH = 100_000
+"""Largest ``length``/``max_length`` of a :class:`SequenceSpace`; models allocate `[B, L, V]` tensors."""
 
 
 class SequenceSpace(DesignSpace):
@@ -61,12 +63,15 @@ class SequenceSpace(DesignSpace):
         if max_length is None:
             raise ConfigError("a sequence space needs length=N or max_length=N")
         min_length = 1 if min_length is None else min_length
+        if max_length > MAX_SEQUENCE_LENGTH:
+            raise ConfigError(f"length/max_length={max_length} is above the limit of {MAX_SEQUENCE_LENGTH} tokens")
         if not 1 <= min_length <= max_length:
             raise ConfigError(f"need 1 <= min_length <= max_length, got min_length={min_length}, max_length={max_length}")
         if any(w < 0 for w in mutation_weights) or mutation_weights[0] <= 0:
             raise ConfigError(f"mutation_weights={mutation_weights}: all must be >= 0 and substitution > 0")
         self.tokens = tokens
         self.index = {t: i for i, t in enumerate(tokens)}
+        self._max_chars = int(max_length) * (max(len(t) for t in tokens) + len(separator))
         self.min_length = int(min_length)
         self.max_length = int(max_length)
         self.separator = separator
@@ -104,6 +109,10 @@ class SequenceSpace(DesignSpace):
             design = design.tolist()
         elif isinstance(design, np.ndarray):
             design = design.tolist()
+        if isinstance(design, (str, list, tuple)) and len(design) > 2 * self._max_chars + 64:
+            raise InvalidDesignError(
+                f"a design of {len(design)} characters/items ({str(design)[:40]!r}...) cannot fit max_length={self.max_length} tokens"
+            )
         if isinstance(design, str):
             return self._split(design)
         if isinstance(design, (list, tuple)):

@@ -14,16 +14,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict
 
 from gendesign.core.designs import DesignSpace
 from gendesign.core.objective import ObjectiveSpec, Scores, resolve_device
+from gendesign.core.options import StrictOptions, check_seed
 
 
-class StrategyOptions(BaseModel):
-    """Base class for a strategy's options; subclasses add fields. Unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid")
+class StrategyOptions(StrictOptions):
+    """Base class for a strategy's options; subclasses add fields. Unknown keys, lossy conversions
+    (``true`` for a number, ``2.5`` for an integer) and non-finite floats are errors."""
 
 
 class SearchStrategy(ABC):
@@ -54,9 +53,9 @@ class SearchStrategy(ABC):
         device: str | torch.device = "cpu",
         options: StrategyOptions | None = None,
     ) -> None:
+        self.seed = check_seed(seed)
         self.space = space
         self.specs = tuple(specs)
-        self.seed = seed
         self.device = resolve_device(device)
         self.options = options if options is not None else self.Options()
         self.rng = np.random.default_rng(seed)

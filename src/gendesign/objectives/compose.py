@@ -19,6 +19,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
+from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError
 from gendesign.core.objective import Objective, ObjectiveSpec, Scores, constraint_satisfied, resolve_device
 
@@ -83,6 +84,12 @@ class ObjectiveWrapper(Objective):
         self.device = resolve_device(device)
         return self
 
+    def default_space(self) -> DesignSpace | None:
+        return self.inner.default_space()
+
+    def check_space(self, space: DesignSpace) -> None:
+        self.inner.check_space(space)
+
     def config(self) -> dict[str, Any]:
         return {**super().config(), "inner": self.inner.config()}
 
@@ -145,6 +152,14 @@ class Stacked(Objective):
         self.device = resolve_device(device)
         return self
 
+    def default_space(self) -> DesignSpace | None:
+        """The first part's default space that exists."""
+        return next((space for space in (p.default_space() for p in self.parts) if space is not None), None)
+
+    def check_space(self, space: DesignSpace) -> None:
+        for p in self.parts:
+            p.check_space(space)
+
     def config(self) -> dict[str, Any]:
         return {**super().config(), "parts": [p.config() for p in self.parts]}
 
@@ -179,7 +194,7 @@ class Respecified(ObjectiveWrapper):
             bad = sorted(set(changes) - set(_SPEC_FIELDS))
             if bad:
                 raise ConfigError(f"Respecified: {bad} are not ObjectiveSpec fields; use {list(_SPEC_FIELDS)}")
-            if changes.get("bounds") is not None:
+            if isinstance(changes.get("bounds"), list):
                 changes["bounds"] = tuple(changes["bounds"])
             if changes.get("kind") == "objective" and "threshold" not in changes:
                 changes["threshold"] = None
@@ -296,6 +311,12 @@ class Constrained(Objective):
         self.device = resolve_device(device)
         return self
 
+    def default_space(self) -> DesignSpace | None:
+        return self.stack.default_space()
+
+    def check_space(self, space: DesignSpace) -> None:
+        self.stack.check_space(space)
+
     def config(self) -> dict[str, Any]:
         return {**super().config(), "stack": self.stack.config(), "on_violation": self.on_violation}
 
@@ -390,6 +411,13 @@ class Ensemble(Objective):
             m.to(device)
         self.device = resolve_device(device)
         return self
+
+    def default_space(self) -> DesignSpace | None:
+        return next((space for space in (m.default_space() for m in self.members) if space is not None), None)
+
+    def check_space(self, space: DesignSpace) -> None:
+        for m in self.members:
+            m.check_space(space)
 
     def config(self) -> dict[str, Any]:
         return {

@@ -40,6 +40,9 @@ from gendesign.core.errors import ConfigError, InvalidDesignError
 from gendesign.core.objective import Objective, ObjectiveSpec
 from gendesign.generators.gflownet.hypergrid import hypergrid_reward
 
+MAX_GRID_NDIM = 1024
+MAX_GRID_HEIGHT = 1_000_000
+
 GridFunction = Literal["branin", "currin", "shubert", "beale"]
 
 
@@ -52,8 +55,10 @@ class GridSpace(DesignSpace):
     """
 
     def __init__(self, ndim: int = 2, height: int = 8) -> None:
-        if ndim < 1 or height < 2:
-            raise ConfigError(f"GridSpace: need ndim >= 1 and height >= 2, got ndim={ndim}, height={height}")
+        if not 1 <= ndim <= MAX_GRID_NDIM or not 2 <= height <= MAX_GRID_HEIGHT:
+            raise ConfigError(
+                f"GridSpace: need 1 <= ndim <= {MAX_GRID_NDIM} and 2 <= height <= {MAX_GRID_HEIGHT}, got ndim={ndim}, height={height}"
+            )
         self.ndim = int(ndim)
         self.height = int(height)
 
@@ -68,9 +73,16 @@ class GridSpace(DesignSpace):
                 design = json.loads(design)
             except json.JSONDecodeError:
                 raise InvalidDesignError(f"cannot read grid cell from {design!r}; give a list of {self.ndim} integers") from None
+        if isinstance(design, np.ndarray):
+            design = design.tolist()
+        # Only numbers are coordinates: int() would read "1" and True as 1.
+        if not isinstance(design, (list, tuple)) or any(
+            isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)) for v in design
+        ):
+            raise InvalidDesignError(f"{design!r} is not a sequence of {self.ndim} integers")
         try:
             cell = tuple(int(v) for v in design)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise InvalidDesignError(f"{design!r} is not a sequence of {self.ndim} integers") from None
         if any(float(v) != c for v, c in zip(design, cell)):
             raise InvalidDesignError(f"grid cell {design!r} has non-integer coordinates")

@@ -97,13 +97,13 @@ class EvolutionOptions(StrategyOptions):
         max_tries: extra redraws per child to find a design not proposed before.
     """
 
-    population_size: int = Field(default=64, ge=2)
+    population_size: int = Field(default=64, ge=2, le=10_000_000)
     tournament_size: int = Field(default=2, ge=1)
     crossover_rate: float = Field(default=0.5, ge=0.0, le=1.0)
     mean_mutations: float = Field(default=1.5, ge=1.0)
     mutation_after_crossover: float = Field(default=0.5, ge=0.0, le=1.0)
     initial_designs: list[Any] = Field(default_factory=list)
-    initial_samples: int | None = Field(default=None, ge=0)
+    initial_samples: int | None = Field(default=None, ge=0, le=10_000_000)
     learn_feasibility: bool = True
     feasibility_prior: tuple[float, float] = (0.25, 0.75)
     proposal_tries: int = Field(default=8, ge=1)

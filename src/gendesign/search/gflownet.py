@@ -83,17 +83,17 @@ class GFlowNetStrategyOptions(StrategyOptions, GFlowNetOptions):
             trajectories).
     """
 
-    train_steps: int = Field(8, ge=1)
+    train_steps: int = Field(8, ge=1, le=100_000)
     ask_epsilon: float = Field(0.05, ge=0, le=1)
     ask_temperature: float = Field(1.0, gt=0)
-    max_ask_draws: int = Field(8, ge=1)
-    augment_top_k: int = Field(0, ge=0)
-    augment_per_state: int = Field(4, ge=1)
+    max_ask_draws: int = Field(8, ge=1, le=10_000)
+    augment_top_k: int = Field(0, ge=0, le=1_000_000)
+    augment_per_state: int = Field(4, ge=1, le=10_000)
     pair_feasibility: bool = True
     initial_designs: list[Any] = Field(default_factory=list)
-    initial_random: int = Field(0, ge=0)
-    replay_fraction: float = Field(0.5, ge=0, le=1)
-    train_batch_size: int = Field(64, ge=1)
+    initial_random: int = Field(0, ge=0, le=10_000_000)
+    replay_fraction: float = Field(0.5, ge=0, lt=1)
+    train_batch_size: int = Field(64, ge=1, le=1_000_000)
 
 
 def make_env(space: DesignSpace) -> DiscreteEnv:

@@ -141,7 +141,7 @@ class MCTSOptions(StrategyOptions):
     anchored_children: int = Field(0, ge=0)
     anchored_depths: list[int] | None = None
     selection: Literal["chebyshev", "pareto"] = "chebyshev"
-    torch_threads: int | None = Field(None, ge=1)
+    torch_threads: int | None = Field(None, ge=1, le=1024)
 
     @model_validator(mode="after")
     def _model_alias(self) -> MCTSOptions:

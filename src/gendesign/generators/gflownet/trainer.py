@@ -23,11 +23,12 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from torch import Tensor
 
 from gendesign.core.errors import ConfigError
 from gendesign.core.objective import ObjectiveSpec
+from gendesign.core.options import StrictOptions
 from gendesign.generators.gflownet.env import DiscreteEnv, Trajectories
 from gendesign.generators.gflownet.losses import LOSSES
 from gendesign.generators.gflownet.policy import GFlowNetPolicy
@@ -38,10 +39,8 @@ from gendesign.generators.gflownet.sampler import sample_backward, sample_forwar
 ScoreFn = Callable[[Tensor], tuple[Tensor, Tensor]]
 
 
-class GFlowNetOptions(BaseModel):
+class GFlowNetOptions(StrictOptions):
     """Everything that configures a GFlowNet; shared by the trainer and the ``gflownet`` strategy."""
-
-    model_config = ConfigDict(extra="forbid")
 
     loss: Literal["tb", "db", "subtb"] = "tb"
     subtb_lambda: float = Field(0.9, gt=0, description="SubTB's lambda")
@@ -49,20 +48,20 @@ class GFlowNetOptions(BaseModel):
     reward_options: dict[str, Any] = Field(
         default_factory=dict, description="options of the reward strategy (beta, alpha, bins, order, ...)"
     )
-    hidden: int = Field(256, ge=1)
-    layers: int = Field(2, ge=1)
+    hidden: int = Field(256, ge=1, le=65_536)
+    layers: int = Field(2, ge=1, le=256)
     architecture: Literal["mlp", "transformer"] = "mlp"
     learned_backward: bool = Field(False, description="learn P_B (else uniform); OP-GFN's KL regulariser acts on it")
     lr: float = Field(1e-3, gt=0)
     lr_log_z: float = Field(0.1, gt=0)
-    train_batch_size: int = Field(128, ge=1, description="trajectories per gradient step")
+    train_batch_size: int = Field(128, ge=1, le=1_000_000, description="trajectories per gradient step")
     epsilon: float = Field(0.0, ge=0, le=1, description="exploration: chance of a uniform random action while training")
     temperature: float = Field(1.0, gt=0, description="logit temperature while training")
     replay_fraction: float = Field(
         0.0, ge=0, lt=1, description="share of each training batch replayed from the buffer (as backward trajectories)"
     )
     pareto_fraction: float = Field(0.1, ge=0, le=1, description="share of each replay draw taken from the Pareto archive")
-    replay_capacity: int = Field(100_000, ge=1)
+    replay_capacity: int = Field(100_000, ge=1, le=100_000_000)
     kl_weight: float = Field(0.0, ge=0, description="weight of KL(U || P_B); OP-GFN uses 0.1 with a learned P_B")
     op_weight_flow: float = Field(0.1, ge=0, description="weight of the OP loss for DB/SubTB")
     grad_clip: float | None = Field(10.0, gt=0)

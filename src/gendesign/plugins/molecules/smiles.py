@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from gendesign.core.designs import DesignSpace
-from gendesign.core.errors import ConfigError, InvalidDesignError, require
+from gendesign.core.errors import ConfigError, InvalidDesignError, require, short_repr
 
 ELEMENTS = ("C", "N", "O", "S", "F", "Cl", "Br")
 
@@ -49,10 +49,28 @@ def nci_smiles_path() -> Path:
     return path
 
 
-def canonical_smiles(smiles: str) -> str | None:
-    """RDKit canonical SMILES of ``smiles``, or None when it does not parse or sanitise."""
+MAX_SMILES_LENGTH = 1000
+"""Default longest SMILES (characters) handed to RDKit; far longer strings crash or stall its parser."""
+
+
+def smiles_text_problem(smiles: str, max_length: int = MAX_SMILES_LENGTH) -> str | None:
+    """Why ``smiles`` must not reach RDKit's parser, or None.
+
+    RDKit reads a SMILES only up to the first whitespace and skips some non-ASCII characters, so
+    ``"CCO garbage"`` and ``"CCOΩ"`` would both read as ethanol; they are refused here instead.
+    """
+    if len(smiles) > max_length:
+        return f"has {len(smiles)} characters, more than max_smiles_length={max_length}"
+    bad = next((c for c in smiles if not c.isascii() or not c.isprintable() or c.isspace()), None)
+    if bad is not None:
+        return f"contains {bad!r} at position {smiles.index(bad)}; a SMILES is printable ASCII without spaces"
+    return None
+
+
+def canonical_smiles(smiles: str, max_length: int = MAX_SMILES_LENGTH) -> str | None:
+    """RDKit canonical SMILES of ``smiles``, or None when it is too long, does not parse or sanitise."""
     chem = rdkit_chem()
-    if not isinstance(smiles, str) or not smiles:
+    if not isinstance(smiles, str) or not smiles or smiles_text_problem(smiles, max_length) is not None:
         return None
     mol = chem.MolFromSmiles(smiles)
     if mol is None:
@@ -69,12 +87,24 @@ class SmilesSpace(DesignSpace):
         max_heavy_atoms: designs with more heavy atoms are invalid (``None``: no limit).
         allow_fragments: accept disconnected molecules (``"."`` in the SMILES).
         max_tries: attempts per mutation/crossover before returning the parent unchanged.
+        max_smiles_length: longer SMILES strings are invalid before RDKit sees them (RDKit's
+            parser crashes or stalls on strings of tens of thousands of characters).
     """
 
-    def __init__(self, pool: str | None = None, max_heavy_atoms: int | None = None, allow_fragments: bool = False, max_tries: int = 32) -> None:
+    def __init__(
+        self,
+        pool: str | None = None,
+        max_heavy_atoms: int | None = None,
+        allow_fragments: bool = False,
+        max_tries: int = 32,
+        max_smiles_length: int = MAX_SMILES_LENGTH,
+    ) -> None:
         self.chem = rdkit_chem()
         if max_heavy_atoms is not None and max_heavy_atoms < 1:
             raise ConfigError(f"max_heavy_atoms={max_heavy_atoms} must be >= 1")
+        if not 1 <= max_smiles_length <= 10 * MAX_SMILES_LENGTH:
+            raise ConfigError(f"max_smiles_length={max_smiles_length} must lie in 1..{10 * MAX_SMILES_LENGTH}")
+        self.max_smiles_length = int(max_smiles_length)
         if max_tries < 1:
             raise ConfigError(f"max_tries={max_tries} must be >= 1")
         self.pool_path = str(pool) if pool is not None else None
@@ -84,11 +114,20 @@ class SmilesSpace(DesignSpace):
         self._pool: list[str] | None = None
 
     def config(self) -> dict[str, Any]:
-        return {**super().config(), "pool": self.pool_path, "max_heavy_atoms": self.max_heavy_atoms, "allow_fragments": self.allow_fragments}
+        return {
+            **super().config(),
+            "pool": self.pool_path,
+            "max_heavy_atoms": self.max_heavy_atoms,
+            "allow_fragments": self.allow_fragments,
+            "max_smiles_length": self.max_smiles_length,
+        }
 
     def _mol(self, design: Any) -> Any:
         if not isinstance(design, str) or not design.strip():
-            raise InvalidDesignError(f"a molecule design must be a non-empty SMILES string, got {design!r}")
+            raise InvalidDesignError(f"a molecule design must be a non-empty SMILES string, got {short_repr(design)}")
+        problem = smiles_text_problem(design.strip(), self.max_smiles_length)
+        if problem is not None:
+            raise InvalidDesignError(f"SMILES {short_repr(design)} {problem}")
         mol = self.chem.MolFromSmiles(design.strip())
         if mol is None:
             raise InvalidDesignError(f"RDKit cannot parse or sanitise SMILES {design!r}")
@@ -97,6 +136,8 @@ class SmilesSpace(DesignSpace):
     def _check(self, mol: Any, design: Any) -> None:
         if mol.GetNumAtoms() == 0:
             raise InvalidDesignError(f"SMILES {design!r} has no atoms")
+        if any(atom.GetAtomicNum() == 0 for atom in mol.GetAtoms()):
+            raise InvalidDesignError(f"SMILES {design!r} has a wildcard atom '*'; a design must be a complete molecule")
         if not self.allow_fragments and len(self.chem.GetMolFrags(mol)) > 1:
             raise InvalidDesignError(f"SMILES {design!r} is disconnected; set allow_fragments=true to accept it")
         if self.max_heavy_atoms is not None and mol.GetNumHeavyAtoms() > self.max_heavy_atoms:

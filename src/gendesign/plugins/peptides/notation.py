@@ -181,7 +181,17 @@ def _parse(text: str) -> Peptide:
         except InvalidDesignError:
             if head != "H":
                 raise
+    elif sep and rest.rpartition("-")[2] not in C_CAPS and _is_chain(rest.rpartition("-")[2]):
+        raise InvalidDesignError(f"unknown N-terminal cap {head!r} in {text!r}; choose one of {sorted(N_CAPS)}")
     return _linear(text, s, "H")
+
+
+def _is_chain(s: str) -> bool:
+    try:
+        split_chain(s)
+    except InvalidDesignError:
+        return False
+    return bool(s)
 
 
 def _linear(text: str, s: str, n_cap: str) -> Peptide:

@@ -33,6 +33,9 @@ from gendesign.plugins.peptides.notation import Peptide, parse_peptide, remember
 from gendesign.plugins.peptides.smiles import chain_smiles, peptide_to_smiles, smiles_to_peptide
 
 Cyclisation = Literal["none", "optional", "always"]
+_SAMPLE_ROUNDS = 64
+MAX_SMILES_TOKENS = 10_000
+"""Largest ``max_tokens`` of a :class:`PeptideSmilesSpace`; RDKit stalls on far longer strings."""
 
 
 class PeptideSpace(DesignSpace):
@@ -85,6 +88,9 @@ class PeptideSpace(DesignSpace):
         )
         self._allowed = frozenset(self.monomers)
         self._checked: dict[str, Peptide] = {}
+        # Generous bound on the notation's length: every residue bracketed, both caps, "cyclo()", padding.
+        longest_cap = max(len(c) for c in (*N_CAPS, *C_CAPS))
+        self._max_chars = self.max_length * (max(len(m) for m in self.monomers) + 2) + 2 * longest_cap + 16
 
     @property
     def min_length(self) -> int:
@@ -137,6 +143,11 @@ class PeptideSpace(DesignSpace):
         if isinstance(design, Peptide):
             pep = design
         elif isinstance(design, str):
+            if len(design) > self._max_chars:
+                raise InvalidDesignError(
+                    f"peptide text of {len(design)} characters ({design[:40]!r}...) is longer than any peptide of at most "
+                    f"max_length={self.max_length} residues can be written; raise max_length to admit longer peptides"
+                )
             pep = parse_peptide(design)
         else:
             pep = self._default_termini(tuple(self.chain.tokenize(design)))
@@ -327,14 +338,36 @@ class PeptideSmilesSpace(DesignSpace):
     are returned even when they are not peptides, so a search can count and penalise them.
 
     Args:
-        max_tokens: width of :meth:`encode`; SMILES longer than this are inadmissible.
-        **peptide_options: options of :class:`PeptideSpace` (``monomers``, lengths, caps, cyclisation).
+        max_tokens: width of :meth:`encode`; SMILES with more tokens are inadmissible (checked
+            before RDKit parses them).
+        monomers, min_length, max_length, n_caps, c_caps, cyclisation, mutation_weights,
+            terminus_mutation_rate: options of the residue-level :class:`PeptideSpace`.
     """
 
-    def __init__(self, max_tokens: int = 400, **peptide_options: Any) -> None:
-        if max_tokens < 8:
-            raise ConfigError(f"max_tokens={max_tokens} is too small for any peptide SMILES; use at least 8")
-        self.residue_space = PeptideSpace(**peptide_options)
+    def __init__(
+        self,
+        max_tokens: int = 400,
+        monomers: str | list[str] = "canonical",
+        min_length: int = 5,
+        max_length: int = 30,
+        n_caps: list[str] | None = None,
+        c_caps: list[str] | None = None,
+        cyclisation: Cyclisation = "none",
+        mutation_weights: tuple[float, float, float] = (0.8, 0.1, 0.1),
+        terminus_mutation_rate: float = 0.1,
+    ) -> None:
+        if not 8 <= max_tokens <= MAX_SMILES_TOKENS:
+            raise ConfigError(f"max_tokens={max_tokens} must lie in 8..{MAX_SMILES_TOKENS} (below 8 no peptide SMILES fits)")
+        self.residue_space = PeptideSpace(
+            monomers=monomers,
+            min_length=min_length,
+            max_length=max_length,
+            n_caps=n_caps,
+            c_caps=c_caps,
+            cyclisation=cyclisation,
+            mutation_weights=mutation_weights,
+            terminus_mutation_rate=terminus_mutation_rate,
+        )
         self.max_tokens = int(max_tokens)
         self.tokens = list(smiles_vocabulary(self.residue_space.monomers))
         self.index = {t: i for i, t in enumerate(self.tokens)}
@@ -364,6 +397,12 @@ class PeptideSmilesSpace(DesignSpace):
         """The residues of a SMILES design (strict decode plus the residue space's checks)."""
         if not isinstance(design, str):
             raise InvalidDesignError(f"a peptide_smiles design is a SMILES string, got {type(design).__name__} {design!r}")
+        # RDKit stalls or crashes on huge strings; tokenising also refuses characters RDKit would skip.
+        if len(design) > 8 * self.max_tokens or len(tokenize_smiles(design)) > self.max_tokens:
+            raise InvalidDesignError(
+                f"SMILES of {len(design)} characters ({design[:40]!r}...) has more than max_tokens={self.max_tokens} tokens; "
+                "raise max_tokens to admit longer peptides"
+            )
         return self.residue_space.peptide(smiles_to_peptide(design))
 
     def validate(self, design: Any) -> str:
@@ -389,14 +428,30 @@ class PeptideSmilesSpace(DesignSpace):
         """Canonical SMILES of a residue-level design."""
         return peptide_to_smiles(self.residue_space.peptide(design))
 
+    def _fits(self, smiles: str) -> bool:
+        return len(tokenize_smiles(smiles)) <= self.max_tokens
+
     def sample(self, n: int, rng: np.random.Generator) -> list[str]:
-        return [self.from_peptide(p) for p in self.residue_space.sample(n, rng)]
+        """``n`` peptides of the residue space whose SMILES fit ``max_tokens`` (long ones are redrawn)."""
+        out: list[str] = []
+        for _ in range(_SAMPLE_ROUNDS):
+            out += [s for s in (self.from_peptide(p) for p in self.residue_space.sample(n - len(out), rng)) if self._fits(s)]
+            if len(out) == n:
+                return out
+        raise ConfigError(
+            f"peptide_smiles: after {_SAMPLE_ROUNDS} rounds only {len(out)} of {n} sampled peptides fit max_tokens={self.max_tokens}; "
+            f"raise max_tokens or lower max_length={self.residue_space.max_length}"
+        )
 
     def mutate(self, design: Any, rng: np.random.Generator) -> str:
-        return self.from_peptide(self.residue_space.mutate(self.peptide(design), rng))
+        """A residue-level mutant; the parent itself when the mutant's SMILES would not fit ``max_tokens``."""
+        child = self.from_peptide(self.residue_space.mutate(self.peptide(design), rng))
+        return child if self._fits(child) else self.validate(design)
 
     def crossover(self, a: Any, b: Any, rng: np.random.Generator) -> str:
-        return self.from_peptide(self.residue_space.crossover(self.peptide(a), self.peptide(b), rng))
+        """A residue-level child; parent ``a`` when the child's SMILES would not fit ``max_tokens``."""
+        child = self.from_peptide(self.residue_space.crossover(self.peptide(a), self.peptide(b), rng))
+        return child if self._fits(child) else self.validate(a)
 
     def encode(self, designs: Sequence[Any], length: int | None = None) -> Tensor:
         """SMILES token ids `[B, L]`, right-padded with :attr:`pad_id` (``L`` defaults to ``max_tokens``)."""
