@@ -131,3 +131,20 @@ def test_resume_and_report_need_a_run_directory(tmp_path, monkeypatch, capsys):
     assert code == 2 and "ledger.sqlite" in err
     code, _, err = gendesign(monkeypatch, capsys, "resume", str(tmp_path / "nowhere"))
     assert code == 2 and "does not exist" in err
+
+
+def test_a_held_run_dir_is_refused_and_force_breaks_the_lock(tmp_path, tiny, monkeypatch, capsys):
+    from gendesign.core.lock import RunDirLock
+
+    run_dir = tmp_path / "run"
+    stuck = RunDirLock.acquire(run_dir)  # a holder that never lets go, e.g. a dead run's forked child
+    try:
+        code, _, err = gendesign(monkeypatch, capsys, "run", str(tiny), "--run-dir", str(run_dir), "--no-progress")
+        assert code == 2 and f"run dir {run_dir} is in use by PID " in err and "--force" in err
+        assert sorted(p.name for p in run_dir.iterdir()) == ["run.lock"], "a refused run writes nothing"
+        code, out, err = gendesign(monkeypatch, capsys, "run", str(tiny), "--run-dir", str(run_dir), "--no-progress", "--force")
+        assert code == 0 and "evaluations 48" in out, err
+    finally:
+        stuck.release()
+    code, _, err = gendesign(monkeypatch, capsys, "resume", str(run_dir), "--no-progress")
+    assert code == 0, err

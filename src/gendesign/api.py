@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
+from gendesign.core.atomic import atomic_write_text
 from gendesign.core.campaign import LEDGER_NAME, RUN_FILE, Campaign, CampaignResult
 from gendesign.core.config import CampaignConfig, load_config
 from gendesign.core.designs import DesignSpace
@@ -28,8 +29,10 @@ from gendesign.core.errors import CampaignError, ConfigError, GendesignError, Un
 from gendesign.core.executor import Executor, make_executor
 from gendesign.core.generator import generator_context
 from gendesign.core.ledger import Ledger
+from gendesign.core.lock import RunDirLock
 from gendesign.core.objective import Direction, FunctionObjective, Objective, make_specs
 from gendesign.core.options import check_seed
+from gendesign.core.paths import check_ledger_path, check_run_dir
 from gendesign.core.plugins import PluginSystem, get_plugins
 from gendesign.core.registry import accepted_context, format_validation_error
 from gendesign.core.report import write_outputs
@@ -157,19 +160,36 @@ def default_run_dir(root: str | Path = "runs") -> Path:
     return candidate
 
 
-def run_config(config: CampaignConfig, *, run_dir: str | Path | None = None, progress: bool | None = None, plugins: PluginSystem | None = None) -> CampaignResult:
-    """Run the campaign ``config`` describes; the resolved config goes to ``run_dir/config.resolved.toml``."""
+def run_config(
+    config: CampaignConfig,
+    *,
+    run_dir: str | Path | None = None,
+    progress: bool | None = None,
+    plugins: PluginSystem | None = None,
+    force: bool = False,
+) -> CampaignResult:
+    """Run the campaign ``config`` describes; the resolved config goes to ``run_dir/config.resolved.toml``.
+
+    The run directory is locked before anything is written (:mod:`gendesign.core.lock`); ``force``
+    breaks another process's lock, only for use after checking that process is dead.
+    """
     target = Path(run_dir) if run_dir is not None else Path(config.campaign.run_dir) if config.campaign.run_dir else default_run_dir()
-    if any((target / name).exists() for name in ("checkpoint.pt", LEDGER_NAME, RUN_FILE)):
-        raise CampaignError(f"{target} already holds a run; continue it with `gendesign resume {target}` or choose another run_dir")
+    check_run_dir(target)
     resolved = config.model_copy(deep=True)
     resolved.campaign.run_dir = str(target)
     if progress is not None:
         resolved.campaign.progress = progress
     parts = build_parts(resolved, plugins=plugins)
-    target.mkdir(parents=True, exist_ok=True)
-    (target / RESOLVED_CONFIG).write_text(dump_toml(resolved.model_dump(mode="json", exclude_none=True)))
-    return _campaign(resolved, parts, target).run_and_close()
+    lock = RunDirLock.acquire(target, force=force)
+    try:
+        if any((target / name).exists() for name in ("checkpoint.pt", LEDGER_NAME, RUN_FILE)):
+            raise CampaignError(f"{target} already holds a run; continue it with `gendesign resume {target}` or choose another run_dir")
+        atomic_write_text(target / RESOLVED_CONFIG, dump_toml(resolved.model_dump(mode="json", exclude_none=True)))
+        campaign = _campaign(resolved, parts, target, lock)
+    except BaseException:
+        lock.release()
+        raise
+    return campaign.run_and_close()
 
 
 class _ClosingCampaign(Campaign):
@@ -180,7 +200,7 @@ class _ClosingCampaign(Campaign):
             self.close()
 
 
-def _campaign(config: CampaignConfig, parts: Parts, run_dir: Path) -> _ClosingCampaign:
+def _campaign(config: CampaignConfig, parts: Parts, run_dir: Path, lock: RunDirLock) -> _ClosingCampaign:
     s = config.campaign
     return _ClosingCampaign(
         parts.objective,
@@ -196,8 +216,9 @@ def _campaign(config: CampaignConfig, parts: Parts, run_dir: Path) -> _ClosingCa
         plots=s.plots,
         strategy_name=parts.strategy_name,
         ledger=s.ledger,
-        executor=make_executor(s.executor, s.workers),
+        executor=make_executor(s.executor, s.workers, s.chunk_size),
         metadata={"config": config.model_dump(mode="json", exclude_none=True)},
+        lock=lock,
     )
 
 
@@ -211,16 +232,26 @@ def _read_resolved(run_dir: Path) -> CampaignConfig:
     return load_config(path)
 
 
-def resume_run(run_dir: str | Path, *, progress: bool | None = None, plugins: PluginSystem | None = None) -> CampaignResult:
-    """Continue the run in ``run_dir`` from its last checkpoint; evaluations made after it are served from the ledger."""
+def resume_run(run_dir: str | Path, *, progress: bool | None = None, plugins: PluginSystem | None = None, force: bool = False) -> CampaignResult:
+    """Continue the run in ``run_dir`` from its last checkpoint; evaluations made after it are served from the ledger.
+
+    Refused while another process runs in ``run_dir``; ``force`` breaks that lock (only after
+    checking the process is dead).
+    """
     target = Path(run_dir)
     if not target.is_dir():
         raise CampaignError(f"run directory {str(target)!r} does not exist")
-    config = _read_resolved(target)
-    if progress is not None:
-        config.campaign.progress = progress
-    parts = build_parts(config, plugins=plugins)
-    return _campaign(config, parts, target).run_and_close()
+    lock = RunDirLock.acquire(target, force=force)
+    try:
+        config = _read_resolved(target)
+        if progress is not None:
+            config.campaign.progress = progress
+        parts = build_parts(config, plugins=plugins)
+        campaign = _campaign(config, parts, target, lock)
+    except BaseException:
+        lock.release()
+        raise
+    return campaign.run_and_close()
 
 
 def report_run(run_dir: str | Path, *, plots: bool = True, plugins: PluginSystem | None = None) -> dict[str, Any]:
@@ -248,6 +279,10 @@ def report_run(run_dir: str | Path, *, plots: bool = True, plugins: PluginSystem
 def validate_config(path: str | Path, *, plugins: PluginSystem | None = None) -> list[str]:
     """Load and build everything ``path`` names without evaluating; returns one description line per part."""
     config = load_config(path)
+    if config.campaign.run_dir is not None:
+        check_run_dir(config.campaign.run_dir, "[campaign] run_dir")
+    if config.campaign.ledger is not None:
+        check_ledger_path(config.campaign.ledger, "[campaign] ledger")
     parts = build_parts(config, plugins=plugins)
     cols = ", ".join(f"{s.name} ({s.kind}, {s.direction})" for s in parts.objective.specs)
     return [
@@ -322,6 +357,7 @@ def optimize(
     executor: str | Executor = "inline",
     workers: int = 2,
     space_options: dict[str, Any] | None = None,
+    force: bool = False,
     **strategy_options: Any,
 ) -> OptimizationResult:
     """Optimise ``objective`` over ``space`` with ``strategy``; returns the Pareto set, the best designs and the history.
@@ -355,6 +391,7 @@ def optimize(
         executor: ``"inline"``, ``"process"`` (a pool of ``workers`` processes) or an :class:`Executor`.
         workers: worker processes for ``executor="process"``.
         space_options: options for a space given by name.
+        force: break the lock another process holds on ``run_dir`` (only after checking it is dead).
         **strategy_options: the strategy's options (e.g. ``population_size=64``).
 
     Returns:
@@ -399,6 +436,7 @@ def optimize(
         plots=plots,
         strategy_name=strategy_name,
         executor=runner,
+        force=force,
     )
     try:
         return campaign.run()

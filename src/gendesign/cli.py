@@ -104,7 +104,8 @@ def _print_summary(summary: dict, run_dir: object) -> None:
 @click.option("--budget", type=int, help="Override [campaign] budget.")
 @click.option("--seed", type=int, help="Override [campaign] seed.")
 @click.option("--progress/--no-progress", default=None, help="Show the progress bar (default: [campaign] progress, on a terminal).")
-def run_command(config: str | None, run_dir: str | None, budget: int | None, seed: int | None, progress: bool | None) -> None:
+@click.option("--force", is_flag=True, help="Break the run directory's lock held by another process; only after checking that process is dead.")
+def run_command(config: str | None, run_dir: str | None, budget: int | None, seed: int | None, progress: bool | None, force: bool) -> None:
     """Run the campaign in CONFIG (a TOML file); without CONFIG, the built-in default campaign."""
     import tomllib
 
@@ -121,18 +122,19 @@ def run_command(config: str | None, run_dir: str | None, budget: int | None, see
     if seed is not None:
         cfg.campaign.seed = seed
     cfg = parse_config(cfg.model_dump(), source=config or "the built-in default campaign")
-    result = run_config(cfg, run_dir=run_dir, progress=progress)
+    result = run_config(cfg, run_dir=run_dir, progress=progress, force=force)
     _print_summary(result.summary, result.run_dir)
 
 
 @cli.command(name="resume")
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
 @click.option("--progress/--no-progress", default=None, help="Show the progress bar.")
-def resume_command(run_dir: str, progress: bool | None) -> None:
-    """Continue the run in RUN_DIR from its last checkpoint; nothing is evaluated twice."""
+@click.option("--force", is_flag=True, help="Break the run directory's lock held by another process; only after checking that process is dead.")
+def resume_command(run_dir: str, progress: bool | None, force: bool) -> None:
+    """Continue the run in RUN_DIR from its last checkpoint; a design whose result was written is never evaluated again."""
     from gendesign.api import resume_run
 
-    result = resume_run(run_dir, progress=progress)
+    result = resume_run(run_dir, progress=progress, force=force)
     _print_summary(result.summary, result.run_dir)
 
 

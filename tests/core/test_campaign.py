@@ -379,3 +379,30 @@ def test_run_again_with_a_larger_budget_continues_in_memory():
     campaign.budget = 25
     result = campaign.run()
     assert result.summary["evaluations"] == 25 and len(result.history) == 25 and obj.total == 25 and obj.repeated() == {}
+
+
+def test_scores_keep_float64_through_the_ledger_and_every_output(tmp_run_dir):
+    """16777217 (2^24 + 1), 1e-50 and 1e300 are lost in float32 (16777216, 0, inf); the ledger and outputs keep them."""
+    exact = {"a": 16777217.0, "b": 1e-50, "c": 1e300}
+    rank = {"b": 3.0, "a": 2.0, "c": 1.0}  # decreasing in x: all three designs are on the (x, y) front
+
+    def score(xs):
+        return [[int(exact[x]) if x == "a" else exact[x], rank[x], exact[x]] for x in xs]
+
+    obj = FunctionObjective(score, names=["x", "y", "z"], directions=["max", "max", "min"])
+    space = SequenceSpace("abc", length=1)
+    campaign, strategy = _campaign(obj, [["a", "b", "c"]], budget=3, batch_size=3, space=space, run_dir=tmp_run_dir)
+    result = campaign.run()
+    campaign.close()
+    with Ledger(tmp_run_dir / "ledger.sqlite") as ledger:
+        stored = {ev.key: ev.values[0] for _, ev in ledger}
+    assert stored == exact
+    with open(tmp_run_dir / "evaluations.csv") as fh:
+        assert {row["design"]: float(row["x"]) for row in csv.DictReader(fh)} == exact
+    with open(tmp_run_dir / "pareto.csv") as fh:
+        assert {row["design"]: (float(row["x"]), float(row["z"])) for row in csv.DictReader(fh)} == {k: (v, v) for k, v in exact.items()}
+    summary = json.loads((tmp_run_dir / "summary.json").read_text())
+    assert summary["best"]["x"]["value"] == 1e300 and summary["best"]["z"]["value"] == 1e-50
+    assert {r.key: r.values["x"] for r in result.history} == exact
+    told = {d: v[0] for d, v, ok, _ in strategy.told if ok}
+    assert told["a"] == 16777216.0 and told["c"] == torch.finfo(torch.float32).max, "the strategy gets float32, saturated, never inf"

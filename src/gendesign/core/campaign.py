@@ -9,8 +9,9 @@ One round:
 3. designs are de-duplicated by ``space.key`` within the batch, against this run's history, and
    against the ledger's cache under the objective's fingerprint (from any earlier run when the
    objective is deterministic; otherwise only from this run, which covers a resume);
-4. the new designs are scored in batches of ``batch_size`` through the executor; each batch is
-   committed to the ledger as soon as it returns;
+4. the new designs are scored in batches of ``batch_size`` through the executor; each result
+   that succeeds is committed to the ledger's cache as soon as the executor hands back its chunk,
+   and the whole batch joins the run's trajectory when its last chunk returns;
 5. ``strategy.tell`` receives every asked design with its scores (cached ones included);
 6. the strategy's ``state_dict()`` and the run's counters are checkpointed atomically.
 
@@ -25,15 +26,19 @@ fixed.
 
 Resuming (:meth:`Campaign.run` on a run directory that holds a checkpoint) reloads the strategy
 state and counters of the last finished round, forgets the run's trajectory after that round, and
-replays: the designs scored after the checkpoint are found in the ledger and served from it, so no
-design is ever scored twice.
+replays: the designs scored after the checkpoint are found in the ledger and served from it. A
+design whose result was written to the ledger is never scored again; only the designs still being
+scored when the process died are (at most one executor chunk per worker, see
+:mod:`gendesign.core.executor`).
+
+A campaign with a run directory holds its lock (:mod:`gendesign.core.lock`) from construction to
+:meth:`Campaign.close`: a second campaign on the same directory is refused while the first lives.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import time
 import uuid
 from collections.abc import Sequence
@@ -44,13 +49,16 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from gendesign.core.atomic import atomic_open, atomic_write_text
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import CampaignError, ConfigError, InvalidDesignError
 from gendesign.core.executor import Executor, InlineExecutor
 from gendesign.core.failures import DEFAULT_MAX_FAILED_BATCHES, FailurePolicy
 from gendesign.core.ledger import Evaluation, Ledger
+from gendesign.core.lock import RunDirLock
 from gendesign.core.objective import Objective, ObjectiveSpec, Scores, canonical_values, constraint_satisfied
 from gendesign.core.pareto import ParetoFront, reference_point
+from gendesign.core.paths import check_run_dir
 from gendesign.core.progress import Progress
 from gendesign.core.report import front_indices, specs_to_json, write_outputs
 from gendesign.core.strategy import SearchStrategy
@@ -162,13 +170,9 @@ class CampaignResult:
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """``torch.save`` to a temporary file, ``fsync``, then ``os.replace``: a reader sees the old or the new file, never half of one."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
+    """``torch.save`` to a uniquely named temporary file, ``fsync``, then ``os.replace``: a reader sees the old or the new file, never half of one."""
+    with atomic_open(path, "wb") as fh:
         torch.save(state, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
@@ -183,6 +187,11 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CampaignError(f"{path} is not a gendesign campaign checkpoint (format {CHECKPOINT_FORMAT})")
     return state
+
+
+def _as_float32(rows: list[list[float]]) -> Tensor:
+    top = torch.finfo(torch.float32).max
+    return torch.tensor(rows, dtype=torch.float64).clamp(-top, top).to(torch.float32)
 
 
 def _invalid_key(design: Any) -> str:
@@ -216,6 +225,13 @@ class Campaign:
         executor: how batches are scored (default :class:`InlineExecutor`).
         run_id: the run's id (default: read from the run directory's checkpoint, else a new one).
         metadata: extra JSON-able metadata stored with the run (e.g. the resolved config).
+        lock: the run directory's lock, already held by the caller (the campaign releases it on
+            :meth:`close`); by default the campaign takes it itself.
+        force: break a lock another process holds on ``run_dir`` (only after checking it is dead).
+
+    Raises:
+        ConfigError: ``run_dir`` names a file, or ``run_dir`` or ``ledger`` cannot be written.
+        RunDirLockedError: another live process is running a campaign in ``run_dir``.
     """
 
     def __init__(
@@ -237,6 +253,8 @@ class Campaign:
         executor: Executor | None = None,
         run_id: str | None = None,
         metadata: dict[str, Any] | None = None,
+        lock: RunDirLock | None = None,
+        force: bool = False,
     ) -> None:
         if budget < 1:
             raise ConfigError(f"budget={budget}; give at least 1 design to evaluate")
@@ -266,16 +284,43 @@ class Campaign:
         self.strategy_name = strategy_name or type(strategy).__name__
         self.executor = executor or InlineExecutor()
         self.metadata = dict(metadata or {})
-        self.run_dir = Path(run_dir) if run_dir is not None else None
-        if self.run_dir is not None:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-        if isinstance(ledger, Ledger):
-            self.ledger = ledger
-        elif ledger is not None:
-            self.ledger = Ledger(ledger)
-        else:
-            self.ledger = Ledger(self.run_dir / LEDGER_NAME if self.run_dir is not None else None)
+        self.run_dir = check_run_dir(run_dir) if run_dir is not None else None
+        self._lock = lock
+        if self.run_dir is not None and lock is None:
+            self._lock = RunDirLock.acquire(self.run_dir, force=force)
+        try:
+            if isinstance(ledger, Ledger):
+                self.ledger = ledger
+            elif ledger is not None:
+                self.ledger = Ledger(ledger)
+            else:
+                self.ledger = Ledger(self.run_dir / LEDGER_NAME if self.run_dir is not None else None)
+        except BaseException:
+            self._release()
+            raise
         self.fingerprint = objective.fingerprint()
+        try:
+            run_id = self._check_run(run_id)
+        except BaseException:
+            if not isinstance(ledger, Ledger):
+                self.ledger.close()
+            self._release()
+            raise
+        self.run_id = run_id or uuid.uuid4().hex[:12]
+        self.counters = Counters()
+        self._known: dict[str, Evaluation] = {}
+        self._order: list[str] = []
+        # The running front (progress bar hypervolume) exists for K >= 2 objective columns only.
+        self._front = ParetoFront(len(self._objective_columns)) if len(self._objective_columns) >= 2 else None
+        self._best = torch.full((len(self._objective_columns),), -math.inf, dtype=torch.float64)
+        self._restored = False
+
+    @property
+    def _objective_columns(self) -> list[int]:
+        return [k for k, s in enumerate(self.specs) if s.kind == "objective"]
+
+    def _check_run(self, run_id: str | None) -> str | None:
+        """Read the checkpoint and reconcile ``run_id`` with the one the run directory holds."""
         self._checkpoint = self._read_checkpoint()
         if self._checkpoint is not None:
             saved = self._checkpoint["run_id"]
@@ -289,17 +334,7 @@ class Campaign:
                 )
         elif run_id is None and self.run_dir is not None and (self.run_dir / RUN_FILE).is_file():
             run_id = json.loads((self.run_dir / RUN_FILE).read_text())["run_id"]
-        self.run_id = run_id or uuid.uuid4().hex[:12]
-        self.counters = Counters()
-        self._known: dict[str, Evaluation] = {}
-        self._order: list[str] = []
-        self._front = ParetoFront(len(self._objective_columns))
-        self._best = torch.full((len(self._objective_columns),), -math.inf, dtype=torch.float64)
-        self._restored = False
-
-    @property
-    def _objective_columns(self) -> list[int]:
-        return [k for k, s in enumerate(self.specs) if s.kind == "objective"]
+        return run_id
 
     def _read_checkpoint(self) -> dict[str, Any] | None:
         if self.run_dir is None or not (self.run_dir / CHECKPOINT_NAME).is_file():
@@ -323,7 +358,7 @@ class Campaign:
             self.ledger.set_meta(f"run:{self.run_id}", meta)
         if self.run_dir is not None:
             ledger_path = str(self.ledger.path.resolve()) if self.ledger.path is not None else None
-            (self.run_dir / RUN_FILE).write_text(json.dumps({"run_id": self.run_id, "ledger": ledger_path}, indent=2))
+            atomic_write_text(self.run_dir / RUN_FILE, json.dumps({"run_id": self.run_id, "ledger": ledger_path}, indent=2))
 
     def _restore(self) -> None:
         """Load the checkpoint (if any), forget the trajectory after it, and rebuild the run's state from the ledger."""
@@ -358,7 +393,7 @@ class Campaign:
         cols = self._objective_columns
         canon = canonical_values(values[:, cols], [self.specs[k] for k in cols])
         self._best = torch.maximum(self._best, canon.max(dim=0).values)
-        if len(cols) >= 2:
+        if self._front is not None:
             self._front.add(canon)
 
     def _advance(self, progress: Progress, evaluations: int) -> None:
@@ -369,18 +404,17 @@ class Campaign:
         """Best natural value per objective column, and the hypervolume of the feasible front (K >= 2)."""
         cols = self._objective_columns
         best = {self.specs[k].name: float(self._best[i]) * self.specs[k].sign for i, k in enumerate(cols)}
-        if len(cols) < 2 or len(self._front) == 0:
+        if self._front is None or len(self._front) == 0:
             return best, None
         specs = [self.specs[k] for k in cols]
         signs = torch.tensor([s.sign for s in specs], dtype=torch.float64)
         return best, self._front.hypervolume(reference_point(specs, self._front.values * signs))
 
-    def _evaluations(self, batch: Sequence[tuple[str, Any]], scores: Scores, round_: int, seconds: float) -> list[Evaluation]:
-        """Ledger rows for a scored batch of ``(key, canonical design)``; ``seconds`` is split evenly."""
+    def _evaluations(self, batch: Sequence[tuple[str, Any]], scores: Scores, round_: int, seconds: Sequence[float]) -> list[Evaluation]:
+        """Ledger rows for a scored batch of ``(key, canonical design)`` with each design's objective ``seconds``."""
         values = scores.values.tolist()
         std = scores.std.tolist() if scores.std is not None else [None] * len(batch)
         valid = scores.valid.tolist()
-        per_item = seconds / len(batch)
         return [
             Evaluation(
                 key=key,
@@ -393,10 +427,32 @@ class Campaign:
                 run_id=self.run_id,
                 round=round_,
                 strategy=self.strategy_name,
-                seconds=per_item,
+                seconds=seconds[i],
             )
             for i, (key, design) in enumerate(batch)
         ]
+
+    def _score(self, batch: Sequence[tuple[str, Any]], round_: int) -> tuple[Scores, list[float]]:
+        """Score a batch of ``(key, canonical design)`` chunk by chunk; returns its scores and each design's seconds.
+
+        Each chunk's successful results go into the ledger's cache the moment the executor hands
+        them back, so a run killed mid-batch finds them on resume instead of paying for them
+        again. They join the run's trajectory, in batch order, only with the whole batch; failed
+        designs wait for the whole batch too, so a batch that fails systemically leaves nothing
+        cached that a fixed objective would have to overrule.
+        """
+        parts: list[tuple[int, Scores]] = []
+        seconds = [0.0] * len(batch)
+        for chunk in self.executor.chunks(self.objective, [d for _, d in batch]):
+            n = len(chunk.scores)
+            seconds[chunk.start : chunk.start + n] = [chunk.seconds / n] * n
+            done = self._evaluations(batch[chunk.start : chunk.start + n], chunk.scores, round_, seconds[chunk.start : chunk.start + n])
+            finished = [ev for ev in done if ev.valid]
+            if finished:
+                self.ledger.record(self.fingerprint, finished)
+            parts.append((chunk.start, chunk.scores))
+        parts.sort(key=lambda part: part[0])
+        return Scores.cat([p for _, p in parts]), seconds
 
     def _round(self, asked: Sequence[Any], round_: int, progress: Progress) -> int:
         """Resolve, score and tell one round; returns the number of designs new to this run."""
@@ -456,7 +512,7 @@ class Campaign:
             self._advance(progress, len(cached))
         for start in range(0, len(fresh), self.batch_size):
             batch = fresh[start : start + self.batch_size]
-            scores, seconds = self.executor.evaluate(self.objective, [d for _, d in batch])
+            scores, seconds = self._score(batch, round_)
             stop = self._failures.observe(scores)
             if stop is not None:
                 raise CampaignError(self._failure_message(stop))
@@ -466,7 +522,7 @@ class Campaign:
             c.evaluations += len(batch)
             c.paid += len(batch)
             c.failed += sum(not ev.valid for ev in evs)
-            c.objective_seconds += seconds
+            c.objective_seconds += sum(seconds)
             self._advance(progress, len(batch))
         told = [(d, key) for d, key in resolved if key in self._known]
         if told:
@@ -488,12 +544,17 @@ class Campaign:
         return f"campaign stopped in round {c.round + 1}: {reason}. {where}"
 
     def _scores(self, keys: Sequence[str]) -> Scores:
+        """What the strategy is told: float32 values (its models' precision), saturated at float32's finite range.
+
+        The ledger and the outputs keep float64; saturating keeps a valid 1e300 from reaching a
+        strategy as ``inf``.
+        """
         evs = [self._known[k] for k in keys]
-        values = torch.tensor([list(e.values) for e in evs], dtype=torch.float32).reshape(len(evs), len(self.specs))
+        values = _as_float32([list(e.values) for e in evs]).reshape(len(evs), len(self.specs))
         valid = torch.tensor([e.valid for e in evs], dtype=torch.bool)
         std = None
         if evs and all(e.std is not None for e in evs):
-            std = torch.tensor([list(e.std) for e in evs], dtype=torch.float32)  # type: ignore[arg-type]
+            std = _as_float32([list(e.std) for e in evs])  # type: ignore[misc]
         return Scores(values=values, valid=valid, specs=self.specs, std=std, errors=[e.error for e in evs])
 
     def _save(self) -> None:
@@ -596,5 +657,13 @@ class Campaign:
         return CampaignResult(pareto, best, history, summary, self.run_dir, self.specs)
 
     def close(self) -> None:
-        self.executor.close()
-        self.ledger.close()
+        """Release the executor's workers, the ledger and the run directory's lock."""
+        try:
+            self.executor.close()
+            self.ledger.close()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()

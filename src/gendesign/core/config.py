@@ -74,6 +74,9 @@ class CampaignSettings(StrictOptions):
     plots: bool = True
     executor: Literal["inline", "process"] = Field("inline", description="score batches in this process or in a process pool")
     workers: int = Field(2, gt=0, le=1024, description="worker processes for executor = 'process'")
+    chunk_size: int | None = Field(
+        None, gt=0, description="score each batch in chunks of this many designs, each written to the ledger as it finishes (default: one chunk per worker)"
+    )
     ledger: str | None = Field(None, description="a ledger file shared between runs as a cache (default: run_dir/ledger.sqlite)")
 
 

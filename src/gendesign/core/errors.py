@@ -38,6 +38,10 @@ class CampaignError(GendesignError):
     """A campaign cannot start or resume (corrupt run directory, config that changed under a resume)."""
 
 
+class RunDirLockedError(CampaignError):
+    """Another live process holds the run directory's lock (a second ``run`` or ``resume`` on it)."""
+
+
 def short_repr(value: object, limit: int = 80) -> str:
     """``repr(value)`` cut to about ``limit`` characters, so a huge bad input does not flood a message."""
     text = repr(value)

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gendesign.core.errors import CampaignError
+from gendesign.core.paths import check_ledger_path
 
 SCHEMA_VERSION = 1
 
@@ -165,13 +166,14 @@ class Ledger:
             death) or ``"FULL"`` (also safe against power loss).
 
     Raises:
+        ConfigError: ``path`` is a directory or cannot be created or written.
         CampaignError: the file is not a gendesign ledger or has a newer schema.
     """
 
     def __init__(self, path: str | Path | None = None, *, synchronous: Literal["NORMAL", "FULL"] = "NORMAL") -> None:
         if synchronous not in ("NORMAL", "FULL"):
             raise CampaignError(f"Ledger: synchronous={synchronous!r}; use 'NORMAL' or 'FULL'")
-        self.path = None if path in (None, ":memory:") else Path(path)  # type: ignore[arg-type]
+        self.path = None if path in (None, ":memory:") else check_ledger_path(path)  # type: ignore[arg-type]
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         target = ":memory:" if self.path is None else str(self.path)
@@ -271,6 +273,10 @@ class Ledger:
     def transaction(self) -> _Transaction:
         return _Transaction(self.conn)
 
+    def snapshot(self) -> _Transaction:
+        """A read transaction: every query inside sees the ledger as of its first read, while other processes keep writing (WAL)."""
+        return _Transaction(self.conn, "BEGIN DEFERRED")
+
     def trajectory(self, run_id: str) -> list[TrajectoryEntry]:
         """``run_id``'s designs in order of first appearance, with their evaluations."""
         cols = ", ".join(f"e.{c}" for c in _COLUMN_NAMES)
@@ -307,15 +313,16 @@ class Ledger:
 
 
 class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error); nested use joins the outer one."""
+    """``BEGIN IMMEDIATE`` (a write) or ``BEGIN DEFERRED`` (a read snapshot) ... ``COMMIT`` (``ROLLBACK`` on error); nested use joins the outer one."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> None:
         self.conn = conn
+        self.begin = begin
         self.owner = False
 
     def __enter__(self) -> sqlite3.Connection:
         if not self.conn.in_transaction:
-            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute(self.begin)
             self.owner = True
         return self.conn
 

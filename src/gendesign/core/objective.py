@@ -122,7 +122,9 @@ class Scores:
     """The result of scoring ``B`` designs on ``K`` columns.
 
     Attributes:
-        values: `[B, K]` float32 in natural units and directions; NaN where invalid.
+        values: `[B, K]` floating point in natural units and directions; NaN where invalid. The
+            campaign stores them as float64, so an objective that returns float64 keeps every
+            digit (a float32 tensor is widened exactly).
         valid: `[B]` bool; False for failed or infeasible items.
         specs: the ``K`` column specs.
         std: optional `[B, K]` predictive standard deviation.
@@ -199,7 +201,7 @@ class Scores:
     def failed(n: int, specs: Sequence[ObjectiveSpec], error: str, device: torch.device | str = "cpu") -> Scores:
         """``n`` invalid items that all carry ``error``."""
         return Scores(
-            values=torch.full((n, len(specs)), math.nan, device=device),
+            values=torch.full((n, len(specs)), math.nan, dtype=torch.float64, device=device),
             valid=torch.zeros(n, dtype=torch.bool, device=device),
             specs=tuple(specs),
             errors=[error] * n,
@@ -313,7 +315,7 @@ class Objective(ABC):
         if tuple(scores.values.shape) != (batch, k):
             return Scores.failed(batch, self.specs, self._shape_error("Scores", scores.values.shape, batch), self.device)
         if not scores.values.is_floating_point():
-            scores.values = scores.values.float()
+            scores.values = scores.values.double()
         finite = torch.isfinite(scores.values).all(dim=-1)
         bad = scores.valid & ~finite
         if bool(bad.any()):
@@ -396,8 +398,9 @@ class FunctionObjective(Objective):
         if isinstance(raw, Tensor):
             if raw.is_complex():
                 raise ObjectiveError(f"objective {self.name!r} returned a complex tensor; return real values")
-            return raw.to(self.device, torch.float32)
-        return torch.as_tensor(_to_float_array(raw), dtype=torch.float32, device=self.device)
+            return raw.to(self.device, raw.dtype if raw.is_floating_point() else torch.float64)
+        # float64: plain Python numbers keep every digit (16777217, 1e-50 and 1e300 survive).
+        return torch.as_tensor(_to_float_array(raw), dtype=torch.float64, device=self.device)
 
     def config(self) -> dict[str, Any]:
         fn = self.fn

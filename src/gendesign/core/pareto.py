@@ -303,7 +303,7 @@ def reference_point(specs: Sequence[ObjectiveSpec], Y: Tensor | None = None) -> 
             some spec lacks bounds. NaN rows are ignored.
 
     Returns:
-        `[K]` float32 reference point in the canonical view (on ``Y``'s device when ``Y`` is given).
+        `[K]` float64 reference point in the canonical view (on ``Y``'s device when ``Y`` is given).
     """
     specs = list(specs)
     if not specs:
@@ -311,7 +311,7 @@ def reference_point(specs: Sequence[ObjectiveSpec], Y: Tensor | None = None) -> 
     device = Y.device if Y is not None else torch.device("cpu")
     if all(s.bounds is not None for s in specs):
         worst = [s.bounds[0] if s.direction == "max" else -s.bounds[1] for s in specs]  # type: ignore[index]
-        return torch.tensor(worst, dtype=torch.float32, device=device)
+        return torch.tensor(worst, dtype=torch.float64, device=device)
     unbounded = [s.name for s in specs if s.bounds is None]
     if Y is None:
         raise ConfigError(
@@ -333,7 +333,7 @@ def reference_point(specs: Sequence[ObjectiveSpec], Y: Tensor | None = None) -> 
     ideal = front.max(dim=0).values
     span = ideal - nadir
     span = torch.where(span > 0, span, nadir.abs().clamp_min(1.0))
-    return (nadir - 0.1 * span).to(torch.float32)
+    return nadir - 0.1 * span
 
 
 def _finite_rows(Y: Tensor) -> Tensor:

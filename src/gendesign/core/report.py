@@ -7,7 +7,7 @@ report regenerated later is identical to the one the run wrote. Files:
   feasibility, error, round and whether it was paid for by this run or served from the cache;
 * ``pareto.csv`` - the feasible non-dominated designs (objective columns only, directions
   respected), with the space's ``describe()`` columns;
-* ``summary.json`` - budget, evaluations, raw calls, invalid counts, hypervolume and its reference
+* ``summary.json`` - budget, evaluations, raw calls, invalid counts, hypervolume (``null`` when it overflows float64) and its reference
   point, best per objective, wall time split into objective, strategy (ask/tell) and engine time
   (the rest: validation, keys, ledger, checkpoints);
 * ``pareto_front.png`` (K = 2, or the three pairwise panels for K = 3), ``hypervolume.png`` (K >= 2)
@@ -31,8 +31,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from gendesign.core.atomic import atomic_open, atomic_write_text
 from gendesign.core.designs import DesignSpace
 from gendesign.core.ledger import Ledger, TrajectoryEntry
+from gendesign.core.lock import outputs_lock
 from gendesign.core.objective import ObjectiveSpec, canonical_values, constraint_satisfied
 from gendesign.core.pareto import ParetoFront, hypervolume, pareto_mask, reference_point
 
@@ -236,6 +238,8 @@ def summarize(data: RunData, space: DesignSpace | None = None) -> dict[str, Any]
     hv = None
     if ref is not None:
         hv = hypervolume(data.objective_canonical()[front], ref) if front else 0.0
+        if not math.isfinite(hv):
+            hv = None  # the front spans more than float64 holds (e.g. values near 1e300 in two columns)
     wall = float(counters.get("wall_seconds", 0.0))
     obj_s = float(counters.get("objective_seconds", 0.0))
     strategy_s = float(counters.get("strategy_seconds", 0.0))
@@ -287,7 +291,7 @@ def write_evaluations_csv(path: Path, data: RunData, space: DesignSpace | None =
         header += [f"{n}_std" for n in names]
     header += ["valid", "feasible", "source", "paid_by_this_run", "error", "strategy", "objective_seconds", "key"]
     index = data.evaluation_index().tolist()
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    with atomic_open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(header)
         for i, entry in enumerate(data.entries):
@@ -314,7 +318,7 @@ def write_pareto_csv(path: Path, data: RunData, space: DesignSpace | None = None
     first = data.objective_columns[0] if data.objective_columns else 0
     sign = data.specs[first].sign if data.specs else 1.0
     rows.sort(key=lambda r: -sign * float(data.values[r[0], first]))
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    with atomic_open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["design", *extra_cols, *names, "evaluation", "round", "key"])
         index = data.evaluation_index().tolist()
@@ -332,6 +336,11 @@ def _figure(ncols: int = 1, width: float = 5.0, height: float = 4.0) -> tuple[An
     FigureCanvasAgg(fig)
     axes = [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
     return fig, axes
+
+
+def _save_figure(fig: Any, path: Path) -> None:
+    with atomic_open(path, "wb") as fh:
+        fig.savefig(fh, format="png")
 
 
 def plot_pareto_front(path: Path, data: RunData) -> bool:
@@ -359,7 +368,7 @@ def plot_pareto_front(path: Path, data: RunData) -> bool:
     axes[0].legend(loc="best", fontsize="small")
     fig.suptitle(f"Pareto front: {int(front.sum())} of {int(feas.sum())} feasible designs")
     fig.tight_layout()
-    fig.savefig(path)
+    _save_figure(fig, path)
     return True
 
 
@@ -377,7 +386,7 @@ def plot_hypervolume(path: Path, data: RunData) -> bool:
     ax.set_title(f"reference point (canonical) {[round(r, 4) for r in ref.tolist()]}", fontsize="small")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    _save_figure(fig, path)
     return True
 
 
@@ -393,29 +402,35 @@ def plot_best(path: Path, data: RunData) -> bool:
         ax.set_ylabel(f"best {spec.name} ({spec.direction})")
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    _save_figure(fig, path)
     return True
 
 
 def write_outputs(run_dir: str | Path, ledger: Ledger, run_id: str | None = None, *, space: DesignSpace | None = None, plots: bool = True) -> dict[str, Any]:
     """Write the CSV tables, ``summary.json`` and (with ``plots``) the PNG plots into ``run_dir``.
 
+    The run is read in one ledger read transaction, so every file describes the same snapshot even
+    while a campaign keeps writing; each file is replaced atomically, and the whole set is written
+    under :func:`~gendesign.core.lock.outputs_lock`, so concurrent writers (a ``report`` during a
+    run) leave the set of the newest snapshot, never a mix.
+
     Returns:
         The summary dictionary (also written to ``summary.json``).
     """
     out = Path(run_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    data = load_run(ledger, run_id)
-    write_evaluations_csv(out / "evaluations.csv", data, space)
-    write_pareto_csv(out / "pareto.csv", data, space)
-    summary = summarize(data, space)
-    written = ["evaluations.csv", "pareto.csv", "summary.json"]
-    if plots:
-        for name, fn in (("pareto_front.png", plot_pareto_front), ("hypervolume.png", plot_hypervolume), ("best.png", plot_best)):
-            if fn(out / name, data):
-                written.append(name)
-    summary["files"] = written
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False, default=_json_default))
+    with outputs_lock(out):
+        with ledger.snapshot():
+            data = load_run(ledger, run_id)
+        write_evaluations_csv(out / "evaluations.csv", data, space)
+        write_pareto_csv(out / "pareto.csv", data, space)
+        summary = summarize(data, space)
+        written = ["evaluations.csv", "pareto.csv", "summary.json"]
+        if plots:
+            for name, fn in (("pareto_front.png", plot_pareto_front), ("hypervolume.png", plot_hypervolume), ("best.png", plot_best)):
+                if fn(out / name, data):
+                    written.append(name)
+        summary["files"] = written
+        atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, allow_nan=False, default=_json_default))
     return summary
 
 

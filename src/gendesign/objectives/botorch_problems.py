@@ -39,7 +39,7 @@ from gendesign.core.pareto import hypervolume
 class BoTorchProblem(Objective):
     """Base wrapper: a BoTorch ``MultiObjectiveTestProblem`` scored on designs from :meth:`default_space`.
 
-    Values are `[B, M]` float32 (computed in float64) and minimised. Subclasses set :attr:`problem`.
+    Values are `[B, M]` float64 and minimised. Subclasses set :attr:`problem`.
 
     Attributes:
         problem: the BoTorch test problem instance (``negate=False``).
@@ -74,7 +74,7 @@ class BoTorchProblem(Objective):
 
     def evaluate(self, designs: Sequence[Any]) -> Tensor:
         x = self.space.to_tensor(designs, dtype=torch.float64)
-        return self.problem.evaluate_true(x).to(self.device, torch.float32)
+        return self.problem.evaluate_true(x).to(self.device, torch.float64)
 
     def hypervolume(self, values: Tensor) -> float:
         """Hypervolume of raw values `[N, M]` w.r.t. :attr:`ref_point`, comparable with :attr:`max_hv`."""

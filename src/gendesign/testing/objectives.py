@@ -72,7 +72,7 @@ class ObjectiveConformance:
         b, k = len(designs), len(obj.specs)
         assert isinstance(scores, Scores)
         assert tuple(scores.values.shape) == (b, k), f"values shape {list(scores.values.shape)}, expected [{b}, {k}]"
-        assert scores.values.dtype == torch.float32, f"values dtype {scores.values.dtype}, expected float32"
+        assert scores.values.dtype in (torch.float32, torch.float64), f"values dtype {scores.values.dtype}, expected float32 or float64"
         assert scores.specs == tuple(obj.specs), "Scores.specs must be the objective's specs"
         assert len(scores.errors) == b
         if scores.std is not None:
