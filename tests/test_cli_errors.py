@@ -107,8 +107,8 @@ def test_directions_mismatch_is_refused_by_validate_and_by_run_before_any_evalua
 
 def test_unknown_name_says_which_plugin_failed_to_load(tmp_path, medchem, monkeypatch, capsys):
     config = tmp_path / "c.toml"
-    config.write_text(textwrap.dedent(CAMPAIGN).replace('name = "counts"', 'name = "qed"'))
-    expected = "unknown objective 'qed'; plugin 'medchem' failed to load: ModuleNotFoundError: No module named 'rdkit_not_installed_here'"
+    config.write_text(textwrap.dedent(CAMPAIGN).replace('name = "counts"', 'name = "synthesizability"'))
+    expected = "unknown objective 'synthesizability'; plugin 'medchem' failed to load: ModuleNotFoundError: No module named 'rdkit_not_installed_here'"
     for command in ("validate", "run"):
         code, _, err = gendesign(
             monkeypatch, capsys, command, str(config), *(["--run-dir", str(tmp_path / "r")] if command == "run" else [])
@@ -121,7 +121,7 @@ def test_unknown_name_says_which_plugin_failed_to_load(tmp_path, medchem, monkey
 
 def test_traceback_flag_and_debug_variable_show_files_and_lines(tmp_path, medchem, monkeypatch, capsys):
     config = tmp_path / "c.toml"
-    config.write_text(textwrap.dedent(CAMPAIGN).replace('name = "counts"', 'name = "qed"'))
+    config.write_text(textwrap.dedent(CAMPAIGN).replace('name = "counts"', 'name = "synthesizability"'))
     code, _, plain = gendesign(monkeypatch, capsys, "validate", str(config))
     assert code == 2 and "Traceback" not in plain and len(plain.strip().splitlines()) == 1
     code, _, full = gendesign(monkeypatch, capsys, "--traceback", "validate", str(config))

@@ -1,4 +1,4 @@
-"""Every complete campaign config in docs/campaigns.md and docs/peptides.md validates and runs.
+"""Every complete campaign config in docs/campaigns.md, docs/peptides.md, docs/spaces.md and docs/mcts.md validates and runs.
 
 A complete config is a ```toml block with ``[[objectives]]`` and ``[strategy]`` tables. Among them are the reference
 config of ``docs/campaigns.md``, the ``directions``/``columns``/``transforms`` example on an
@@ -23,7 +23,7 @@ torch.set_num_threads(1)
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 BLOCKS = [
     (f"{path.name}#{i}", block)
-    for path in (DOCS / "campaigns.md", DOCS / "peptides.md")
+    for path in (DOCS / "campaigns.md", DOCS / "peptides.md", DOCS / "spaces.md", DOCS / "mcts.md")
     for i, block in enumerate(re.findall(r"```toml\n(.*?)```", path.read_text(encoding="utf-8"), flags=re.S))
     if "[strategy]" in block and "[[objectives]]" in block
 ]

@@ -41,7 +41,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gendesign.plugins.mcts",
     "gendesign.plugins.gflownet",
     "gendesign.plugins.mdlm",
-    "gendesign.plugins.molecules",
+    "gendesign.plugins.molecules.plugin",
 )
 
 KINDS: dict[str, str] = {

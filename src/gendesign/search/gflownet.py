@@ -31,7 +31,8 @@ below every valid design).
 
 The environment is chosen from the design space: any
 :class:`~gendesign.core.protocols.TokenSpace` (e.g. :class:`~gendesign.core.sequence_space.SequenceSpace`,
-the peptide spaces) gives the autoregressive
+the peptide spaces, the ``selfies`` molecule space, whose token rows always decode to a molecule)
+gives the autoregressive
 :class:`~gendesign.generators.gflownet.sequence_env.SequenceEnv`, a
 :class:`~gendesign.core.grid_space.GridSpace` the
 :class:`~gendesign.generators.gflownet.hypergrid.HyperGridEnv`.
@@ -50,7 +51,7 @@ import torch
 from pydantic import Field
 
 from gendesign.core.designs import DesignSpace
-from gendesign.core.errors import ConfigError
+from gendesign.core.errors import ConfigError, InvalidDesignError
 from gendesign.core.grid_space import GridSpace
 from gendesign.core.objective import ObjectiveSpec, Scores
 from gendesign.core.protocols import TokenSpace, require_protocol
@@ -157,7 +158,7 @@ class GFlowNetStrategy(SearchStrategy):
             size = min(max(n, 1) * 2**draw, max(n, 4096))
             trajs = self.trainer.sample(size, epsilon=epsilon, temperature=o.ask_temperature, logit_bias=self._feasibility_bias())
             for i, design in enumerate(self.env.to_designs(trajs.terminals.cpu())):
-                key = self.space.key(design)
+                key = self._key(design)
                 if key in self.seen or key in self.pending:
                     continue
                 self.pending[key] = (trajs, i)
@@ -165,6 +166,13 @@ class GFlowNetStrategy(SearchStrategy):
                 if len(out) == n:
                     return out
         return out + self._random_designs(n - len(out))
+
+    def _key(self, design: Any) -> str:
+        """The space's key of ``design``, or for one the space rejects (a token row may decode to an inadmissible design) a key naming it."""
+        try:
+            return self.space.key(design)
+        except InvalidDesignError:
+            return f"invalid:{design!r}"
 
     def _feasibility_bias(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
         """Additive log-weights from one Thompson sample of the pair-feasibility posterior (``None`` when off)."""
@@ -231,14 +239,15 @@ class GFlowNetStrategy(SearchStrategy):
         designs = list(designs)
         if not designs:
             return
-        keys = [self.space.key(d) for d in designs]
+        keys = [self._key(d) for d in designs]
         self.seen.update(keys)
         canonical = scores.canonical()[:, self.objective_columns].detach().cpu().to(torch.float64)
         valid = scores.feasible().detach().cpu()
-        if self.feasibility is not None:
-            for design, ok in zip(designs, scores.valid.tolist()):
-                self.feasibility.observe(self.space.ids(design), bool(ok))
         trajs = self._trajectories_for(designs, keys)
+        if self.feasibility is not None:
+            pad = self.env.pad_id  # type: ignore[attr-defined]
+            for row, ok in zip(trajs.terminals.cpu().tolist(), scores.valid.tolist()):
+                self.feasibility.observe([i for i in row if i != pad], bool(ok))
         self.pending = {}
         self.trainer.train_on_trajectories(trajs, canonical, valid)
         for _ in range(o.train_steps - 1):

@@ -8,7 +8,9 @@ has probability one and ``log P_B = 0``: trajectory balance reduces to the autor
 likelihood. Terminal states are the prefixes of admissible length, i.e. the id rows of the
 :class:`~gendesign.core.protocols.TokenSpace` (for a :class:`~gendesign.core.sequence_space.SequenceSpace`
 exactly its designs; for a space with further rules, such as the peptide spaces, a superset that
-``space.validate`` filters).
+``space.validate`` filters). For the ``selfies`` molecule space ``decode`` maps many token strings to
+one molecule, so the policy samples a molecule with probability proportional to its reward times the
+number of token strings that decode to it.
 
 Reference: M. Jain et al. "Biological sequence design with GFlowNets." ICML 2022 (the
 autoregressive sequence MDP).

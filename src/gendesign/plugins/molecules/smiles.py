@@ -1,4 +1,4 @@
-"""Built-in molecules plugin: a SMILES design space checked and canonicalised by RDKit.
+"""A SMILES design space checked and canonicalised by RDKit.
 
 A design is a SMILES string. :meth:`SmilesSpace.validate` parses and sanitises it with RDKit and
 returns the canonical SMILES, so the canonical key of two spellings of one molecule is equal.
@@ -25,7 +25,6 @@ import numpy as np
 
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, InvalidDesignError, require, short_repr
-from gendesign.core.hookspecs import hookimpl
 
 ELEMENTS = ("C", "N", "O", "S", "F", "Cl", "Br")
 
@@ -275,8 +274,3 @@ class SmilesSpace(DesignSpace):
 
     def validate_many(self, designs: Sequence[Any]) -> list[Any]:
         return [self.validate(d) for d in designs]
-
-
-@hookimpl
-def register_design_spaces(register: Any) -> None:
-    register("smiles", SmilesSpace)
