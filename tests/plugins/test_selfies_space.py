@@ -171,7 +171,7 @@ def _campaign(strategy, options, space_options, budget, batch_size):
         "objectives": [{"name": "qed"}, {"name": "logp"}],
         "strategy": {"name": strategy, "options": options},
     }
-    parts = build_parts(parse_config(data))
+    parts = build_parts(parse_config(data), plugins=get_plugins())
     asked = []
     ask = parts.strategy.ask
 
