@@ -44,6 +44,17 @@ job mcts_cpu $PY benchmarks/peptide_mcts.py --budgets 500 2000 --seeds 0 1 2 --t
 job ehrlich $PY benchmarks/ehrlich.py
 job op_tb $PY benchmarks/gflownet_op_branin_currin.py --warm-start 1024 --seeds 0 --trajectories 32512 --checkpoints 2 --tag _h200_host_cpu
 job overhead $PY benchmarks/engine_overhead.py --designs 20480 --batch 256 --repeats 3
+# The shipped SELFIES MDLM (src/gendesign/plugins/molecules/models/selfies_mdlm_small) trained to
+# completion on the GPU: examples/mdlm_selfies_small.toml with accelerator = "gpu".
+selfies_model() {
+    sed 's/^max_minutes = 10$/max_minutes = 6/; /^\[training\]$/a accelerator = "gpu"' examples/mdlm_selfies_small.toml >/tmp/selfies_gpu.toml
+    $PY -m gendesign.cli train /tmp/selfies_gpu.toml || return 1
+    $PY -m gendesign.cli sample /tmp/selfies_gpu.toml --device cuda || return 1
+    mkdir -p "$OUT/selfies_mdlm_small"
+    cp runs/selfies_mdlm_small/config.json runs/selfies_mdlm_small/model.safetensors "$OUT/selfies_mdlm_small/"
+    $PY benchmarks/selfies_model_metrics.py runs/selfies_mdlm_small/samples.smi | tee "$OUT/selfies_mdlm_small/metrics.txt"
+}
+job selfies_model selfies_model
 if [ -n "${BASELINE:-}" ] && [ -d "$BASELINE/src" ]; then
     job base_mcts env PYTHONPATH="$BASELINE/src:/tmp/site" $PY "$BASELINE/benchmarks/peptide_mcts.py" --budgets 500 2000 --seeds 0 1 2 --tag _h200_host_cpu
     job base_ehrlich env PYTHONPATH="$BASELINE/src:/tmp/site" $PY "$BASELINE/benchmarks/ehrlich.py"
