@@ -207,3 +207,7 @@ def main() -> None:
         message = str(exc) if known else f"{type(exc).__name__}: {exc} (an internal error; `gendesign --traceback ...` shows where)"
         click.echo(f"Error: {message}", err=True)
         sys.exit(2 if known else 1)
+
+
+if __name__ == "__main__":
+    main()
