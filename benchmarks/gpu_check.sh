@@ -32,9 +32,10 @@ export PYTHONPATH=/tmp/site
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$LOGS/nvidia-smi.txt"
 $PY -c "import torch, gendesign; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 
+JOB_LIMIT=${JOB_LIMIT:-420}  # seconds per job, so the script always ends and returns its results
 job() {  # job NAME CMD... : run in the background, log to $LOGS/NAME.log, record wall time and exit code
     local name=$1; shift
-    ( start=$(date +%s); "$@" >"$LOGS/$name.log" 2>&1; rc=$?; echo "$name rc=$rc wall=$(( $(date +%s) - start ))s" >>"$LOGS/jobs.txt" ) &
+    ( start=$(date +%s); timeout "$JOB_LIMIT" "$@" >"$LOGS/$name.log" 2>&1; rc=$?; echo "$name rc=$rc wall=$(( $(date +%s) - start ))s" >>"$LOGS/jobs.txt" ) &
 }
 
 job gpu_tests $PY -m pytest -m gpu -q -p no:cacheprovider tests
@@ -54,7 +55,8 @@ selfies_model() {
     cp runs/selfies_mdlm_small/config.json runs/selfies_mdlm_small/model.safetensors "$OUT/selfies_mdlm_small/"
     $PY benchmarks/selfies_model_metrics.py runs/selfies_mdlm_small/samples.smi | tee "$OUT/selfies_mdlm_small/metrics.txt"
 }
-job selfies_model selfies_model
+export -f selfies_model; export PY OUT
+job selfies_model bash -c selfies_model
 if [ -n "${BASELINE:-}" ] && [ -d "$BASELINE/src" ]; then
     job base_mcts env PYTHONPATH="$BASELINE/src:/tmp/site" $PY "$BASELINE/benchmarks/peptide_mcts.py" --budgets 500 2000 --seeds 0 1 2 --tag _h200_host_cpu
     job base_ehrlich env PYTHONPATH="$BASELINE/src:/tmp/site" $PY "$BASELINE/benchmarks/ehrlich.py"
