@@ -28,7 +28,7 @@ PY=python3
 
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 python3 -m pip install -q --no-index --no-deps --no-build-isolation --target /tmp/site . ./examples/plugin-template || exit 1
-export PYTHONPATH=/tmp/site
+export PYTHONPATH=/tmp/site PATH=/tmp/site/bin:$PATH
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$LOGS/nvidia-smi.txt"
 $PY -c "import torch, gendesign; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 
