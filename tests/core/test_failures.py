@@ -160,3 +160,39 @@ def test_policy_rules():
     assert policy.observe(failed(2, "y")) is not None
     with pytest.raises(ConfigError, match="max_failed_batches=-1"):
         FailurePolicy(-1)
+
+
+def test_infeasible_designs_the_objective_marks_invalid_never_stop_a_run():
+    """An Ehrlich-like objective that answers "infeasible" for every design of many batches is working, not broken."""
+
+    def behave(call, designs, good):
+        valid = torch.tensor([call > 6 and d.startswith("1") for d in designs])
+        errors = [None if ok else "infeasible: transition '0' -> '0' has probability 0" for ok in valid.tolist()]
+        values = torch.where(valid.unsqueeze(-1), good, torch.full_like(good, math.nan))
+        return Scores(values=values, valid=valid, specs=make_specs(["ones", "zeros"]), errors=errors)
+
+    obj = Scripted(behave)
+    result = run(obj, budget=80, max_failed_batches=3)
+    assert result.summary["evaluations"] == 80 and obj.calls == 10, "six all-infeasible batches in a row must not stop the run"
+    assert any(r.valid for r in result.history) and sum(not r.valid for r in result.history) >= 48
+
+
+def test_breakage_inside_wrappers_still_stops_the_first_batch():
+    """``Scores.raised`` survives Stacked, Cached and the scalariser, so a wrapped objective that raises still stops."""
+    from gendesign.objectives.cache import Cached
+    from gendesign.objectives.compose import Stacked
+    from gendesign.objectives.scalarize import Scalarized
+
+    def raising(call, designs, good):
+        raise KeyError("descriptor table missing")
+
+    inner = Scripted(raising)
+    for wrapped in (Stacked([inner]), Cached(Scripted(raising)), Scalarized(Scripted(raising), method="weighted_sum")):
+        scores = wrapped(["0101", "0011"])
+        assert scores.raised_mask().tolist() == [True, True], type(wrapped).__name__
+        with pytest.raises(CampaignError, match="descriptor table missing"):
+            run(wrapped)
+    marked = Scores(values=torch.full((2, 1), math.nan), valid=torch.zeros(2, dtype=torch.bool), specs=make_specs(["f"]), errors=["x", "x"])
+    assert FailurePolicy(1).observe(marked) is None, "items the objective marked invalid are not breakage"
+    assert Scores.cat([marked, Scores.failed(1, make_specs(["f"]), "x")]).raised_mask().tolist() == [False, False, True]
+    assert Scores.failed(3, make_specs(["f"]), "x").select([2, 0]).raised_mask().tolist() == [True, True]

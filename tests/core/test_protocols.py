@@ -12,6 +12,7 @@ from gendesign.core.protocols import (
     Posterior,
     StepwiseDenoiser,
     TokenSpace,
+    conforms,
     missing_members,
     protocol_members,
     require_protocol,
@@ -84,7 +85,7 @@ def test_require_names_the_missing_members():
     with pytest.raises(ConfigError, match=r"strategy 'x' needs a StepwiseDenoiser, but my model \(HalfDenoiser\) lacks device, length_counts"):
         require_protocol(HalfDenoiser(), StepwiseDenoiser, what="my model", needed_by="strategy 'x'")
     space = SequenceSpace("AB", length=2)
-    assert require_protocol(space, TokenSpace, what="s", needed_by="n") is space and isinstance(space, TokenSpace)
+    assert require_protocol(space, TokenSpace, what="s", needed_by="n") is space and conforms(space, TokenSpace)
 
 
 class Saved:
@@ -127,3 +128,20 @@ def test_generator_context_uses_the_space_default_and_says_what_is_missing(tmp_p
     assert generator_context(system, SequenceSpace, {}) == {}
     with pytest.raises(ConfigError, match="needs a generator: add generator = "):
         generator_context(system, MCTS, {"steps": 2}, space=space, needed_by="[strategy] 'mcts'")
+
+
+def test_conforms_sees_module_buffers_and_submodules():
+    """``conforms`` finds members served by ``nn.Module.__getattr__`` (``isinstance`` does not from Python 3.12)."""
+    from typing import Protocol, runtime_checkable
+
+    @runtime_checkable
+    class HasCountsAndHead(Protocol):
+        length_counts: torch.Tensor
+        head: torch.nn.Module
+
+    module = torch.nn.Module()
+    assert not conforms(module, HasCountsAndHead)
+    module.register_buffer("length_counts", torch.ones(3))
+    assert not conforms(module, HasCountsAndHead)
+    module.head = torch.nn.Linear(2, 2)
+    assert conforms(module, HasCountsAndHead)

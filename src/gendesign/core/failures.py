@@ -1,10 +1,14 @@
 """The campaign's failure policy: when invalid designs mean that the campaign itself is broken.
 
 One invalid design among valid ones is data: the ledger records it with its error and the
-campaign goes on. A scored batch in which *every* design failed with the *same* error is the
-symptom of a broken setup (an objective that returns the wrong shape, a model file that does not
-load, a missing dependency): scoring more batches would spend the whole budget on that error. The
-policy stops the campaign:
+campaign goes on. A scored batch in which *every* design's evaluation broke with the *same* error
+is the symptom of a broken setup (an objective that raises on every design or returns the wrong
+shape, a model file that does not load, a missing dependency): scoring more batches would spend
+the whole budget on that error. "Broke" is :attr:`~gendesign.core.objective.Scores.raised`: the
+objective raised or broke its output contract. An infeasible design, one the objective itself
+marks invalid (an Ehrlich sequence with a forbidden transition, a constraint violated), is an
+answer, not a failure: a batch of them never counts, however many there are, since a search can
+legitimately spend its first rounds among infeasible designs. The policy stops the campaign:
 
 * at once when the first batch that a session scores (a fresh run, or a resume) fails for one
   reason, provided it holds at least two designs and the reason is not a non-finite value;
@@ -39,9 +43,12 @@ def error_template(error: str) -> str:
     return _QUOTED_OR_NUMBER.sub("_", error)
 
 
-def common_error(valid: Sequence[bool], errors: Sequence[str | None]) -> str | None:
-    """The first item's error when no item is valid and every error has the same :func:`error_template`; else ``None``."""
+def common_error(valid: Sequence[bool], errors: Sequence[str | None], broke: Sequence[bool] | None = None) -> str | None:
+    """The first item's error when no item is valid, every error has the same :func:`error_template`
+    and every item broke (``broke[i]``: raised, or a non-finite value); else ``None``."""
     if not errors or any(valid) or not all(errors):
+        return None
+    if broke is not None and not all(broke):
         return None
     template = error_template(errors[0])  # type: ignore[arg-type]
     return errors[0] if all(error_template(e) == template for e in errors) else None  # type: ignore[arg-type]
@@ -68,7 +75,9 @@ class FailurePolicy:
         first, self._first = self._first, False
         if self.max_failed_batches == 0:
             return None
-        reason = common_error(scores.valid.tolist(), scores.errors)
+        raised = scores.raised_mask().tolist()
+        broke = [r or (e is not None and NON_FINITE in e) for r, e in zip(raised, scores.errors)]
+        reason = common_error(scores.valid.tolist(), scores.errors, broke)
         if reason is None:
             self._streak, self._reason = 0, None
             return None

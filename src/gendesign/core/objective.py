@@ -130,6 +130,11 @@ class Scores:
         std: optional `[B, K]` predictive standard deviation.
         errors: per-item error text (``None`` for items that succeeded).
         info: free-form extras, e.g. ensemble members `[M, B, K]`.
+        raised: optional `[B]` bool: items whose evaluation *broke* (the objective raised, or
+            returned output that breaks the contract: wrong shape, non-real values), as opposed
+            to infeasible items that the objective itself marked invalid. ``None``: none broke.
+            The campaign's failure policy stops a run on broken evaluations, never on
+            infeasibility (:mod:`gendesign.core.failures`).
     """
 
     values: Tensor
@@ -138,6 +143,7 @@ class Scores:
     std: Tensor | None = None
     errors: list[str | None] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
+    raised: Tensor | None = None
 
     def __post_init__(self) -> None:
         if not self.errors:
@@ -149,6 +155,12 @@ class Scores:
     @property
     def names(self) -> list[str]:
         return [s.name for s in self.specs]
+
+    def raised_mask(self) -> Tensor:
+        """`[B]` bool :attr:`raised`, all False when it is ``None``."""
+        if self.raised is None:
+            return torch.zeros(len(self), dtype=torch.bool)
+        return self.raised.to("cpu", torch.bool)
 
     def canonical(self) -> Tensor:
         """`[B, K]` maximise view of :attr:`values`."""
@@ -177,6 +189,7 @@ class Scores:
             std=None if self.std is None else self.std[idx],
             errors=[self.errors[i] for i in rows],
             info={},
+            raised=None if self.raised is None else self.raised_mask()[idx.cpu()],
         )
 
     @staticmethod
@@ -195,6 +208,7 @@ class Scores:
             specs=specs,
             std=torch.cat([p.std for p in parts]) if has_std else None,  # type: ignore[misc]
             errors=[e for p in parts for e in p.errors],
+            raised=any_raised(parts),
         )
 
     @staticmethod
@@ -205,7 +219,17 @@ class Scores:
             valid=torch.zeros(n, dtype=torch.bool, device=device),
             specs=tuple(specs),
             errors=[error] * n,
+            raised=torch.ones(n, dtype=torch.bool),
         )
+
+
+def any_raised(parts: Sequence[Scores], *, columns: bool = False) -> Tensor | None:
+    """The :attr:`Scores.raised` of ``parts`` combined: concatenated along the batch (default), or,
+    with ``columns=True``, OR-ed across parts that score the same designs; ``None`` if none raised."""
+    if all(p.raised is None for p in parts):
+        return None
+    masks = [p.raised_mask() for p in parts]
+    return torch.stack(masks).any(dim=0) if columns else torch.cat(masks)
 
 
 class Objective(ABC):

@@ -367,6 +367,17 @@ def missing_members(obj: Any, protocol: type) -> list[str]:
     return [name for name in protocol_members(protocol) if not hasattr(obj, name)]
 
 
+def conforms(obj: Any, protocol: type) -> bool:
+    """Whether ``obj`` offers every member of ``protocol``.
+
+    Use this rather than ``isinstance(obj, protocol)``: from Python 3.12 a runtime-checkable
+    protocol's ``isinstance`` looks members up with ``inspect.getattr_static``, which does not see a
+    :class:`torch.nn.Module`'s buffers and submodules (served by ``Module.__getattr__``), so a model
+    whose ``length_counts`` is a buffer would fail the check although it has the member.
+    """
+    return not missing_members(obj, protocol)
+
+
 def require_protocol(obj: T, protocol: type, *, what: str, needed_by: str) -> T:
     """Return ``obj`` if it offers every member of ``protocol``; otherwise raise a ConfigError naming the missing ones.
 

@@ -55,6 +55,7 @@ class _Entry:
     std: Tensor | None
     valid: bool
     error: str | None
+    raised: bool = False
 
 
 class Cached(ObjectiveWrapper):
@@ -141,6 +142,7 @@ class Cached(ObjectiveWrapper):
                     std=None if fresh.std is None else fresh.std[j].detach().clone(),
                     valid=bool(fresh.valid[j]),
                     error=fresh.errors[j],
+                    raised=bool(fresh.raised_mask()[j]),
                 )
                 found[keys[i]] = entry
                 if entry.valid or self.cache_failures:
@@ -156,6 +158,7 @@ class Cached(ObjectiveWrapper):
             std=None if std is None else std.to(self.device),
             errors=[r.error for r in rows],
             info={"cache_hits": len(designs) - len(todo), "evaluated": len(todo)},
+            raised=torch.tensor([r.raised for r in rows], dtype=torch.bool),
         )
 
     def _insert(self, key: tuple[str, Hashable], entry: _Entry) -> None:

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError
-from gendesign.core.objective import Objective, ObjectiveSpec, Scores, constraint_satisfied, resolve_device
+from gendesign.core.objective import Objective, ObjectiveSpec, Scores, any_raised, constraint_satisfied, resolve_device
 
 __all__ = [
     "Constrained",
@@ -143,7 +143,13 @@ class Stacked(Objective):
             std = nan_invalid(std, valid)
         errors = merge_errors(results, [p.name for p in self.parts], batch)
         return Scores(
-            values=values, valid=valid, specs=self.specs, std=std, errors=errors, info={"parts": [r.info for r in results]}
+            values=values,
+            valid=valid,
+            specs=self.specs,
+            std=std,
+            errors=errors,
+            info={"parts": [r.info for r in results]},
+            raised=any_raised(results, columns=True),
         )
 
     def to(self, device: str | torch.device) -> Stacked:
@@ -404,6 +410,7 @@ class Ensemble(Objective):
             std=nan_invalid(std, valid),
             errors=errors,
             info={"members": R.detach()},
+            raised=any_raised(results, columns=True),
         )
 
     def to(self, device: str | torch.device) -> Ensemble:

@@ -280,7 +280,9 @@ class Scalarized(ObjectiveWrapper):
             w = self.weights.to(col_std.device, col_std.dtype)
             score_std = (col_std.pow(2) @ w.pow(2)).sqrt().unsqueeze(-1)
             std = torch.cat([score_std, scores.std[:, self.constraint_idx]], dim=-1)
-        return Scores(values=values, valid=scores.valid, specs=self.specs, std=std, errors=scores.errors, info=scores.info)
+        return Scores(
+            values=values, valid=scores.valid, specs=self.specs, std=std, errors=scores.errors, info=scores.info, raised=scores.raised
+        )
 
     def config(self) -> dict[str, Any]:
         return {
