@@ -96,3 +96,71 @@ def test_compare_rewards_reports_correlations_and_rejects_bad_input():
         starc_distance([1.0, 2.0], [1.0, 2.0, 3.0])
     with pytest.raises(ConfigError, match="one context label per design"):
         starc_distance([1.0, 2.0], [1.0, 2.0], ["a"])
+
+
+BOX_DESIGNS = ["[0.1, 0.2, 0.3, 0.4]", "[0.9, 0.1, 0.5, 0.5]", "[0.3, 0.3, 0.3, 0.3]", "[0.5, 0.6, 0.7, 0.2]", "[0.2, 0.9, 0.1, 0.8]", "[0.7, 0.4, 0.6, 0.1]"]
+
+
+def _cli(*args: str) -> dict:
+    from gendesign.cli import cli
+
+    result = CliRunner().invoke(cli, ["compare-objectives", *args, "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def _dtlz2_values(column: int) -> np.ndarray:
+    from gendesign.objectives.botorch_problems import DTLZ2
+
+    objective = DTLZ2(dim=4)
+    return objective([json.loads(d) for d in BOX_DESIGNS]).values[:, column].double().numpy()
+
+
+def test_cli_identical_objectives_are_at_zero_and_a_negated_one_at_two(tmp_path):
+    designs = tmp_path / "designs.txt"
+    designs.write_text("\n".join(BOX_DESIGNS) + "\n\n")
+    common = ["dtlz2", "dtlz2", "--designs", str(designs), "--options-a", '{"dim": 4}', "--options-b", '{"dim": 4}', "--column-a", "dtlz2_f0"]
+    same = _cli(*common, "--column-b", "dtlz2_f0", "--top-k", "3")
+    assert [same["distance"], same["spearman"], same["kendall"], same["top_k_overlap"]] == pytest.approx([0.0, 1.0, 1.0, 1.0])
+    assert (same["n"], same["dropped"], same["k"]) == (6, 0, 3)
+    negated = _cli(*common, "--column-b", "dtlz2_f0", "--direction-b", "max", "--top-k", "3")
+    assert [negated["distance"], negated["spearman"], negated["kendall"], negated["top_k_overlap"]] == pytest.approx([2.0, -1.0, -1.0, 0.0])
+    plot = tmp_path / "scatter.png"
+    other = _cli(*common, "--column-b", "dtlz2_f1", "--plot", str(plot))
+    expected = compare_rewards(-_dtlz2_values(0), -_dtlz2_values(1), top_k=10)
+    assert other["distance"] == pytest.approx(expected.distance) and other["spearman"] == pytest.approx(expected.spearman)
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_reads_contexts_from_a_csv_and_designs_from_a_run_directory(tmp_path):
+    table = tmp_path / "designs.csv"
+    contexts = ["p", "q", "p", "q", "p", "q"]
+    table.write_text("design,prompt\n" + "".join(f'"{d}",{c}\n' for d, c in zip(BOX_DESIGNS, contexts)))
+    out = _cli("dtlz2", "dtlz2", "--designs", str(table), "--options-a", '{"dim": 4}', "--options-b", '{"dim": 4}', "--column-a", "dtlz2_f0", "--column-b", "dtlz2_f1", "--context-column", "prompt")
+    expected = compare_rewards(-_dtlz2_values(0), -_dtlz2_values(1), contexts)
+    assert out["contexts"] == 2 and out["distance"] == pytest.approx(expected.distance)
+    assert expected.distance != pytest.approx(compare_rewards(-_dtlz2_values(0), -_dtlz2_values(1)).distance)
+
+    from gendesign.cli import cli
+
+    config = tmp_path / "tiny.toml"
+    config.write_text('[campaign]\nbudget = 16\nbatch_size = 8\nseed = 1\n\n[[objectives]]\nname = "branin_currin"\n\n[strategy]\nname = "random"\n')
+    run_dir = tmp_path / "run"
+    assert CliRunner().invoke(cli, ["run", str(config), "--run-dir", str(run_dir), "--no-progress"]).exit_code == 0
+    out = _cli("branin_currin", "branin_currin", "--designs", str(run_dir), "--column-a", "branin_currin_f0", "--column-b", "branin_currin_f1")
+    import csv
+
+    rows = [r for r in csv.DictReader((run_dir / "evaluations.csv").open()) if r["valid"] == "1"]
+    expected = compare_rewards([-float(r["branin_currin_f0"]) for r in rows], [-float(r["branin_currin_f1"]) for r in rows])
+    assert out["n"] == 16 and out["distance"] == pytest.approx(expected.distance) and out["kendall"] == pytest.approx(expected.kendall)
+
+
+def test_cli_errors_name_the_fix(tmp_path):
+    from gendesign.cli import cli
+
+    designs = tmp_path / "designs.txt"
+    designs.write_text("\n".join(BOX_DESIGNS) + "\n")
+    result = CliRunner().invoke(cli, ["compare-objectives", "dtlz2", "dtlz2", "--designs", str(designs), "--options-a", '{"dim": 4}', "--options-b", '{"dim": 4}'])
+    assert "choose one with --column-a NAME" in str(result.exception)
+    result = CliRunner().invoke(cli, ["compare-objectives", "dtlz2", "dtlz2", "--designs", str(designs), "--column-a", "dtlz2_f0", "--column-b", "dtlz2_f0"])
+    assert "is not in the space" in str(result.exception)  # 4-D designs, default dim is 6
