@@ -164,3 +164,38 @@ def test_cli_errors_name_the_fix(tmp_path):
     assert "choose one with --column-a NAME" in str(result.exception)
     result = CliRunner().invoke(cli, ["compare-objectives", "dtlz2", "dtlz2", "--designs", str(designs), "--column-a", "dtlz2_f0", "--column-b", "dtlz2_f0"])
     assert "is not in the space" in str(result.exception)  # 4-D designs, default dim is 6
+
+
+def _docs_section() -> str:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "objectives.md").read_text(encoding="utf-8")
+    return text.split("## Comparing objectives: STARC distance", 1)[1]
+
+
+def test_docs_python_example_runs():
+    import re
+
+    example = re.findall(r"```python\n(.*?)```", _docs_section(), re.S)[0]
+    exec(compile(example, "docs/objectives.md", "exec"), {"__name__": "docs_example"})
+
+
+def test_docs_cli_example_prints_what_the_docs_show(tmp_path, monkeypatch):
+    import re
+    import shlex
+
+    from gendesign.cli import cli
+
+    block = re.findall(r"```bash\n(.*?)```", _docs_section(), re.S)[0]
+    printf, rest = block.split("\n", 1)
+    command = rest.split("\n#", 1)[0].replace("\\\n", " ")
+    shown = [line[2:] for line in rest.splitlines() if line.startswith("# ")]
+    monkeypatch.chdir(tmp_path)
+    words = shlex.split(printf)
+    assert words[0] == "printf" and words[-2:] == [">", "designs.txt"]
+    (tmp_path / "designs.txt").write_text(words[1].replace("\\n", "\n"))
+    args = shlex.split(command)
+    assert args[0] == "gendesign"
+    result = CliRunner().invoke(cli, args[1:], catch_exceptions=False)
+    assert result.exit_code == 0 and result.output.splitlines() == shown
+    assert (tmp_path / "scatter.png").is_file()
