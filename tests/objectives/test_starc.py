@@ -153,6 +153,9 @@ def test_cli_reads_contexts_from_a_csv_and_designs_from_a_run_directory(tmp_path
     rows = [r for r in csv.DictReader((run_dir / "evaluations.csv").open()) if r["valid"] == "1"]
     expected = compare_rewards([-float(r["branin_currin_f0"]) for r in rows], [-float(r["branin_currin_f1"]) for r in rows])
     assert out["n"] == 16 and out["distance"] == pytest.approx(expected.distance) and out["kendall"] == pytest.approx(expected.kendall)
+    by_round = _cli("branin_currin", "branin_currin", "--designs", str(run_dir), "--column-a", "branin_currin_f0", "--column-b", "branin_currin_f1", "--context-column", "round")
+    expected = compare_rewards([-float(r["branin_currin_f0"]) for r in rows], [-float(r["branin_currin_f1"]) for r in rows], [r["round"] for r in rows])
+    assert by_round["contexts"] == 2 and by_round["distance"] == pytest.approx(expected.distance)
 
 
 def test_cli_errors_name_the_fix(tmp_path):
