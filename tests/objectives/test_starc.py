@@ -167,6 +167,9 @@ def test_cli_errors_name_the_fix(tmp_path):
     assert "choose one with --column-a NAME" in str(result.exception)
     result = CliRunner().invoke(cli, ["compare-objectives", "dtlz2", "dtlz2", "--designs", str(designs), "--column-a", "dtlz2_f0", "--column-b", "dtlz2_f0"])
     assert "is not in the space" in str(result.exception)  # 4-D designs, default dim is 6
+    designs.write_text(BOX_DESIGNS[0] + "\n")
+    result = CliRunner().invoke(cli, ["compare-objectives", "dtlz2", "dtlz2", "--designs", str(designs), "--options-a", '{"dim": 4}', "--options-b", '{"dim": 4}', "--column-a", "dtlz2_f0", "--column-b", "dtlz2_f0"])
+    assert "holds 1 design(s)" in str(result.exception)
 
 
 def _docs_section() -> str:

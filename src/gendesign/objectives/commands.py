@@ -189,6 +189,8 @@ def compare_objectives_command(
         raise ConfigError(f"objective {objective_a!r} has no default space; name one with --space NAME")
     path = Path(source)
     designs, contexts = (_designs_from_run if path.is_dir() else _designs_from_file)(path, space, context_column)
+    if len(designs) < 2:
+        raise ConfigError(f"--designs {source} holds {len(designs)} design(s); comparing rankings needs at least 2")
     col_a, col_b = _column(a, column_a, "a"), _column(b, column_b, "b")
     values_a, valid_a = _score(a, designs, col_a, direction_a)
     values_b, valid_b = _score(b, designs, col_b, direction_b)
