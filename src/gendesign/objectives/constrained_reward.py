@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
@@ -34,10 +34,20 @@ from gendesign.objectives.compose import Stacked, nan_invalid
 if TYPE_CHECKING:
     from gendesign.core.plugins import PluginSystem
 
-__all__ = ["ConstrainedReward", "ConstraintTerm"]
+__all__ = ["AdvantageMixer", "ConstrainedReward", "ConstraintTerm"]
 
 Mode = Literal["ge", "eq"]
 Squash = Literal["auto", "sigmoid", "tanh", "none"]
+
+
+@runtime_checkable
+class AdvantageMixer(Protocol):
+    """A composite reward whose ``Scores.info["components"]`` `[B, 1 + C]` policy-gradient methods
+    normalise one by one and then mix with :meth:`mix_advantages` (DDPO does)."""
+
+    def mix_advantages(self, advantages: Tensor) -> Tensor:
+        """`[B]` advantages from per-component advantages `[B, 1 + C]`."""
+        ...
 
 
 @dataclass(frozen=True)
