@@ -69,3 +69,18 @@ def test_draft_trains_through_the_constrained_score_and_updates_multipliers(cont
     metrics = DRaFT(DRaFTOptions(k=1)).step(ctx, PROMPTS)
     assert metrics["grad_norm"] > 0 and reward.steps == 1
     assert float(reward.weights()[0]) > 0.5, "an unmet constraint must gain weight"
+
+
+def test_ddpo_chi2_log_ratio_is_zero_at_the_base_model_and_grows_after_training(context_factory, pixel_backbone):
+    from gendesign.generators.diffusion.sampling import sample_trajectory
+
+    ctx = context_factory(pixel_backbone, Brightness(), eta=1.0, lr=5e-2)
+    algo = DDPO(DDPOOptions(clip_range=0.2, minibatch_size=8, per_prompt_stat_tracking=False, chi2_weight=0.5))
+    cond = ctx.encode(PROMPTS)
+    traj = sample_trajectory(ctx.backbone, cond, ctx.sampler, torch.Generator().manual_seed(0), ctx.predict)
+    assert float(algo.trajectory_log_ratio(ctx, traj, cond).abs().max()) < 1e-5, "fresh LoRA adapters are the base model"
+    for _ in range(2):
+        metrics = algo.step(ctx, PROMPTS)
+    traj = sample_trajectory(ctx.backbone, cond, ctx.sampler, torch.Generator().manual_seed(0), ctx.predict)
+    assert float(algo.trajectory_log_ratio(ctx, traj, cond).abs().max()) > 1e-4
+    assert "chi2" in metrics

@@ -23,11 +23,19 @@ into returns-to-go ``G_t``, standardised over the batch per step and added to th
 ``A_{i,t} = A_i + w g_i z(G_{·,t})_i`` with the G-RA gate ``g_i = 1[r_i >= τ]`` (``step_gate``), so
 the dense terms never lift a sample whose final reward fails. It costs one extra model and reward
 call per step.
+
+χ² regularisation (``chi2_weight = λ > 0``, ORPO; :mod:`gendesign.objectives.chi_squared`): each
+trajectory's log-ratio to the frozen base model is ``Σ_t log π_θ(x_{t'} | x_t) - log π_ref(x_{t'} | x_t)``
+with the per-step Gaussian log-densities averaged over dimensions as everywhere in DDPO (a tempered
+ratio); rewards become ``r - λ (w - 1) / sqrt(χ̂²)`` before normalisation. One extra reference
+model call per step.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
+from functools import partial
 from typing import Any, Literal
 
 import torch
@@ -40,6 +48,7 @@ from gendesign.core.protocols import conforms
 from gendesign.generators.diffusion.algorithm import AlgorithmOptions, RewardAlgorithm, TrainContext, reward_stats
 from gendesign.generators.diffusion.backbone import Conditioning
 from gendesign.generators.diffusion.sampling import Trajectory, alpha_bar, ddim_step, gaussian_log_prob, sample_trajectory
+from gendesign.objectives.chi_squared import chi_squared_estimate, chi_squared_penalized
 from gendesign.objectives.constrained_reward import AdvantageMixer
 from gendesign.objectives.step_rewards import StepValues, refine_steps, returns_to_go
 
@@ -60,6 +69,8 @@ class DDPOOptions(AlgorithmOptions):
         step_eta: Clip's ``η``.
         step_weight: ``w``, the weight of the standardised step returns in the advantage.
         step_gate: G-RA's ``τ``: step terms count only for samples whose final reward is ``>= τ``.
+        chi2_weight: ``λ`` of ORPO's χ² regulariser against the frozen base model (0 disables it).
+        chi2_trim: share of the largest likelihood ratios left out of ``χ̂²``.
     """
 
     clip_range: float = Field(1e-4, gt=0)
@@ -74,6 +85,8 @@ class DDPOOptions(AlgorithmOptions):
     step_eta: float = 0.0
     step_weight: float = Field(1.0, ge=0)
     step_gate: float | None = None
+    chi2_weight: float = Field(0.0, ge=0)
+    chi2_trim: float = Field(0.01, ge=0, lt=0.5)
 
 
 class PerPromptStatTracker:
@@ -142,8 +155,17 @@ class DDPO(RewardAlgorithm):
             images = ctx.backbone.decode(traj.final)
         rewards, scores = ctx.reward_scores(images, cond, grad=False)
         rewards = rewards.cpu()
+        metrics_extra: dict[str, float] = {}
+        penalize: Callable[[Tensor], Tensor] = torch.clone
+        if o.chi2_weight > 0:
+            log_ratio = self.trajectory_log_ratio(ctx, traj, cond).cpu()
+            chi2 = chi_squared_estimate(log_ratio, o.chi2_trim)
+            metrics_extra["chi2"] = float(chi2)
+            penalize = partial(chi_squared_penalized, log_ratio=log_ratio, lam=o.chi2_weight, chi2=chi2)
+            rewards = penalize(rewards)
         if conforms(ctx.reward, AdvantageMixer) and "components" in scores.info:
-            comps = scores.info["components"].cpu()
+            comps = scores.info["components"].cpu().clone()
+            comps[:, 0] = penalize(comps[:, 0])  # the χ² term belongs to the primary objective
             while len(self.component_trackers) < comps.shape[1]:
                 self.component_trackers.append(PerPromptStatTracker(o.buffer_size, o.min_count))
             per = torch.stack([self._advantages(prompts, comps[:, k], self.component_trackers[k]) for k in range(comps.shape[1])], dim=1)
@@ -151,9 +173,9 @@ class DDPO(RewardAlgorithm):
         else:
             adv = self._advantages(prompts, rewards, self.tracker)
         ctx.observe_reward(scores)
-        metrics_extra: dict[str, float] = {}
         if o.step_rewards != "none":
-            adv, metrics_extra = self._step_advantages(ctx, traj, cond, rewards, adv)
+            adv, step_metrics = self._step_advantages(ctx, traj, cond, rewards, adv)
+            metrics_extra.update(step_metrics)
         adv = adv.clamp(-o.adv_clip_max, o.adv_clip_max).to(ctx.device)
         stats = self.update(ctx, traj, cond, adv)
         metrics = {k: sum(v) / len(v) for k, v in stats.items() if v}
@@ -170,6 +192,16 @@ class DDPO(RewardAlgorithm):
         if bool(finite.any()):
             adv[finite] = (rewards[finite] - rewards[finite].mean()) / (rewards[finite].std(unbiased=False) + 1e-6)
         return adv
+
+    def trajectory_log_ratio(self, ctx: TrainContext, traj: Trajectory, cond: Conditioning) -> Tensor:
+        """`[B]` ``Σ_t log π_θ(x_{t'} | x_t) - log π_ref(x_{t'} | x_t)`` against the frozen base model."""
+        total = torch.zeros_like(traj.log_probs[0])
+        for j, t in enumerate(traj.timesteps):
+            x = traj.latents[j]
+            with torch.no_grad():
+                _, mean, sigma = ddim_step(ctx.backbone, ctx.reference_noise(x, t, cond), x, t, ctx.sampler.eta, None)
+                total += traj.log_probs[j] - gaussian_log_prob(traj.latents[j + 1], mean, sigma)
+        return total
 
     def step_values(self, ctx: TrainContext, traj: Trajectory, cond: Conditioning) -> Tensor:
         """`[B, S]` rewards of the predicted clean images ``x̂0`` at the ``S`` states ``x_t`` of the chain."""
