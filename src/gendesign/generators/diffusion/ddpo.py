@@ -43,7 +43,6 @@ from pydantic import Field
 from torch import Tensor
 
 from gendesign.core.errors import ConfigError
-from gendesign.core.objective import Scores
 from gendesign.core.protocols import conforms
 from gendesign.generators.diffusion.algorithm import AlgorithmOptions, RewardAlgorithm, TrainContext, reward_stats
 from gendesign.generators.diffusion.backbone import Conditioning
