@@ -137,14 +137,16 @@ class ConstrainedReward(Objective):
         self.primary_column = _column(main, primary_column, "ConstrainedReward primary")
         self.columns = [_column(t.objective, t.column, f"ConstrainedReward constraint {i}") for i, t in enumerate(terms)]
         parts: list[Objective] = [main]
-        offsets = {id(main): 0}
+        # equal objectives (same fingerprint, e.g. one table named twice) are scored once
+        offsets = {main.fingerprint(): 0}
         width = len(main.specs)
         for t in terms:
-            if id(t.objective) not in offsets:
-                offsets[id(t.objective)] = width
+            key = t.objective.fingerprint()
+            if key not in offsets:
+                offsets[key] = width
                 parts.append(t.objective)
                 width += len(t.objective.specs)
-        self._slots = [self.primary_column] + [offsets[id(t.objective)] + col for t, col in zip(terms, self.columns)]
+        self._slots = [self.primary_column] + [offsets[t.objective.fingerprint()] + col for t, col in zip(terms, self.columns)]
         self._parts = parts
         specs = [s for p in parts for s in p.specs]
         self._signs = torch.tensor([specs[k].sign for k in self._slots], dtype=torch.float64)
