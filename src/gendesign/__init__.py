@@ -42,6 +42,9 @@ _EXPORTS: dict[str, str] = {
     "get_plugins": "gendesign.core.plugins",
     "SearchStrategy": "gendesign.core.strategy",
     "StrategyOptions": "gendesign.core.strategy",
+    "finetune": "gendesign.generators.diffusion.trainer",
+    "load_finetuned": "gendesign.generators.diffusion.checkpoint",
+    "export_finetuned": "gendesign.generators.diffusion.export",
 }
 
 __all__ = [
@@ -67,8 +70,11 @@ __all__ = [
     "SearchStrategy",
     "StrategyOptions",
     "UnknownNameError",
+    "export_finetuned",
+    "finetune",
     "get_plugins",
     "hookimpl",
+    "load_finetuned",
     "optimize",
 ]
 
@@ -106,3 +112,6 @@ if TYPE_CHECKING:
     from gendesign.core.objective import FunctionObjective, Objective, ObjectiveSpec, Scores
     from gendesign.core.plugins import get_plugins
     from gendesign.core.strategy import SearchStrategy, StrategyOptions
+    from gendesign.generators.diffusion.checkpoint import load_finetuned
+    from gendesign.generators.diffusion.export import export_finetuned
+    from gendesign.generators.diffusion.trainer import finetune

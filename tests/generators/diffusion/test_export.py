@@ -84,8 +84,11 @@ def test_pipeline_export_is_a_plain_merged_diffusers_folder(latent_run, tmp_path
 def test_pixel_pipeline_export_and_refusals(tmp_path):
     import diffusers
 
-    run = tmp_path / "run"
-    FinetuneTrainer(small_config(tmp_path), plugins=PLUGINS).train()
+    import gendesign
+
+    result = gendesign.finetune(small_config(tmp_path).model_dump(mode="json"), plugins=PLUGINS)
+    run = result.output_dir
+    assert result.steps_done == 2 and result.adapter_dir == run / "adapter"
     with pytest.raises(ConfigError, match=r"'pixel' backbone.*--format pipeline"):
         export_finetuned(run, tmp_path / "lora", format="lora")
     export_finetuned(run / "adapter", tmp_path / "pipe", format="pipeline")
