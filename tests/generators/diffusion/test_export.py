@@ -113,3 +113,18 @@ def _cli():
     from gendesign.cli import cli
 
     return cli
+
+
+def test_the_docs_export_example_runs(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    text = (root / "docs" / "finetune.md").read_text().split("## Export to diffusers", 1)[1]
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "finetune_latent.toml").write_text((root / "examples" / "finetune_latent.toml").read_text())
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code, "docs/finetune.md", "exec"), namespace)
+    assert namespace["image"].size == (16, 16)
+    assert (tmp_path / "runs" / "export_demo_lora" / LORA_WEIGHTS).is_file()
