@@ -42,7 +42,7 @@ _EXPORTS: dict[str, str] = {
     "get_plugins": "gendesign.core.plugins",
     "SearchStrategy": "gendesign.core.strategy",
     "StrategyOptions": "gendesign.core.strategy",
-    "finetune": "gendesign.generators.diffusion.trainer",
+    "finetune": "gendesign.api.facade",
     "load_finetuned": "gendesign.generators.diffusion.checkpoint",
     "export_finetuned": "gendesign.generators.diffusion.export",
 }
@@ -93,7 +93,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from gendesign.api.facade import OptimizationResult, optimize
+    from gendesign.api.facade import OptimizationResult, finetune, optimize
     from gendesign.core.campaign import Campaign, CampaignResult, ParetoPoint, Record
     from gendesign.core.designs import DesignSpace
     from gendesign.core.errors import (
@@ -114,4 +114,3 @@ if TYPE_CHECKING:
     from gendesign.core.strategy import SearchStrategy, StrategyOptions
     from gendesign.generators.diffusion.checkpoint import load_finetuned
     from gendesign.generators.diffusion.export import export_finetuned
-    from gendesign.generators.diffusion.trainer import finetune

@@ -277,24 +277,4 @@ class FinetuneTrainer(CheckpointMixin):
         atomic_write(self.output_dir / "history.json", json.dumps(payload, indent=1))
 
 
-def finetune(
-    config: FinetuneConfig | dict[str, Any] | str | Path, *, resume: bool = False, plugins: PluginSystem | None = None
-) -> FinetuneResult:
-    """Run reward fine-tuning, as ``gendesign finetune`` does, and return what it produced.
-
-    Args:
-        config: a validated :class:`FinetuneConfig`, a mapping of the same sections, or a TOML path.
-        resume: continue from ``run.output_dir/checkpoint``.
-        plugins: the plugin system whose objective registry builds the rewards (the global one when None).
-    """
-    from gendesign.core.plugins import get_plugins
-    from gendesign.generators.diffusion.config import load_finetune_config, parse_finetune_config
-
-    if isinstance(config, (str, Path)):
-        config = load_finetune_config(config)
-    elif isinstance(config, dict):
-        config = parse_finetune_config(config)
-    return FinetuneTrainer(config, plugins=plugins or get_plugins(), resume=resume).train()
-
-
-__all__ = ["FinetuneResult", "FinetuneTrainer", "choose_algorithm", "finetune", "generate", "load_finetuned", "read_provenance"]
+__all__ = ["FinetuneResult", "FinetuneTrainer", "choose_algorithm", "generate", "load_finetuned", "read_provenance"]
