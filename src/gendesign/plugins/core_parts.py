@@ -11,12 +11,15 @@ It registers through the same hooks as any third-party plugin:
   and objective ``naturalness`` (alias ``mdlm_naturalness``; :class:`~gendesign.objectives.naturalness.Naturalness`);
 * objectives: ``ehrlich`` (:class:`~gendesign.objectives.ehrlich.Ehrlich`), and BoTorch's
   ``branin_currin``, ``dtlz2``, ``zdt1``, ``zdt2``, ``zdt3``
-  (:mod:`gendesign.objectives.botorch_problems`).
+  (:mod:`gendesign.objectives.botorch_problems`);
+* the command ``gendesign compare-objectives`` (:mod:`gendesign.objectives.commands`).
 
 BoTorch itself is imported only when a BoTorch problem is built, so listing plugins stays cheap.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from gendesign.core.hookspecs import Register, hookimpl
 
@@ -44,3 +47,10 @@ def register_objectives(register: Register) -> None:
     register("zdt1", "gendesign.objectives.botorch_problems:ZDT1")
     register("zdt2", "gendesign.objectives.botorch_problems:ZDT2")
     register("zdt3", "gendesign.objectives.botorch_problems:ZDT3")
+
+
+@hookimpl
+def register_commands(cli: Any) -> None:
+    from gendesign.objectives.commands import compare_objectives_command
+
+    cli.add_command(compare_objectives_command)
