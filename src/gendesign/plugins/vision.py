@@ -66,7 +66,6 @@ def register_commands(cli: Any) -> None:
         )
         click.echo(f"adapter: {result.adapter_dir}")
 
-
     @cli.command(name="export")
     @click.argument("run_dir", type=click.Path(file_okay=False))
     @click.option(

@@ -21,13 +21,12 @@ from typing import Literal
 from torch import nn
 
 from gendesign.core.errors import ConfigError, GendesignError
-from gendesign.generators.diffusion.checkpoint import ADAPTER_CONFIG, ADAPTER_WEIGHTS, load_finetuned
+from gendesign.generators.diffusion.checkpoint import ADAPTER_CONFIG, ADAPTER_FORMAT, ADAPTER_WEIGHTS, load_finetuned
 from gendesign.generators.diffusion.lora import LoraSettings
 
 ExportFormat = Literal["lora", "pipeline"]
 LORA_WEIGHTS = "pytorch_lora_weights.safetensors"
 LORA_METADATA_KEY = "lora_adapter_metadata"
-ADAPTER_FORMAT = "gendesign-diffusion-adapter"
 # Kinds whose diffusers pipeline has ``load_lora_weights`` and whose UNet class has ``load_lora_adapter``.
 LORA_KINDS = ("latent", "controlnet")
 
@@ -41,7 +40,7 @@ def find_adapter(run_dir: str | Path) -> Path:
             return candidate
     raise GendesignError(
         f"{path} is not a gendesign fine-tuning run: neither {path / 'adapter' / ADAPTER_CONFIG} nor {path / ADAPTER_CONFIG} "
-        "exists with format 'gendesign-diffusion-adapter'; give the run.output_dir of `gendesign finetune` or its adapter/ "
+        f"exists with format {ADAPTER_FORMAT!r}; give the run.output_dir of `gendesign finetune` or its adapter/ "
         "(or adapter_best/) folder"
     )
 
