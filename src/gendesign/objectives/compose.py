@@ -22,6 +22,7 @@ from torch import Tensor
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError
 from gendesign.core.objective import Objective, ObjectiveSpec, Scores, any_raised, constraint_satisfied, resolve_device
+from gendesign.core.protocols import conforms
 
 __all__ = [
     "Constrained",
@@ -509,7 +510,7 @@ class Ensemble(Objective):
         member_norm: Literal["none", "zscore"] = "none",
         reference: Sequence[Any] | None = None,
     ) -> None:
-        source = members if isinstance(members, MemberSource) else ObjectiveMembers(members)
+        source = members if conforms(members, MemberSource) else ObjectiveMembers(members)  # type: ignore[arg-type]
         if aggregate not in _AGGREGATES:
             raise ConfigError(f"Ensemble: aggregate={aggregate!r}; use one of {list(_AGGREGATES)}")
         if not lam >= 0:
