@@ -386,12 +386,9 @@ class Oracle(MoleculeObjective):
             self.specs = (ObjectiveSpec(task, "max", bounds=(0.0, 1.0), description=f"PMO/GuacaMol: {spec.description}"),)
 
     def score_mol(self, mol: Any) -> list[float]:
+        # The task table (lambdas, reference fingerprints) is looked up per process, never pickled.
         spec = tasks()[self.task]
         return spec.desirabilities(mol) if self.components else [spec.score(mol)]
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Workers rebuild the task table from the name; its lambdas do not pickle.
-        return (Oracle, (self.task, self.components))
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "task": self.task, "components": self.components}
