@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
+import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -327,3 +330,36 @@ def test_bo_module_exports_strategy_registered_as_bo():
 
     entry = PluginSystem(entry_points=False).registry("strategies").get("bo")
     assert entry.factory is bo_module.BayesianOptimization
+
+
+# -- examples and docs -------------------------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.mark.parametrize("name", ["bo_dtlz2.toml", "bo_branin_constrained.toml"])
+def test_example_configs_validate_and_start(name, tmp_path):
+    from gendesign.api import dump_toml, run_config, validate_config
+    from gendesign.core.config import parse_config
+
+    data = tomllib.loads((EXAMPLES / name).read_text())
+    assert data["strategy"]["name"] == "bo"
+    assert len(validate_config(EXAMPLES / name)) == 4
+    initial = data["strategy"].get("options", {}).get("initial_samples", 6)
+    data["campaign"].update(budget=initial + 1, run_dir=str(tmp_path / "run"), plots=False, progress=False)
+    data["strategy"]["options"] = {**data["strategy"].get("options", {}), **FAST}
+    (tmp_path / "c.toml").write_text(dump_toml(data))
+    result = run_config(parse_config(data))
+    assert result.summary["evaluations"] == initial + 1
+
+
+@pytest.mark.slow
+def test_docs_python_examples_run():
+    text = (Path(__file__).resolve().parents[2] / "docs" / "strategies.md").read_text()
+    section = text[text.index("## `bo`") : text.index("## Strategies that drive a generator")]
+    for block in re.findall(r"```python\n(.*?)```", section, flags=re.S):
+        exec(compile(block, "docs/strategies.md", "exec"), {})
+    metabo = (Path(__file__).resolve().parents[2] / "docs" / "metabo.md").read_text()
+    section = metabo[metabo.index("## `bo`") :]
+    for block in re.findall(r"```python\n(.*?)```", section, flags=re.S):
+        exec(compile(block, "docs/metabo.md", "exec"), {})

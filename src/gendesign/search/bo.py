@@ -29,6 +29,9 @@ asynchronous caller (or a lab that measures batches late) can ask again before t
 designs that complement those in flight. The initial design is a scrambled Sobol sequence in a box
 and random draws elsewhere.
 
+The surrogate and the acquisition run on CPU in float64 (BoTorch's recommended precision; at BO
+history sizes a GPU does not pay for itself), whatever ``device`` is.
+
 Resuming is exact: the state holds the observations, the pending designs and the random
 generators; every step runs under a seed drawn from the strategy's generator, with the global
 torch generator forked, so a restored strategy refits the same model and asks the same designs.
