@@ -363,3 +363,18 @@ def test_docs_python_examples_run():
     section = metabo[metabo.index("## `bo`") :]
     for block in re.findall(r"```python\n(.*?)```", section, flags=re.S):
         exec(compile(block, "docs/metabo.md", "exec"), {})
+
+
+def test_parts_builder_builds_no_generator_unless_bo_names_one():
+    from gendesign.core.generator import GeneratorSpec, generator_context
+    from gendesign.core.plugins import PluginSystem
+
+    class WithDefault(SequenceSpace):
+        def default_generator(self):
+            return GeneratorSpec(name="no_such_generator", path="nowhere")
+
+    system = PluginSystem(entry_points=False)
+    space = WithDefault("AB", length=2)
+    assert generator_context(system, BayesianOptimization, {"pool_size": 8}, space=space) == {}
+    with pytest.raises(ConfigError, match="no_such_generator"):
+        generator_context(system, BayesianOptimization, {"generator": {"name": "no_such_generator", "path": "x"}}, space=space)
