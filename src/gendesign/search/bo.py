@@ -47,6 +47,7 @@ import numpy as np
 import torch
 from pydantic import Field
 from torch import Tensor
+from torch.quasirandom import SobolEngine
 
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, InvalidDesignError
@@ -163,7 +164,7 @@ class BayesianOptimization(SearchStrategy):
         self.initial_samples = opts.initial_samples if opts.initial_samples is not None else (2 * (dim + 1) if self.continuous else 10)
         self.memory = ProposalMemory(space, opts.initial_designs)
         self.sobol_drawn = 0
-        self.observed: dict[str, int] = {}
+        self.observed: set[str] = set()
         self.obs_designs: list[Any] = []
         self.obs_values: list[list[float]] = []
         self.obs_valid: list[bool] = []
@@ -187,7 +188,7 @@ class BayesianOptimization(SearchStrategy):
             self.memory.mark(key)
             if key in self.observed:
                 continue
-            self.observed[key] = len(self.obs_designs)
+            self.observed.add(key)
             self.obs_designs.append(canonical)
             self.obs_values.append(values[i].tolist())
             self.obs_valid.append(bool(valid[i]))
@@ -250,8 +251,6 @@ class BayesianOptimization(SearchStrategy):
     def _initial(self, n: int) -> list[Any]:
         if not self.continuous:
             return self._random(n)
-        from torch.quasirandom import SobolEngine
-
         assert self.bounds is not None
         engine = SobolEngine(self.bounds.shape[1], scramble=True, seed=self.seed)
         engine.fast_forward(self.sobol_drawn)
@@ -393,6 +392,6 @@ class BayesianOptimization(SearchStrategy):
         self.obs_designs = [self.space.from_json(t) for t in state["observations"]]
         self.obs_values = state["values"].tolist()
         self.obs_valid = [bool(v) for v in state["valid"]]
-        self.observed = {self.space.key(d): i for i, d in enumerate(self.obs_designs)}
+        self.observed = {self.space.key(d) for d in self.obs_designs}
         self.pending = {self.space.key(d): d for d in (self.space.from_json(t) for t in state["pending"])}
         self._features = {}
