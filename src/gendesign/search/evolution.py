@@ -185,8 +185,6 @@ class Evolution(SearchStrategy):
         self.novelty: SiteNovelty | None = None
         if opts.site_novelty and len(self.objective_columns) == 1 and isinstance(space, SequenceSpace) and space.fixed_length:
             self.novelty = SiteNovelty(space.max_length, space.vocab_size, opts.novelty_decay)
-        self.lineage: dict[str, tuple[list[int], float]] = {}
-        """Bred children of a valid parent: key -> (first parent token ids, its maximised value)."""
 
     def _patience(self) -> int | None:
         value = self.options.restart_patience
@@ -380,8 +378,9 @@ class Evolution(SearchStrategy):
                 design, key, parent = item
                 self.memory.mark(key)
                 out.append(design)
-                if self.novelty is not None and parent is not None and parent.valid:
-                    self.lineage[key] = (self.space.ids(parent.design), self._canonical(parent))  # type: ignore[attr-defined]
+                if self.novelty is not None and parent is not None and self._canonical(parent) == self.best_value > -math.inf:
+                    # Counted when proposed, so the rest of the batch avoids it; an improvement clears all counts anyway.
+                    self.novelty.record(self.space.ids(parent.design), self.space.ids(design))  # type: ignore[attr-defined]
         return out
 
     def _canonical(self, member: _Member) -> float:
@@ -396,7 +395,6 @@ class Evolution(SearchStrategy):
         values = scores.values.detach().to("cpu", torch.float64)
         valid = scores.valid.detach().cpu()
         present = {m.key for m in self.population}
-        told: list[tuple[_Member, tuple[list[int], float] | None]] = []
         for i, raw in enumerate(designs):
             try:
                 design = self.space.validate(raw)
@@ -407,12 +405,10 @@ class Evolution(SearchStrategy):
             ok = bool(valid[i])
             if self.feasibility is not None:
                 self.feasibility.observe(self.space.ids(design), ok)  # type: ignore[attr-defined]
-            lineage = self.lineage.pop(key, None)
             if key in present:
                 continue
             present.add(key)
             member = _Member(design, key, values[i].tolist(), ok, self.births)
-            told.append((member, lineage))
             self.population.append(member)
             self.births += 1
             if (
@@ -431,9 +427,6 @@ class Evolution(SearchStrategy):
         if self.best_value > level:
             self.novelty.reset()
             return
-        for member, lineage in told:
-            if lineage is not None and lineage[1] == level and self._canonical(member) <= level:
-                self.novelty.record(lineage[0], self.space.ids(member.design))  # type: ignore[attr-defined]
         elite = self.population[0] if self.population else None
         if elite is not None and self._canonical(elite) == level > -math.inf and self.novelty.exhausted(self.space.ids(elite.design)):  # type: ignore[attr-defined]
             self._restart()
@@ -475,7 +468,6 @@ class Evolution(SearchStrategy):
             self.population = list(self.founders)
         if self.novelty is not None:
             self.novelty.reset()
-        self.lineage.clear()
         self.best_value = -math.inf
         self.stagnation = 0
         self.restarts += 1
@@ -568,7 +560,6 @@ class Evolution(SearchStrategy):
             "restarts": self.restarts,
             "walks_pending": self.walks_pending,
             "novelty": self.novelty.state_dict() if self.novelty is not None else None,
-            "lineage": [[key, ids, value] for key, (ids, value) in self.lineage.items()],
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -588,6 +579,5 @@ class Evolution(SearchStrategy):
         self.walks_pending = int(state.get("walks_pending", 0))
         if self.novelty is not None and state.get("novelty") is not None:
             self.novelty.load_state_dict(state["novelty"])
-        self.lineage = {str(key): ([int(t) for t in ids], float(value)) for key, ids, value in state.get("lineage", [])}
         if self.feasibility is not None and state.get("feasibility") is not None:
             self.feasibility.load_state_dict(state["feasibility"])

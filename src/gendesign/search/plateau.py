@@ -6,12 +6,14 @@ value unchanged or lower it, and random mutation keeps retrying the same ones: w
 moves among ``L (V - 1)``, the number of draws to find one is geometric with a long tail.
 :class:`SiteNovelty` turns that into sampling (nearly) without replacement:
 
-* every evaluated child of a parent on the current best plateau (value equal to the best) that did
-  not improve on it adds ``1 / |D|`` to the count ``n[p, x_p]`` of each site ``p`` in the set ``D``
-  where it differs from its parent (one full count for a single substitution, a shared one for a
-  multi-site child whose failure cannot be pinned on one site);
-* a substitution ``(p, t)`` is drawn with probability proportional to ``decay ** n[p, t]``, so
-  untried moves come first and a move tried once is retried only after the untried ones thin out;
+* every child proposed from a parent on the current best plateau (value equal to the best) adds
+  ``1 / |D|`` to the count ``n[p, x_p]`` of each site ``p`` in the set ``D`` where it differs from
+  its parent (one full count for a single substitution, a shared one for a multi-site child whose
+  failure could not be pinned on one site); counting at proposal time keeps one batch from
+  proposing the same move twice, and a child that improves clears the counts anyway;
+* a substitution ``(p, t)`` is drawn with probability proportional to ``decay ** (4 n[p, t])`` (a
+  share in a child with up to four changed sites weighs like one failure), so untried moves come first and a move tried
+  once is retried only after the untried ones thin out;
 * when nearly every substitution of the current best (95 %) was part of an evaluated child, the
   plateau is *exhausted*: probably no single substitution improves it, a local optimum, and the
   caller restarts;
@@ -38,7 +40,7 @@ class SiteNovelty:
     Args:
         length: sequence length ``L`` (fixed).
         vocab_size: number of tokens ``V``.
-        decay: weight factor per count, in ``(0, 1)``; a move tried ``n`` times is drawn with weight ``decay ** n``.
+        decay: weight factor per try, in ``(0, 1)``; a move with count ``n`` is drawn with weight ``decay ** (4 n)``.
 
     Attributes:
         counts: `[L, V]` float64 ``n[p, t]``.
@@ -66,9 +68,9 @@ class SiteNovelty:
             self.counts[diff, b[diff]] += 1.0 / diff.size
 
     def propose(self, ids: Sequence[int], rng: np.random.Generator) -> tuple[int, int]:
-        """A substitution ``(position, new token)`` of ``ids``, drawn with weight ``decay ** n``."""
+        """A substitution ``(position, new token)`` of ``ids``, drawn with weight ``decay ** (4 n)``."""
         x = np.asarray(ids, dtype=np.int64)
-        weight = np.power(self.decay, self.counts)
+        weight = np.power(self.decay, 4.0 * self.counts)
         weight[np.arange(self.length), x] = 0.0
         flat = weight.ravel()
         idx = int(rng.choice(flat.size, p=flat / flat.sum()))
@@ -77,12 +79,12 @@ class SiteNovelty:
     def exhausted(self, ids: Sequence[int], coverage: float = 0.95) -> bool:
         """Whether at least ``coverage`` of the substitutions of ``ids`` were tried on this plateau.
 
-        A substitution counts as tried once it was part of one evaluated child (``n >= 1/2``, e.g. a
-        two-site child). Full coverage is rarely reached: a substitution that the feasibility model
+        A substitution counts as tried once it was part of one proposed child with at most four
+        changed sites (``n >= 1/4``). Full coverage is rarely reached: a substitution that the feasibility model
         keeps rejecting is never evaluated.
         """
         x = np.asarray(ids, dtype=np.int64)
-        tried = self.counts >= 0.5 - 1e-9
+        tried = self.counts >= 0.25 - 1e-9
         tried[np.arange(self.length), x] = False
         return int(tried.sum()) >= coverage * self.length * (self.vocab_size - 1)
 
