@@ -23,10 +23,13 @@ as more than the budget (so a median exists only when at least half the seeds ar
 Usage::
 
     # development (2 cores): a few seeds
-    nice -n 10 python benchmarks/ehrlich.py --seeds 10 --tasks L32 --starts warm cold --out ehrlich_dev
-    # the full run (30 seeds, both starts, both references; about 16 cores)
+    nice -n 10 python benchmarks/ehrlich.py --seeds 10 --tasks L32 --starts warm cold --workers 2 --out ehrlich_dev
+    # the full run (30 seeds, both starts; 16 cores)
     python benchmarks/ehrlich.py --seeds 30 --workers 16 --tasks L32 L128 --starts warm cold --out ehrlich
-    /work/venvs/holo/bin/python benchmarks/ehrlich.py --reference holo --seeds 30 --workers 16 \\
+    # the same against holo: its wheel and pooch's (pure Python) go to a separate folder, not the project venv;
+    # torch, botorch, pandas and the rest come from the project venv (holo's numpy<2 pin is metadata only)
+    pip install --no-deps --target /tmp/holo_site .whl/pytorch_holo-0.0.5-py3-none-any.whl .whl/pooch-1.9.0-py3-none-any.whl
+    PYTHONPATH=src:/tmp/holo_site python benchmarks/ehrlich.py --reference holo --seeds 30 --workers 16 \
         --tasks L32 L128 --starts warm cold --out ehrlich_holo
 
 Writes ``benchmarks/results/<out>.json`` and ``.md``.

@@ -30,8 +30,16 @@ canonical key was already proposed or reported are never made again. Pairs that 
 forbidden are repaired by redrawing one of their two tokens among tokens likely to fit both
 neighbours, which gives the two-site moves needed to cross feasibility gaps.
 
-For ``K = 1`` a stagnating search (no strict improvement for ``restart_patience`` reported designs)
-restarts from its founders, keeping the seen set and the feasibility model.
+For ``K = 1`` on a fixed-length sequence space the search works on the best *plateau*: parents are
+the members sharing the best value, and substitutions come from a
+:class:`~gendesign.search.plateau.SiteNovelty` that prefers substitutions not yet tried on that
+plateau (sampling nearly without replacement instead of waiting geometrically for the few improving
+moves). While no valid design exists, new designs are walks on the feasibility model with many
+repeats (few distinct pairs: often feasible, and sharp blame when not).
+
+For ``K = 1`` a stagnating search (no strict improvement for ``restart_patience`` reported designs,
+or an exhausted plateau) restarts, keeping the seen set and the feasibility model: from fresh walks
+on pairs proven feasible when there is a feasibility model, from its founders otherwise.
 
 References:
     K. Deb. "An efficient constraint handling method for genetic algorithms." Computer Methods in
@@ -262,11 +270,11 @@ class Evolution(SearchStrategy):
             size += 1
         return size
 
-    def _offspring(self, count: int) -> tuple[list[Any], list[_Member | None]]:
+    def _offspring(self, count: int) -> tuple[list[Any], list[_Member]]:
         """``count`` raw children (crossover or copy, then mutations) and, per child, its first parent."""
         opts = self.options
         children: list[Any] = []
-        parents: list[_Member | None] = []
+        parents: list[_Member] = []
         mutations: list[int] = []
         for _ in range(count):
             p1 = self._tournament()
