@@ -105,7 +105,7 @@ def run_one(job: tuple[str, str, str, int, int]) -> dict[str, Any]:
 
         def evaluate(self, designs: list[Any]) -> Scores:
             scores = inner(designs)
-            for i, (value, ok) in enumerate(zip(scores.values[:, 0].tolist(), scores.valid.tolist(), strict=True)):
+            for value, ok in zip(scores.values[:, 0].tolist(), scores.valid.tolist(), strict=True):
                 trace["evaluations"] += 1
                 if not ok:
                     trace["invalid"] += 1
