@@ -9,9 +9,12 @@ It registers through the same hooks as any third-party plugin:
   ``mdlm_sample``; :class:`~gendesign.search.best_of_n.BestOfN`, over any sequence sampler);
 * the generator-backed space ``infill`` (alias ``mdlm``; :class:`~gendesign.search.infill_space.InfillSpace`)
   and objective ``naturalness`` (alias ``mdlm_naturalness``; :class:`~gendesign.objectives.naturalness.Naturalness`);
-* objectives: ``ehrlich`` (:class:`~gendesign.objectives.ehrlich.Ehrlich`), and BoTorch's
+* objectives: ``ehrlich`` (:class:`~gendesign.objectives.ehrlich.Ehrlich`), ``lab``
+  (:class:`~gendesign.objectives.lab.LabMeasurement`, columns measured outside gendesign), and BoTorch's
   ``branin_currin``, ``dtlz2``, ``zdt1``, ``zdt2``, ``zdt3``
   (:mod:`gendesign.objectives.botorch_problems`);
+* executors: ``inline``, ``process`` (:mod:`gendesign.core.executor`) and ``ray``
+  (:mod:`gendesign.core.ray_executor`; Ray is imported only when a Ray executor is built);
 * the command ``gendesign compare-objectives`` (:mod:`gendesign.objectives.commands`).
 
 BoTorch itself is imported only when a BoTorch problem is built, so listing plugins stays cheap.
@@ -41,12 +44,20 @@ def register_search_strategies(register: Register) -> None:
 @hookimpl
 def register_objectives(register: Register) -> None:
     register("ehrlich", "gendesign.objectives.ehrlich:Ehrlich")
+    register("lab", "gendesign.objectives.lab:LabMeasurement")
     register("naturalness", "gendesign.objectives.naturalness:Naturalness", aliases=("mdlm_naturalness",))
     register("branin_currin", "gendesign.objectives.botorch_problems:BraninCurrin")
     register("dtlz2", "gendesign.objectives.botorch_problems:DTLZ2")
     register("zdt1", "gendesign.objectives.botorch_problems:ZDT1")
     register("zdt2", "gendesign.objectives.botorch_problems:ZDT2")
     register("zdt3", "gendesign.objectives.botorch_problems:ZDT3")
+
+
+@hookimpl
+def register_executors(register: Register) -> None:
+    register("inline", "gendesign.core.executor:InlineExecutor")
+    register("process", "gendesign.core.executor:ProcessPoolExecutor")
+    register("ray", "gendesign.core.ray_executor:RayExecutor")
 
 
 @hookimpl
