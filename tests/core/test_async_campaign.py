@@ -246,6 +246,7 @@ DRIVER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_sigkilled_async_driver_resumes_with_each_design_once(tmp_path):
     src = str(Path(__file__).resolve().parents[2] / "src")
     log, run = tmp_path / "calls.log", tmp_path / "run"
