@@ -61,7 +61,7 @@ class _Launch:
 
 
 class RayExecutor(Executor):
-    """An :class:`Executor` on a Ray cluster (see the module docstring for the failure model).
+    """Score chunks of designs as Ray tasks, or on a pool of Ray actors that each load the objective once.
 
     Args:
         workers: Ray tasks in flight for a synchronous batch (one chunk each), or actors in the pool.
