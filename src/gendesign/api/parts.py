@@ -61,7 +61,7 @@ def _requires(factory: Any, name: str) -> bool:
 
 
 def build_parts(config: CampaignConfig, *, plugins: PluginSystem) -> Parts:
-    """Build the space, objective(s) and strategy a config names; evaluates nothing.
+    """Build the space, objective(s) and strategy a config names, and check its executor; evaluates nothing and starts no worker.
 
     Several ``[[objectives]]`` are stacked into one objective with ``[B, K_1 + ... + K_P]``
     columns; a part's ``directions`` list overrides its columns' directions. Without ``[space]`` the
@@ -122,6 +122,7 @@ def build_parts(config: CampaignConfig, *, plugins: PluginSystem) -> Parts:
     )
     if not isinstance(strategy, SearchStrategy):
         raise ConfigError(f"[strategy]: {config.strategy.name!r} built a {type(strategy).__name__}, not a SearchStrategy")
+    check_executor(settings.executor, settings.executor_options, plugins=system)
     return Parts(space, objective, strategy, config.strategy.name)
 
 

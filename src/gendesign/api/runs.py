@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gendesign.api.parts import Parts, _build, build_executor, build_parts, check_executor
+from gendesign.api.parts import Parts, _build, build_executor, build_parts
 from gendesign.core import lab
 from gendesign.core.atomic import atomic_write_text
 from gendesign.core.campaign import LEDGER_NAME, RUN_FILE, Campaign, CampaignResult
@@ -173,7 +173,6 @@ def validate_config(path: str | Path, *, plugins: PluginSystem | None = None) ->
         check_ledger_path(config.campaign.ledger, "[campaign] ledger")
     system = plugins or get_plugins()
     parts = build_parts(config, plugins=system)
-    check_executor(config.campaign.executor, config.campaign.executor_options, plugins=system)
     cols = ", ".join(f"{s.name} ({s.kind}, {s.direction})" for s in parts.objective.specs)
     return [
         f"space: {type(parts.space).__name__} {parts.space.config()}",
