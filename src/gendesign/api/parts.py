@@ -11,7 +11,7 @@ from gendesign.core.config import CampaignConfig
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, GendesignError, UnknownNameError
 from gendesign.core.generator import generator_context
-from gendesign.core.objective import Objective
+from gendesign.core.objective import Objective, guide_specs
 from gendesign.core.plugins import PluginSystem
 from gendesign.core.registry import format_validation_error
 from gendesign.core.strategy import SearchStrategy
@@ -98,7 +98,7 @@ def build_parts(config: CampaignConfig, *, plugins: PluginSystem) -> Parts:
             if part.columns:
                 obj = Respecified(obj, part.columns)
             if part.transforms:
-                obj = Transformed(obj, part.transforms)
+                obj = Transformed(obj, part.transforms, keep_raw=True)
         except ConfigError as exc:
             raise ConfigError(f"{section} ({part.name!r}): {exc}") from None
         objectives.append(obj)
@@ -117,7 +117,7 @@ def build_parts(config: CampaignConfig, *, plugins: PluginSystem) -> Parts:
             except ConfigError as exc:
                 raise ConfigError(f"[[objectives]] #{i + 1} ({part.name!r}) and [space] ({config.space.name!r}) do not fit: {exc}") from None
     strategy = _build(
-        system, "strategies", "[strategy]", config.strategy.name, config.strategy.options, space=space, specs=objective.specs, **ctx
+        system, "strategies", "[strategy]", config.strategy.name, config.strategy.options, space=space, specs=guide_specs(objective.specs), **ctx
     )
     if not isinstance(strategy, SearchStrategy):
         raise ConfigError(f"[strategy]: {config.strategy.name!r} built a {type(strategy).__name__}, not a SearchStrategy")

@@ -56,7 +56,7 @@ from gendesign.core.executor import Executor, InlineExecutor
 from gendesign.core.failures import DEFAULT_MAX_FAILED_BATCHES, FailurePolicy
 from gendesign.core.ledger import Evaluation, Ledger
 from gendesign.core.lock import RunDirLock
-from gendesign.core.objective import Objective, ObjectiveSpec, Scores, canonical_values, constraint_satisfied
+from gendesign.core.objective import Objective, ObjectiveSpec, Scores, canonical_values, constraint_satisfied, guide_columns, guide_specs
 from gendesign.core.pareto import ParetoFront, reference_point
 from gendesign.core.paths import check_run_dir
 from gendesign.core.progress import Progress
@@ -264,15 +264,16 @@ class Campaign:
             raise ConfigError(f"max_rounds={max_rounds}; use 1 or more, or None for no limit")
         if patience_rounds < 1:
             raise ConfigError(f"patience_rounds={patience_rounds}; use 1 or more")
-        if tuple(strategy.specs) != tuple(objective.specs):
+        if tuple(strategy.specs) != guide_specs(objective.specs):
             raise ConfigError(
-                f"the strategy was built for columns {[s.name for s in strategy.specs]} but the objective has "
-                f"{[s.name for s in objective.specs]}; build the strategy with specs=objective.specs"
+                f"the strategy was built for columns {[s.name for s in strategy.specs]} but the objective guides with "
+                f"{[s.name for s in guide_specs(objective.specs)]}; build the strategy with specs=guide_specs(objective.specs)"
             )
         self.objective = objective
         self.space = space
         self.strategy = strategy
         self.specs = tuple(objective.specs)
+        self._guide = guide_columns(self.specs)
         self.budget = int(budget)
         self.batch_size = int(batch_size)
         self.max_rounds = max_rounds
@@ -550,12 +551,13 @@ class Campaign:
         strategy as ``inf``.
         """
         evs = [self._known[k] for k in keys]
-        values = _as_float32([list(e.values) for e in evs]).reshape(len(evs), len(self.specs))
+        cols = self._guide
+        values = _as_float32([[e.values[k] for k in cols] for e in evs]).reshape(len(evs), len(cols))
         valid = torch.tensor([e.valid for e in evs], dtype=torch.bool)
         std = None
         if evs and all(e.std is not None for e in evs):
-            std = _as_float32([list(e.std) for e in evs])  # type: ignore[misc]
-        return Scores(values=values, valid=valid, specs=self.specs, std=std, errors=[e.error for e in evs])
+            std = _as_float32([[e.std[k] for k in cols] for e in evs])  # type: ignore[index]
+        return Scores(values=values, valid=valid, specs=self.strategy.specs, std=std, errors=[e.error for e in evs])
 
     def _save(self) -> None:
         self.ledger.set_meta(f"counters:{self.run_id}", self.counters.to_dict())
