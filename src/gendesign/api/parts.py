@@ -16,6 +16,7 @@ from gendesign.core.plugins import PluginSystem
 from gendesign.core.registry import format_validation_error
 from gendesign.core.strategy import SearchStrategy
 from gendesign.objectives.compose import Respecified, Stacked
+from gendesign.objectives.scoring import scoring_from_table
 from gendesign.objectives.transforms import Transformed
 
 
@@ -103,6 +104,8 @@ def build_parts(config: CampaignConfig, *, plugins: PluginSystem) -> Parts:
             raise ConfigError(f"{section} ({part.name!r}): {exc}") from None
         objectives.append(obj)
     objective = objectives[0] if len(objectives) == 1 else Stacked(objectives)
+    if config.scoring is not None:
+        objective = scoring_from_table(objective, config.scoring)
     if space is None:
         space = objectives[0].default_space()
         if space is None:
