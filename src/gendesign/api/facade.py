@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gendesign.api.parts import _build
+from gendesign.api.parts import _build, build_reports
 from gendesign.core.campaign import Campaign, CampaignResult
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError
@@ -176,6 +176,7 @@ def optimize(
         strategy_name=strategy_name,
         executor=runner,
         force=force,
+        reports=build_reports(system, built_space) if run_dir is not None else None,
     )
     try:
         return campaign.run()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
-from gendesign.core.config import CampaignConfig
+from gendesign.core.config import CampaignConfig, ReportPart
+from gendesign.core.report import ReportExtension
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, GendesignError, UnknownNameError
 from gendesign.core.generator import generator_context
@@ -18,6 +19,7 @@ from gendesign.core.strategy import SearchStrategy
 from gendesign.objectives.compose import Respecified, Stacked
 from gendesign.objectives.scoring import scoring_from_table
 from gendesign.objectives.transforms import Transformed
+from gendesign.search.diversity import DiversityFilter, DiversityFiltered
 
 
 @dataclass
@@ -28,6 +30,7 @@ class Parts:
     objective: Objective
     strategy: SearchStrategy
     strategy_name: str
+    reports: dict[str, ReportExtension] = field(default_factory=dict)
 
 
 def _context(options: dict[str, Any], **context: Any) -> dict[str, Any]:
@@ -58,6 +61,37 @@ def _requires(factory: Any, name: str) -> bool:
     target = factory.__init__ if inspect.isclass(factory) else factory
     param = inspect.signature(target).parameters.get(name)
     return param is not None and param.default is inspect.Parameter.empty
+
+
+def _diversity(system: PluginSystem, config: CampaignConfig, space: DesignSpace, strategy: SearchStrategy) -> DiversityFiltered:
+    """The strategy wrapped in the ``[diversity]`` filter, its memory key built from the ``memory_keys`` registry."""
+    table = config.diversity
+    assert table is not None
+    key = _build(system, "memory_keys", "[diversity]", table.key, table.options, space=space)
+    try:
+        filt = DiversityFilter(
+            key, space, strategy.specs, bucket_size=table.bucket_size, penalty=table.penalty, column=table.column, min_score=table.min_score
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"[diversity]: {exc}") from None
+    return DiversityFiltered(strategy, filt)
+
+
+def build_reports(system: PluginSystem, space: DesignSpace, parts: list[ReportPart] | None = None) -> dict[str, ReportExtension]:
+    """The report extensions of a run: those ``space.report_extensions`` names, then the ``[[reports]]`` of a config.
+
+    A ``[[reports]]`` entry with the name of one the space names replaces it (with its options).
+    """
+    wanted: dict[str, dict[str, Any]] = {name: {} for name in space.report_extensions}
+    for part in parts or []:
+        wanted[part.name] = dict(part.options)
+    out: dict[str, ReportExtension] = {}
+    for name, options in wanted.items():
+        ext = _build(system, "reports", "[[reports]]", name, options, space=space)
+        if not isinstance(ext, ReportExtension):
+            raise ConfigError(f"[[reports]]: {name!r} built a {type(ext).__name__}, which has no write(run_dir, data, front, space, plots) method")
+        out[name] = ext
+    return out
 
 
 def build_parts(config: CampaignConfig, *, plugins: PluginSystem) -> Parts:
@@ -124,4 +158,6 @@ def build_parts(config: CampaignConfig, *, plugins: PluginSystem) -> Parts:
     )
     if not isinstance(strategy, SearchStrategy):
         raise ConfigError(f"[strategy]: {config.strategy.name!r} built a {type(strategy).__name__}, not a SearchStrategy")
-    return Parts(space, objective, strategy, config.strategy.name)
+    if config.diversity is not None:
+        strategy = _diversity(system, config, space, strategy)
+    return Parts(space, objective, strategy, config.strategy.name, build_reports(system, space, config.reports))

@@ -41,7 +41,7 @@ import json
 import math
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,7 @@ from gendesign.core.objective import Objective, ObjectiveSpec, Scores, canonical
 from gendesign.core.pareto import ParetoFront, reference_point
 from gendesign.core.paths import check_run_dir
 from gendesign.core.progress import Progress
-from gendesign.core.report import front_indices, specs_to_json, write_outputs
+from gendesign.core.report import ReportExtension, front_indices, specs_to_json, write_outputs
 from gendesign.core.strategy import SearchStrategy
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -228,6 +228,8 @@ class Campaign:
         lock: the run directory's lock, already held by the caller (the campaign releases it on
             :meth:`close`); by default the campaign takes it itself.
         force: break a lock another process holds on ``run_dir`` (only after checking it is dead).
+        reports: report extensions (name -> :class:`~gendesign.core.report.ReportExtension`) that
+            write extra outputs into ``run_dir``, e.g. the molecule grid.
 
     Raises:
         ConfigError: ``run_dir`` names a file, or ``run_dir`` or ``ledger`` cannot be written.
@@ -255,6 +257,7 @@ class Campaign:
         metadata: dict[str, Any] | None = None,
         lock: RunDirLock | None = None,
         force: bool = False,
+        reports: Mapping[str, ReportExtension] | None = None,
     ) -> None:
         if budget < 1:
             raise ConfigError(f"budget={budget}; give at least 1 design to evaluate")
@@ -285,6 +288,7 @@ class Campaign:
         self.strategy_name = strategy_name or type(strategy).__name__
         self.executor = executor or InlineExecutor()
         self.metadata = dict(metadata or {})
+        self.reports = dict(reports or {})
         self.run_dir = check_run_dir(run_dir) if run_dir is not None else None
         self._lock = lock
         if self.run_dir is not None and lock is None:
@@ -620,7 +624,7 @@ class Campaign:
     def result(self) -> CampaignResult:
         """The run's Pareto set, best designs, history and summary (writing the outputs when there is a run directory)."""
         if self.run_dir is not None:
-            summary = write_outputs(self.run_dir, self.ledger, self.run_id, space=self.space, plots=self.plots)
+            summary = write_outputs(self.run_dir, self.ledger, self.run_id, space=self.space, plots=self.plots, extensions=self.reports)
         else:
             from gendesign.core.report import load_run, summarize
 

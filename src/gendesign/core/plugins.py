@@ -49,6 +49,8 @@ KINDS: dict[str, str] = {
     "generators": "register_generators",
     "objectives": "register_objectives",
     "strategies": "register_search_strategies",
+    "memory_keys": "register_memory_keys",
+    "reports": "register_report_extensions",
 }
 
 
@@ -80,7 +82,7 @@ class PluginSystem:
 
     Attributes:
         pm: the :class:`pluggy.PluginManager`.
-        spaces, generators, objectives, strategies: :class:`Registry` of factories.
+        spaces, generators, objectives, strategies, memory_keys, reports: :class:`Registry` of factories.
         failures: plugins that could not be loaded or registered, with their error.
     """
 
@@ -119,6 +121,8 @@ class PluginSystem:
         self.generators: Registry[Any] = Registry("generator", failures=self.failures)
         self.objectives: Registry[Any] = Registry("objective", failures=self.failures)
         self.strategies: Registry[Any] = Registry("search strategy", failures=self.failures)
+        self.memory_keys: Registry[Any] = Registry("memory key", failures=self.failures)
+        self.reports: Registry[Any] = Registry("report extension", failures=self.failures)
         for kind, hook in KINDS.items():
             registry = getattr(self, kind)
             registry.context["plugins"] = self

@@ -12,6 +12,7 @@ It registers through the same hooks as any third-party plugin:
 * objectives: ``ehrlich`` (:class:`~gendesign.objectives.ehrlich.Ehrlich`), and BoTorch's
   ``branin_currin``, ``dtlz2``, ``zdt1``, ``zdt2``, ``zdt3``
   (:mod:`gendesign.objectives.botorch_problems`);
+* the memory key ``identical`` for diversity filters (:class:`~gendesign.core.memory.IdenticalKey`);
 * the command ``gendesign compare-objectives`` (:mod:`gendesign.objectives.commands`).
 
 BoTorch itself is imported only when a BoTorch problem is built, so listing plugins stays cheap.
@@ -47,6 +48,11 @@ def register_objectives(register: Register) -> None:
     register("zdt1", "gendesign.objectives.botorch_problems:ZDT1")
     register("zdt2", "gendesign.objectives.botorch_problems:ZDT2")
     register("zdt3", "gendesign.objectives.botorch_problems:ZDT3")
+
+
+@hookimpl
+def register_memory_keys(register: Register) -> None:
+    register("identical", "gendesign.core.memory:IdenticalKey")
 
 
 @hookimpl
