@@ -16,6 +16,11 @@
   extra ``docking``);
 * the command ``gendesign score`` (:mod:`~gendesign.plugins.molecules.commands`).
 
+* memory keys ``murcko`` and ``topological`` for the diversity filter
+  (:mod:`~gendesign.plugins.molecules.scaffolds`);
+* the report extension ``molecules``: metrics in ``summary.json`` and the Pareto grid
+  ``pareto_molecules.png`` (:mod:`~gendesign.plugins.molecules.report`).
+
 RDKit, ``selfies`` and Vina load when a part is built or a command runs, not here.
 """
 
@@ -84,3 +89,14 @@ def register_objectives(register: Register) -> None:
     register("pmo_oracle", "gendesign.plugins.molecules.oracles:Oracle")
     for name in ORACLES:
         register(name, f"gendesign.plugins.molecules.oracles:{name}")
+
+
+@hookimpl
+def register_memory_keys(register: Register) -> None:
+    register("murcko", "gendesign.plugins.molecules.scaffolds:murcko_key", aliases=("bemis_murcko",))
+    register("topological", "gendesign.plugins.molecules.scaffolds:topological_key")
+
+
+@hookimpl
+def register_report_extensions(register: Register) -> None:
+    register("molecules", "gendesign.plugins.molecules.report:MoleculeReport")

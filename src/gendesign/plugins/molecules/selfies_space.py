@@ -71,6 +71,8 @@ class SelfiesSpace(DesignSpace):
         max_tries: attempts per mutation/crossover before returning the parent unchanged.
     """
 
+    report_extensions = ("molecules",)
+
     def __init__(
         self,
         alphabet: Sequence[str] | None = None,

@@ -91,6 +91,8 @@ class SmilesSpace(DesignSpace):
             parser crashes or stalls on strings of tens of thousands of characters).
     """
 
+    report_extensions = ("molecules",)
+
     def __init__(
         self,
         pool: str | None = None,
