@@ -171,3 +171,21 @@ def test_example_config_is_what_docs_promise():
     assert {c["column"] for c in data["scoring"]["components"]} == {"similarity", "qed", "sa"}
     assert data["scoring"]["filters"] == [{"column": "pains", "high": 0}]
     assert dump_toml(data)
+
+
+def test_docs_molecules_scoring_config_runs_and_scores_as_documented(tmp_path):
+    import re
+
+    blocks = [b for b in re.findall(r"```toml\n(.*?)```", (ROOT / "docs" / "molecules.md").read_text(), flags=re.S) if "[strategy]" in b]
+    assert len(blocks) == 1
+    data = tomllib.loads(blocks[0])
+    data["campaign"].update(budget=16, batch_size=8, run_dir=str(tmp_path / "run"), progress=False, plots=False)
+    run_config(parse_config(data))
+    rows = list(csv.DictReader((tmp_path / "run" / "evaluations.csv").open()))
+    from gendesign.objectives.transforms import ReverseSigmoid, Sigmoid
+
+    for r in (r for r in rows if r["valid"] == "1"):
+        d_qed = float(Sigmoid(low=0.4, high=0.9)(torch.tensor(float(r["qed_raw"]))))
+        d_sa = float(ReverseSigmoid(low=2.5, high=5.0)(torch.tensor(float(r["sa_raw"]))))
+        m = (float(r["structural_alerts"]) == 0) * float(torch.exp(torch.tensor(-0.7 * float(r["lipinski_violations"]))))
+        assert float(r["score"]) == pytest.approx(m * d_qed ** (2 / 3) * d_sa ** (1 / 3), abs=1e-6)

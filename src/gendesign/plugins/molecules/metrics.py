@@ -15,8 +15,9 @@ For a list of canonical SMILES ``S`` (duplicates allowed) and its distinct membe
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from pathlib import Path
 
 from gendesign.core.errors import ConfigError
@@ -36,7 +37,7 @@ def uniqueness(smiles: Sequence[str]) -> float | None:
     return len(set(smiles)) / len(smiles) if smiles else None
 
 
-def novelty(smiles: Iterable[str], reference: set[str]) -> float | None:
+def novelty(smiles: Iterable[str], reference: Set[str]) -> float | None:
     """Share of the distinct molecules of ``smiles`` that are not in ``reference`` (canonical SMILES); ``None`` when empty."""
     distinct = set(smiles)
     return sum(s not in reference for s in distinct) / len(distinct) if distinct else None
@@ -76,11 +77,23 @@ def scaffold_counts(smiles: Iterable[str], kind: ScaffoldKind = "murcko") -> Cou
     return counts
 
 
-def read_reference(source: str) -> set[str]:
+def read_reference(source: str) -> frozenset[str]:
     """Canonical SMILES of a reference set: ``"nci"`` (RDKit's packaged NCI set) or a SMILES file (first field per line).
 
     Lines that do not parse are skipped; a file with no molecule at all is a :class:`ConfigError`.
+    The packaged NCI set is read once per process.
     """
+    if source == "nci":
+        return _nci_reference()
+    return _read_reference(source)
+
+
+@functools.cache
+def _nci_reference() -> frozenset[str]:
+    return _read_reference("nci")
+
+
+def _read_reference(source: str) -> frozenset[str]:
     path = nci_smiles_path() if source == "nci" else Path(source)
     if not path.is_file():
         raise ConfigError(f"reference = {source!r}: no such file; give a SMILES file (one molecule per line) or \"nci\"")
@@ -93,4 +106,4 @@ def read_reference(source: str) -> set[str]:
                 out.add(canon)
     if not out:
         raise ConfigError(f"reference = {source!r} holds no molecule RDKit can read")
-    return out
+    return frozenset(out)
