@@ -152,3 +152,23 @@ def test_hook_register_memory_keys(tmp_path, monkeypatch):
     (tmp_path / "c.toml").write_text(textwrap.dedent(text).replace('key = "prefix"', 'key = "scaffolds"'))
     with pytest.raises(ConfigError, match=r"\[diversity\].*'scaffolds'.*identical"):
         build_parts(load_config(tmp_path / "c.toml"), plugins=system)
+
+
+def test_memory_survives_a_resume(tmp_path):
+    objective = FunctionObjective(lambda xs: [x.count("1") / 4 for x in xs], specs=DESIRABILITY)
+
+    def campaign(budget):
+        strategy = DiversityFiltered(RandomSearch(SPACE, DESIRABILITY, seed=3), DiversityFilter(prefix_key, SPACE, DESIRABILITY, bucket_size=1))
+        return Campaign(objective, SPACE, strategy, budget=budget, batch_size=4, run_dir=tmp_path / "run", progress=False, plots=False), strategy
+
+    first, strategy = campaign(8)
+    first.run()
+    before = {k: list(v) for k, v in strategy.diversity.buckets.items()}
+    first.close()
+    assert sum(len(v) for v in before.values()) == 8
+    second, resumed = campaign(12)
+    second.run()
+    second.close()
+    # The first run's designs are not told again on resume: only the checkpointed memory holds them.
+    assert all(resumed.diversity.buckets[b][: len(keys)] == keys for b, keys in before.items())
+    assert sum(len(v) for v in resumed.diversity.buckets.values()) == 12
