@@ -45,6 +45,9 @@ def test_weighted_sum_of_raw_columns_respects_direction():
     s = Scoring(obj, [{"column": "ones", "weight": 2.0}, {"column": "zeros", "weight": 1.0}], "weighted_sum")
     # canonical view: ones -> +ones, zeros -> -zeros; weights normalised to 2/3, 1/3.
     assert s(["1110"]).values[0, 0].item() == pytest.approx(2 / 3 * 3 - 1 / 3 * 1)
+    # An affine transform keeps the column's direction: zscore of a minimised column still counts negatively.
+    z = Scoring(obj, [{"column": "ones"}, {"column": "zeros", "transform": {"kind": "zscore", "mean": 1.0, "std": 2.0}}], "weighted_sum")
+    assert z(["1100"]).values[0].tolist()[:5] == pytest.approx([0.5 * 2 - 0.5 * 0.5, 2.0, 2.0, 0.5, 2.0])
 
 
 def test_filter_zeroes_and_penalty_multiplies():

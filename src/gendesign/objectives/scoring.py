@@ -4,7 +4,8 @@ For a design with raw column values ``x``, components ``c = 1..C`` with transfor
 weights ``w_c`` (normalised to sum 1), filters ``f`` with ranges ``[l_f, u_f]`` and penalties ``p``
 with desirability transforms ``P_p``:
 
-* ``d_c = T_c(x_c)`` (the canonical raw value ``sign_c x_c`` when a component has no transform);
+* ``d_c = sign_c T_c(x_c)``, the maximise view of the transformed value (``T_c`` is the identity
+  when a component has no transform; ``sign_c = +1`` for every desirability);
 * ``m = prod_f 1[l_f <= x_f <= u_f] * prod_p P_p(x_p)``, the filter-and-penalty multiplier;
 * ``score = m * A(d)`` where ``A`` is the weighted geometric mean ``prod_c d_c^{w_c}`` (scores
   floored at ``1e-8`` before the log, exactly 0 when a weighted ``d_c`` is 0), the weighted
@@ -233,8 +234,8 @@ class Scoring(ObjectiveWrapper):
     def evaluate(self, designs: Sequence[Any]) -> Scores:
         scores = self.call_inner(designs)
         raw = scores.values
-        comps = [_apply(chain, raw[:, k]) * (1.0 if chain else spec.sign) for (k, chain, spec) in self.components]
-        D = torch.stack(comps, dim=-1) if comps else raw[:, :0]
+        transformed = [_apply(chain, raw[:, k]) for k, chain, _ in self.components]
+        D = torch.stack([t * spec.sign for t, (_, _, spec) in zip(transformed, self.components)], dim=-1)
         m = self.multiplier(raw)
         columns: list[Tensor] = []
         for source, i in self._sources:
@@ -242,8 +243,7 @@ class Scoring(ObjectiveWrapper):
                 score = self._aggregate(D)
                 columns.append(score * m if self.aggregate in _MULTIPLIED else score)
             elif source == "component":
-                d = D[:, i] if self.components[i][1] else raw[:, self.components[i][0]]
-                columns.append(d * m if self.aggregate == "pareto" else d)
+                columns.append(transformed[i] * m if self.aggregate == "pareto" else transformed[i])
             else:
                 columns.append(raw[:, i])
         values = nan_invalid(torch.stack(columns, dim=-1), scores.valid)
