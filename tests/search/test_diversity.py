@@ -16,7 +16,9 @@ from gendesign.core.objective import FunctionObjective, ObjectiveSpec, Scores
 from gendesign.core.plugins import PluginSystem
 from gendesign.core.sequence_space import SequenceSpace
 from gendesign.search.diversity import DiversityFilter, DiversityFiltered, bucket_multiplier
+from gendesign.search.evolution import Evolution
 from gendesign.search.random import RandomSearch
+from gendesign.testing.strategies import SearchStrategyConformance
 
 torch.set_num_threads(1)
 
@@ -172,3 +174,17 @@ def test_memory_survives_a_resume(tmp_path):
     # The first run's designs are not told again on resume: only the checkpointed memory holds them.
     assert all(resumed.diversity.buckets[b][: len(keys)] == keys for b, keys in before.items())
     assert sum(len(v) for v in resumed.diversity.buckets.values()) == 12
+
+
+class TestDiversityFilteredEvolution(SearchStrategyConformance):
+    """The wrapper keeps the ask/tell contract, including an exact state round trip with the memory."""
+
+    def make_space(self):
+        return SequenceSpace("ACDE", length=5)
+
+    def make_objective(self, space):
+        return FunctionObjective(lambda xs: [x.count("A") / 5 if "EE" not in x else float("nan") for x in xs], specs=DESIRABILITY)
+
+    def make_strategy(self, space, specs, seed):
+        inner = Evolution(space, specs, seed=seed, options=Evolution.Options(population_size=6))
+        return DiversityFiltered(inner, DiversityFilter(lambda ds: [d[:1] for d in ds], space, specs, bucket_size=2, penalty="linear"))
