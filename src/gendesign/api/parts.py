@@ -8,13 +8,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from gendesign.core.config import CampaignConfig, ReportPart
-from gendesign.core.report import ReportExtension
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, GendesignError, UnknownNameError
 from gendesign.core.generator import generator_context
 from gendesign.core.objective import Objective, guide_specs
 from gendesign.core.plugins import PluginSystem
 from gendesign.core.registry import format_validation_error
+from gendesign.core.report import ReportExtension
 from gendesign.core.strategy import SearchStrategy
 from gendesign.objectives.compose import Respecified, Stacked
 from gendesign.objectives.scoring import scoring_from_table

@@ -56,7 +56,15 @@ from gendesign.core.executor import Executor, InlineExecutor
 from gendesign.core.failures import DEFAULT_MAX_FAILED_BATCHES, FailurePolicy
 from gendesign.core.ledger import Evaluation, Ledger
 from gendesign.core.lock import RunDirLock
-from gendesign.core.objective import Objective, ObjectiveSpec, Scores, canonical_values, constraint_satisfied, guide_columns, guide_specs
+from gendesign.core.objective import (
+    Objective,
+    ObjectiveSpec,
+    Scores,
+    canonical_values,
+    constraint_satisfied,
+    guide_columns,
+    guide_specs,
+)
 from gendesign.core.pareto import ParetoFront, reference_point
 from gendesign.core.paths import check_run_dir
 from gendesign.core.progress import Progress

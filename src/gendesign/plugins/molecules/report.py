@@ -32,7 +32,13 @@ from gendesign.core.atomic import atomic_open
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError
 from gendesign.core.report import ReportSection, RunData
-from gendesign.plugins.molecules.metrics import DIVERSITY_MAX_MOLECULES, internal_diversity, novelty, read_reference, scaffold_counts
+from gendesign.plugins.molecules.metrics import (
+    DIVERSITY_MAX_MOLECULES,
+    internal_diversity,
+    novelty,
+    read_reference,
+    scaffold_counts,
+)
 from gendesign.plugins.molecules.mols import parse_smiles
 
 GRID_FILE = "pareto_molecules.png"
