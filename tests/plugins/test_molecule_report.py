@@ -176,7 +176,7 @@ def test_example_config_is_what_docs_promise():
 def test_docs_molecules_scoring_config_runs_and_scores_as_documented(tmp_path):
     import re
 
-    blocks = [b for b in re.findall(r"```toml\n(.*?)```", (ROOT / "docs" / "molecules.md").read_text(), flags=re.S) if "[strategy]" in b]
+    blocks = [b for b in re.findall(r"```toml\n(.*?)```", (ROOT / "docs" / "molecules.md").read_text(), flags=re.S) if "[strategy]" in b and "[scoring]" in b]
     assert len(blocks) == 1
     data = tomllib.loads(blocks[0])
     data["campaign"].update(budget=16, batch_size=8, run_dir=str(tmp_path / "run"), progress=False, plots=False)

@@ -89,6 +89,14 @@ def register_objectives(register: Register) -> None:
     register("pmo_oracle", "gendesign.plugins.molecules.oracles:Oracle")
     for name in ORACLES:
         register(name, f"gendesign.plugins.molecules.oracles:{name}")
+    register("docking", "gendesign.plugins.molecules.docking:VinaDocking", aliases=("vina_docking",))
+
+
+@hookimpl
+def register_commands(cli: Any) -> None:
+    from gendesign.plugins.molecules.commands import score_command
+
+    cli.add_command(score_command)
 
 
 @hookimpl

@@ -96,7 +96,7 @@ def read_smiles_file(path: str | Path, validate: Callable[[str], str] | None = N
         raise ConfigError(f"{what} {str(path)!r} holds no valid SMILES{detail}")
     if bad:
         warnings.warn(
-            f"{what} {str(path)!r}: skipped {len(bad)} of {len(good) + len(bad)} SMILES lines that are not valid molecules: {_listing(bad)}",
+            f"{what} {str(path)!r}: skipped {len(bad)} of {len(good) + len(bad)} SMILES lines that are not valid here: {_listing(bad)}",
             SmilesFileWarning,
             stacklevel=2,
         )
