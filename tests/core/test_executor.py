@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from gendesign.core.errors import ConfigError
 from gendesign.api.parts import build_executor
+from gendesign.core.errors import ConfigError
 from gendesign.core.executor import InlineExecutor, ProcessPoolExecutor
-from gendesign.core.plugins import PluginSystem
 from gendesign.core.objective import FunctionObjective
+from gendesign.core.plugins import PluginSystem
 
 
 def test_inline_chunks_partition_the_batch_in_calls_of_chunk_size():

@@ -80,7 +80,7 @@ def test_ask_tell_round_trip_with_a_partial_plate_and_a_duplicate_import(tmp_pat
     with Ledger(run / "ledger.sqlite") as ledger:
         run_id = ledger.get_meta("run_id")
         recorded = {e.evaluation.design: e.evaluation for e in ledger.trajectory(run_id)}
-    for i, row in enumerate(rows[:3]):
+    for row in rows[:3]:
         assert recorded[json.dumps(row["design"])].values == measure(row["design"])
     assert recorded[json.dumps(rows[4]["design"])].error == "lab: did not express"
 

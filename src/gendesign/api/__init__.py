@@ -10,7 +10,17 @@
 
 from gendesign.api.facade import OptimizationResult, optimize
 from gendesign.api.parts import Parts, build_parts
-from gendesign.api.runs import RESOLVED_CONFIG, ask_run, default_run_dir, report_run, resume_run, run_config, run_status, tell_run, validate_config
+from gendesign.api.runs import (
+    RESOLVED_CONFIG,
+    ask_run,
+    default_run_dir,
+    report_run,
+    resume_run,
+    run_config,
+    run_status,
+    tell_run,
+    validate_config,
+)
 from gendesign.core.toml_writer import dump_toml
 
 __all__ = [

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gendesign.api.parts import _build, build_executor
+from gendesign.api.parts import _build, build_executor, build_reports
 from gendesign.core.campaign import Campaign, CampaignResult
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError
 from gendesign.core.executor import Executor
 from gendesign.core.generator import generator_context
-from gendesign.core.objective import Direction, FunctionObjective, Objective, make_specs
+from gendesign.core.objective import Direction, FunctionObjective, Objective, guide_specs, make_specs
 from gendesign.core.options import check_seed
 from gendesign.core.plugins import PluginSystem, get_plugins
 from gendesign.core.registry import accepted_context
@@ -159,11 +159,11 @@ def optimize(
     if space is not None:
         obj.check_space(built_space)
     if isinstance(strategy, str):
-        search = _build(system, "strategies", "strategy", strategy, strategy_options, space=built_space, specs=obj.specs, seed=seed, device=device)
+        search = _build(system, "strategies", "strategy", strategy, strategy_options, space=built_space, specs=guide_specs(obj.specs), seed=seed, device=device)
         strategy_name = strategy
     elif isinstance(strategy, type) and issubclass(strategy, SearchStrategy):
         built = generator_context(system, strategy, strategy_options, space=built_space, device=device, needed_by=f"strategy {strategy.__name__}")
-        search = strategy(built_space, obj.specs, seed=seed, device=device, options=strategy.Options(**strategy_options), **accepted_context(strategy, built))
+        search = strategy(built_space, guide_specs(obj.specs), seed=seed, device=device, options=strategy.Options(**strategy_options), **accepted_context(strategy, built))
         strategy_name = strategy.__name__
     else:
         raise ConfigError(f"strategy must be a registered name or a SearchStrategy subclass, got {strategy!r}")
@@ -191,6 +191,7 @@ def optimize(
         force=force,
         mode=mode,
         max_in_flight=max_in_flight,
+        reports=build_reports(system, built_space) if run_dir is not None else None,
     )
     try:
         return campaign.run()

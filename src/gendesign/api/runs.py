@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gendesign.api.parts import Parts, _build, build_executor, build_parts
+from gendesign.api.parts import Parts, _build, build_executor, build_parts, build_reports
 from gendesign.core import lab
 from gendesign.core.atomic import atomic_write_text
 from gendesign.core.campaign import LEDGER_NAME, RUN_FILE, Campaign, CampaignResult
@@ -106,6 +106,7 @@ def _campaign(config: CampaignConfig, parts: Parts, run_dir: Path, lock: RunDirL
         mode=s.mode,
         max_in_flight=s.max_in_flight,
         timeout=s.timeout,
+        reports=parts.reports,
     )
 
 
@@ -153,6 +154,7 @@ def report_run(run_dir: str | Path, *, plots: bool = True, plugins: PluginSystem
     if not ledger_path.is_file():
         raise CampaignError(f"{target} has no {LEDGER_NAME} (nor a run.json naming a ledger); point to a run directory written by a campaign")
     space = None
+    reports = {}
     if (target / RESOLVED_CONFIG).is_file():
         config = load_config(target / RESOLVED_CONFIG)
         system = plugins or get_plugins()
@@ -160,8 +162,9 @@ def report_run(run_dir: str | Path, *, plots: bool = True, plugins: PluginSystem
             space = _build(system, "spaces", "[space]", config.space.name, config.space.options, seed=config.campaign.seed, device=config.campaign.device)
         else:
             space = build_parts(config, plugins=system).space
+        reports = build_reports(system, space, config.reports)
     with Ledger(ledger_path) as ledger:
-        return write_outputs(target, ledger, run_id, space=space, plots=plots)
+        return write_outputs(target, ledger, run_id, space=space, plots=plots, extensions=reports)
 
 
 def validate_config(path: str | Path, *, plugins: PluginSystem | None = None) -> list[str]:

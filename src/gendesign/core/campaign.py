@@ -41,7 +41,7 @@ import json
 import math
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,12 +56,20 @@ from gendesign.core.executor import Executor, InlineExecutor
 from gendesign.core.failures import DEFAULT_MAX_FAILED_BATCHES, FailurePolicy
 from gendesign.core.ledger import Evaluation, Ledger
 from gendesign.core.lock import RunDirLock
-from gendesign.core.objective import Objective, ObjectiveSpec, Scores, canonical_values, constraint_satisfied
+from gendesign.core.objective import (
+    Objective,
+    ObjectiveSpec,
+    Scores,
+    canonical_values,
+    constraint_satisfied,
+    guide_columns,
+    guide_specs,
+)
 from gendesign.core.pareto import ParetoFront, reference_point
 from gendesign.core.paths import check_run_dir
 from gendesign.core.progress import Progress
 from gendesign.core.protocols import OnlineReward, conforms
-from gendesign.core.report import front_indices, specs_to_json, write_outputs
+from gendesign.core.report import ReportExtension, front_indices, specs_to_json, write_outputs
 from gendesign.core.strategy import PendingAware, SearchStrategy
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -239,6 +247,8 @@ class Campaign:
             ``workers``, else 1).
         timeout: seconds one submission may run in ``"async"`` mode before it is cancelled and its
             designs recorded as failed with the reason.
+        reports: report extensions (name -> :class:`~gendesign.core.report.ReportExtension`) that
+            write extra outputs into ``run_dir``, e.g. the molecule grid.
 
     Raises:
         ConfigError: ``run_dir`` names a file, or ``run_dir`` or ``ledger`` cannot be written.
@@ -269,6 +279,7 @@ class Campaign:
         mode: str = "sync",
         max_in_flight: int | None = None,
         timeout: float | None = None,
+        reports: Mapping[str, ReportExtension] | None = None,
     ) -> None:
         if mode not in MODES:
             raise ConfigError(f"mode={mode!r}; choose one of {', '.join(MODES)}")
@@ -284,10 +295,10 @@ class Campaign:
             raise ConfigError(f"max_rounds={max_rounds}; use 1 or more, or None for no limit")
         if patience_rounds < 1:
             raise ConfigError(f"patience_rounds={patience_rounds}; use 1 or more")
-        if tuple(strategy.specs) != tuple(objective.specs):
+        if tuple(strategy.specs) != guide_specs(objective.specs):
             raise ConfigError(
-                f"the strategy was built for columns {[s.name for s in strategy.specs]} but the objective has "
-                f"{[s.name for s in objective.specs]}; build the strategy with specs=objective.specs"
+                f"the strategy was built for columns {[s.name for s in strategy.specs]} but the objective guides with "
+                f"{[s.name for s in guide_specs(objective.specs)]}; build the strategy with specs=guide_specs(objective.specs)"
             )
         self.mode = mode
         self.timeout = timeout
@@ -295,6 +306,7 @@ class Campaign:
         self.space = space
         self.strategy = strategy
         self.specs = tuple(objective.specs)
+        self._guide = guide_columns(self.specs)
         self.budget = int(budget)
         self.batch_size = int(batch_size)
         self.max_rounds = max_rounds
@@ -307,6 +319,7 @@ class Campaign:
         self.executor = executor or InlineExecutor()
         self.max_in_flight = int(max_in_flight or self.executor.workers)
         self.metadata = dict(metadata or {})
+        self.reports = dict(reports or {})
         self.run_dir = check_run_dir(run_dir) if run_dir is not None else None
         self._lock = lock
         if self.run_dir is not None and lock is None:
@@ -639,12 +652,13 @@ class Campaign:
         strategy as ``inf``.
         """
         evs = [self._known[k] for k in keys]
-        values = _as_float32([list(e.values) for e in evs]).reshape(len(evs), len(self.specs))
+        cols = self._guide
+        values = _as_float32([[e.values[k] for k in cols] for e in evs]).reshape(len(evs), len(cols))
         valid = torch.tensor([e.valid for e in evs], dtype=torch.bool)
         std = None
         if evs and all(e.std is not None for e in evs):
-            std = _as_float32([list(e.std) for e in evs])  # type: ignore[misc]
-        return Scores(values=values, valid=valid, specs=self.specs, std=std, errors=[e.error for e in evs])
+            std = _as_float32([[e.std[k] for k in cols] for e in evs])  # type: ignore[index]
+        return Scores(values=values, valid=valid, specs=self.strategy.specs, std=std, errors=[e.error for e in evs])
 
     def _save(self) -> None:
         self.ledger.set_meta(f"counters:{self.run_id}", self.counters.to_dict())
@@ -732,7 +746,7 @@ class Campaign:
     def result(self) -> CampaignResult:
         """The run's Pareto set, best designs, history and summary (writing the outputs when there is a run directory)."""
         if self.run_dir is not None:
-            summary = write_outputs(self.run_dir, self.ledger, self.run_id, space=self.space, plots=self.plots)
+            summary = write_outputs(self.run_dir, self.ledger, self.run_id, space=self.space, plots=self.plots, extensions=self.reports)
         else:
             from gendesign.core.report import load_run, summarize
 

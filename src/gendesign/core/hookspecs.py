@@ -65,5 +65,15 @@ def register_executors(register: Register) -> None:
 
 
 @hookspec
+def register_memory_keys(register: Register) -> None:
+    """Register bucket keys for diversity filters (:class:`~gendesign.core.memory.MemoryKey`): ``register("murcko", MurckoKey)``."""
+
+
+@hookspec
+def register_report_extensions(register: Register) -> None:
+    """Register run-report extensions (:class:`~gendesign.core.report.ReportExtension`): ``register("molecules", MoleculeReport)``."""
+
+
+@hookspec
 def register_commands(cli: Any) -> None:
     """Add subcommands to the ``gendesign`` click group ``cli``."""

@@ -50,6 +50,8 @@ KINDS: dict[str, str] = {
     "objectives": "register_objectives",
     "strategies": "register_search_strategies",
     "executors": "register_executors",
+    "memory_keys": "register_memory_keys",
+    "reports": "register_report_extensions",
 }
 
 
@@ -81,7 +83,7 @@ class PluginSystem:
 
     Attributes:
         pm: the :class:`pluggy.PluginManager`.
-        spaces, generators, objectives, strategies, executors: :class:`Registry` of factories.
+        spaces, generators, objectives, strategies, executors, memory_keys, reports: :class:`Registry` of factories.
         failures: plugins that could not be loaded or registered, with their error.
     """
 
@@ -121,6 +123,8 @@ class PluginSystem:
         self.objectives: Registry[Any] = Registry("objective", failures=self.failures)
         self.strategies: Registry[Any] = Registry("search strategy", failures=self.failures)
         self.executors: Registry[Any] = Registry("executor", failures=self.failures)
+        self.memory_keys: Registry[Any] = Registry("memory key", failures=self.failures)
+        self.reports: Registry[Any] = Registry("report extension", failures=self.failures)
         for kind, hook in KINDS.items():
             registry = getattr(self, kind)
             registry.context["plugins"] = self

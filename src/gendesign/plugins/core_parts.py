@@ -18,6 +18,7 @@ It registers through the same hooks as any third-party plugin:
   (:class:`~gendesign.objectives.constrained_reward.ConstrainedReward`);
 * executors: ``inline``, ``process`` (:mod:`gendesign.core.executor`) and ``ray``
   (:mod:`gendesign.core.ray_executor`; Ray is imported only when a Ray executor is built);
+* the memory key ``identical`` for diversity filters (:class:`~gendesign.core.memory.IdenticalKey`);
 * the command ``gendesign compare-objectives`` (:mod:`gendesign.objectives.commands`).
 
 BoTorch itself is imported only when a BoTorch problem is built, so listing plugins stays cheap.
@@ -64,6 +65,11 @@ def register_executors(register: Register) -> None:
     register("inline", "gendesign.core.executor:InlineExecutor")
     register("process", "gendesign.core.executor:ProcessPoolExecutor")
     register("ray", "gendesign.core.ray_executor:RayExecutor")
+
+
+@hookimpl
+def register_memory_keys(register: Register) -> None:
+    register("identical", "gendesign.core.memory:IdenticalKey")
 
 
 @hookimpl
