@@ -36,12 +36,19 @@ def history_mask(num_history: int, num_candidates: int, *, device: torch.device 
 
 
 class FeatureEncoder(nn.Module):
-    """``E_x``: `[..., d]` inputs (``d <= max_dim``) to `[..., d_model]` embeddings."""
+    """``E_x``: `[..., d]` inputs (``d <= max_dim``) to `[..., d_model]` embeddings.
 
-    def __init__(self, max_dim: int, d_model: int) -> None:
+    Each used feature ``x_j`` contributes ``x_j * max_dim / d`` and the Fourier features
+    ``sin(pi * w_f * x_j)``, ``cos(pi * w_f * x_j)`` at ``F`` fixed frequencies ``w_f = 2^(f / 2)``;
+    padded features contribute zeros, and a 0/1 mask of the used features is appended. One linear
+    map takes the result to ``d_model``.
+    """
+
+    def __init__(self, max_dim: int, d_model: int, num_frequencies: int = 8) -> None:
         super().__init__()
         self.max_dim = max_dim
-        self.linear = nn.Linear(2 * max_dim, d_model)
+        self.register_buffer("frequencies", torch.pi * 2.0 ** (torch.arange(num_frequencies, dtype=torch.float32) / 2.0), persistent=False)
+        self.linear = nn.Linear(max_dim * (2 + 2 * num_frequencies), d_model)
 
     def forward(self, x: Tensor) -> Tensor:
         d = x.shape[-1]
@@ -49,8 +56,11 @@ class FeatureEncoder(nn.Module):
             raise ConfigError(f"the neural process reads 1..{self.max_dim} input dimensions, got d={d}; train a model with a larger max_dim")
         pad = x.new_zeros(*x.shape[:-1], self.max_dim - d)
         used = torch.cat([x.new_ones(*x.shape[:-1], d), pad], dim=-1)
-        scaled = torch.cat([x * (self.max_dim / d), pad], dim=-1)
-        return self.linear(torch.cat([scaled, used], dim=-1))
+        xp = torch.cat([x, pad], dim=-1)
+        angles = xp.unsqueeze(-1) * self.frequencies
+        fourier = torch.cat([angles.sin(), angles.cos()], dim=-1) * used.unsqueeze(-1)
+        parts = [xp * (self.max_dim / d), used, fourier.flatten(-2)]
+        return self.linear(torch.cat(parts, dim=-1))
 
 
 class NeuralProcessTransformer(nn.Module):
