@@ -42,6 +42,9 @@ def test_candidate_prediction_ignores_other_candidates() -> None:
     assert torch.allclose(full, alone, atol=1e-5)
     assert torch.allclose(full[:, perm], permuted, atol=1e-5)
     assert torch.allclose(full, extra, atol=1e-5)
+    with torch.no_grad():
+        chunked = model(xh, yh, xc, chunk_size=4)
+    assert torch.allclose(full, chunked, atol=1e-5)
 
 
 def test_prediction_ignores_the_order_of_the_history_but_not_its_content() -> None:
