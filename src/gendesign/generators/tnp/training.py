@@ -121,7 +121,7 @@ class _Tasks(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> tuple[Tensor, ...]:
         task = self.sampler.task(TRAIN_STREAM, self.start + i)
-        return task.x_history, task.y_history, task.x_target, task.y_target, task.scale
+        return task.x_history, task.y_history, task.x_target, task.y_target
 
 
 def _one_thread(_: int) -> None:
