@@ -163,8 +163,8 @@ class TransformerNeuralProcess(Generator):
     @classmethod
     def train_from_config(cls, config: str | Path, *, plugins: Any = None) -> str:
         """``gendesign train CONFIG`` with ``generator = "tnp"`` (:func:`gendesign.generators.tnp.training.train`)."""
-        from gendesign.generators.tnp.training import train
         from gendesign.generators.tnp.train_config import load_train_config
+        from gendesign.generators.tnp.training import train
 
         train(config)
         out = load_train_config(config).output.dir
