@@ -42,6 +42,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gendesign.plugins.gflownet",
     "gendesign.plugins.mdlm",
     "gendesign.plugins.molecules.plugin",
+    "gendesign.plugins.tnp",
 )
 
 KINDS: dict[str, str] = {
