@@ -11,6 +11,8 @@ RDKit and ``selfies`` load when a part is built, not here.
 
 from __future__ import annotations
 
+from typing import Any
+
 from gendesign.core.hookspecs import Register, hookimpl
 
 
@@ -25,3 +27,10 @@ def register_objectives(register: Register) -> None:
     register("qed", "gendesign.plugins.molecules.objectives:qed")
     register("heavy_atoms", "gendesign.plugins.molecules.objectives:heavy_atoms")
     register("logp", "gendesign.plugins.molecules.objectives:logp")
+
+
+@hookimpl
+def register_commands(cli: Any) -> None:
+    from gendesign.plugins.molecules.commands import benchmark_group, pmo_command
+
+    benchmark_group(cli).add_command(pmo_command)

@@ -112,6 +112,7 @@ class SmilesSpace(DesignSpace):
         self.allow_fragments = allow_fragments
         self.max_tries = max_tries
         self._pool: list[str] | None = None
+        self._canonical: dict[str, str] = {}
 
     def config(self) -> dict[str, Any]:
         return {
@@ -144,9 +145,16 @@ class SmilesSpace(DesignSpace):
             raise InvalidDesignError(f"SMILES {design!r} has {mol.GetNumHeavyAtoms()} heavy atoms > max_heavy_atoms={self.max_heavy_atoms}")
 
     def validate(self, design: Any) -> str:
+        # Search loops validate the same strings many times (keys, storage, survival); RDKit parsing dominates.
+        if isinstance(design, str) and (hit := self._canonical.get(design)) is not None:
+            return hit
         mol = self._mol(design)
         self._check(mol, design)
-        return self.chem.MolToSmiles(mol)
+        smiles = self.chem.MolToSmiles(mol)
+        if len(self._canonical) >= 1 << 17:
+            self._canonical.clear()
+        self._canonical[design] = smiles
+        return smiles
 
     def key(self, design: Any) -> str:
         return self.validate(design)
