@@ -31,6 +31,8 @@ def register_objectives(register: Register) -> None:
 
 @hookimpl
 def register_commands(cli: Any) -> None:
-    from gendesign.plugins.molecules.commands import benchmark_group, pmo_command
+    from gendesign.plugins.molecules.commands import benchmark_group, molecules_mo_command, pmo_command
 
-    benchmark_group(cli).add_command(pmo_command)
+    group = benchmark_group(cli)
+    group.add_command(pmo_command)
+    group.add_command(molecules_mo_command)
