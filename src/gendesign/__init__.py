@@ -42,6 +42,9 @@ _EXPORTS: dict[str, str] = {
     "get_plugins": "gendesign.core.plugins",
     "SearchStrategy": "gendesign.core.strategy",
     "StrategyOptions": "gendesign.core.strategy",
+    "finetune": "gendesign.api.facade",
+    "load_finetuned": "gendesign.generators.diffusion.checkpoint",
+    "export_finetuned": "gendesign.generators.diffusion.export",
 }
 
 __all__ = [
@@ -67,8 +70,11 @@ __all__ = [
     "SearchStrategy",
     "StrategyOptions",
     "UnknownNameError",
+    "export_finetuned",
+    "finetune",
     "get_plugins",
     "hookimpl",
+    "load_finetuned",
     "optimize",
 ]
 
@@ -87,7 +93,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from gendesign.api.facade import OptimizationResult, optimize
+    from gendesign.api.facade import OptimizationResult, finetune, optimize
     from gendesign.core.campaign import Campaign, CampaignResult, ParetoPoint, Record
     from gendesign.core.designs import DesignSpace
     from gendesign.core.errors import (
@@ -106,3 +112,5 @@ if TYPE_CHECKING:
     from gendesign.core.objective import FunctionObjective, Objective, ObjectiveSpec, Scores
     from gendesign.core.plugins import get_plugins
     from gendesign.core.strategy import SearchStrategy, StrategyOptions
+    from gendesign.generators.diffusion.checkpoint import load_finetuned
+    from gendesign.generators.diffusion.export import export_finetuned

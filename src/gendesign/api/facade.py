@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,10 @@ from gendesign.core.options import check_seed
 from gendesign.core.plugins import PluginSystem, get_plugins
 from gendesign.core.registry import accepted_context
 from gendesign.core.strategy import SearchStrategy
+
+if TYPE_CHECKING:
+    from gendesign.generators.diffusion.config import FinetuneConfig
+    from gendesign.generators.diffusion.trainer import FinetuneResult
 
 OptimizationResult = CampaignResult
 
@@ -177,3 +181,29 @@ def optimize(
         return campaign.run()
     finally:
         campaign.close()
+
+
+def finetune(
+    config: FinetuneConfig | dict[str, Any] | str | Path, *, resume: bool = False, plugins: PluginSystem | None = None
+) -> FinetuneResult:
+    """Run reward fine-tuning of a diffusion model, as ``gendesign finetune`` does.
+
+    Args:
+        config: a validated ``FinetuneConfig``, a mapping of the same sections as the TOML file, or a
+            TOML path (see ``docs/finetune.md``).
+        resume: continue from ``run.output_dir/checkpoint``.
+        plugins: the plugin system whose objective registry builds the rewards (the global one when None).
+
+    Returns:
+        ``FinetuneResult`` with ``output_dir``, ``adapter_dir``, ``history``, ``evaluations``,
+        ``stopped_early`` and ``steps_done``.
+    """
+    # Imported here so that ``import gendesign`` and ``optimize`` never load the diffusion stack.
+    from gendesign.generators.diffusion.config import FinetuneConfig, load_finetune_config, parse_finetune_config
+    from gendesign.generators.diffusion.trainer import FinetuneTrainer
+
+    if isinstance(config, (str, Path)):
+        config = load_finetune_config(config)
+    elif not isinstance(config, FinetuneConfig):
+        config = parse_finetune_config(dict(config))
+    return FinetuneTrainer(config, plugins=plugins or get_plugins(), resume=resume).train()

@@ -1,4 +1,4 @@
-"""Built-in vision plugin: image/video rewards, the reward-tuned diffusion generator, ``gendesign finetune``.
+"""Built-in vision plugin: image/video rewards, the reward-tuned diffusion generator, ``gendesign finetune`` and ``export``.
 
 Registers factories only; diffusers, peft, accelerate and transformers are imported when a part is
 built or the command runs, so listing plugins stays cheap and works without the ``vision`` extra.
@@ -65,3 +65,21 @@ def register_commands(cli: Any) -> None:
             f"{last.get('heldout_reward', float('nan')):.4f}{' (stopped early)' if result.stopped_early else ''}"
         )
         click.echo(f"adapter: {result.adapter_dir}")
+
+    @cli.command(name="export")
+    @click.argument("run_dir", type=click.Path(file_okay=False))
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["lora", "pipeline"]),
+        default="pipeline",
+        show_default=True,
+        help="lora: pytorch_lora_weights.safetensors for pipe.load_lora_weights; pipeline: a merged diffusers folder.",
+    )
+    @click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder to write.")
+    def export_command(run_dir: str, fmt: str, out: str) -> None:
+        """Export a `gendesign finetune` run (RUN_DIR or its adapter folder) in a diffusers format."""
+        from gendesign.generators.diffusion.export import export_finetuned
+
+        path = export_finetuned(run_dir, out, format=fmt)  # type: ignore[arg-type]
+        click.echo(f"exported {fmt}: {path}")

@@ -29,6 +29,7 @@ from gendesign.objectives.video_rewards import SegmentalVideoReward
 
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
+ADAPTER_FORMAT = "gendesign-diffusion-adapter"
 
 
 def config_hash(config: FinetuneConfig) -> str:
@@ -69,7 +70,7 @@ class CheckpointMixin:
             }
 
         return {
-            "format": "gendesign-diffusion-adapter",
+            "format": ADAPTER_FORMAT,
             "format_version": 1,
             "gendesign_version": importlib.metadata.version("gendesign"),
             "base_model": str(self.base_dir),

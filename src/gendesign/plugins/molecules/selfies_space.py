@@ -39,7 +39,7 @@ from gendesign.core.errors import ConfigError, InvalidDesignError
 from gendesign.core.generator import GeneratorSpec
 from gendesign.core.sequence_space import pad_token_ids
 from gendesign.generators.tokenizers import SelfiesTokenizer
-from gendesign.plugins.molecules.smiles import SmilesSpace, canonical_smiles
+from gendesign.plugins.molecules.smiles import SmilesSpace, canonical_smiles, read_seed_file
 
 SHIPPED_MODEL = "selfies_mdlm_small"
 SHIPPED_MODELS = ("selfies_mdlm_small", "selfies_mdlm_moses")
@@ -82,6 +82,9 @@ class SelfiesSpace(DesignSpace):
         model: the SELFIES MDLM that supplies the default alphabet, ``max_length`` and
             :meth:`default_generator`: a shipped name (``"selfies_mdlm_small"``, trained on NCI, or
             ``"selfies_mdlm_moses"``, trained on MOSES) or a model directory.
+        initial_designs_file: a SMILES file of seed molecules that strategies propose first; lines
+            that are not admissible here (unparsable, too many SELFIES symbols) are skipped with a
+            warning naming each line's number, value and reason; no valid line is a :class:`ConfigError`.
     """
 
     def __init__(
@@ -93,6 +96,7 @@ class SelfiesSpace(DesignSpace):
         pool: str | None = None,
         max_tries: int = 32,
         model: str = SHIPPED_MODEL,
+        initial_designs_file: str | None = None,
     ) -> None:
         self.model = str(model)
         if alphabet is None or max_length is None:
@@ -110,6 +114,12 @@ class SelfiesSpace(DesignSpace):
         self.max_tries = max_tries
         self._symbols: dict[str, list[str]] = {}
         self._pool: list[str] | None = None
+        self.initial_designs_file = str(initial_designs_file) if initial_designs_file is not None else None
+        self._seeds = read_seed_file(self.initial_designs_file, self.validate)
+
+    def initial_designs(self) -> list[str]:
+        """The admissible molecules of ``initial_designs_file`` (canonical, duplicates dropped, file order)."""
+        return list(self._seeds)
 
     @property
     def tokens(self) -> list[str]:
@@ -133,6 +143,7 @@ class SelfiesSpace(DesignSpace):
             "max_heavy_atoms": self.smiles.max_heavy_atoms,
             "pool": self.smiles.pool_path,
             "model": self.model,
+            **({"initial_designs_file": self.initial_designs_file} if self.initial_designs_file else {}),
         }
 
     def _checked(self, design: Any) -> tuple[str, list[str]]:
