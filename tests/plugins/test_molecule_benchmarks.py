@@ -101,3 +101,44 @@ def test_hypervolume_at_counts_calls_and_ignores_failed_rows():
     assert hypervolume_at(rows, 4) == pytest.approx(0.35)
     assert hypervolume_at([], 10) == 0.0
     assert math.isclose(hypervolume_at([[1.0, 1.0, 1.0]], 1), 1.0)
+
+
+def test_benchmark_commands_run_and_write_their_reports(tmp_path, pool, monkeypatch):
+    from click.testing import CliRunner
+
+    from gendesign.cli import cli
+
+    monkeypatch.setattr(pmo, "write_pool", lambda path, size, seed=0: Path(path).write_text(Path(pool).read_text()))
+    runner = CliRunner()
+    out = tmp_path / "pmo"
+    result = runner.invoke(cli, ["benchmark", "pmo", "-o", str(out), "--task", "qed", "--strategy", "evolution", "--seed", "0", "--budget", "10"])
+    assert result.exit_code == 0, result.output
+    assert "evolution: sum of AUC top-10 over 1 tasks" in result.output and (out / "pmo.md").is_file()
+    out = tmp_path / "mo"
+    args = ["benchmark", "molecules-mo", "-o", str(out), "--problem", "qed_sa", "--strategy", "evolution", "--seed", "0", "--budget", "12", "--checkpoint", "6", "--checkpoint", "12"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    row = json.loads((out / "runs" / "evolution" / "qed_sa" / "seed0.json").read_text())
+    assert row["objectives"] == ["qed", "sa"] and row["calls"] == 12
+    assert 0.0 < row["hypervolume"]["6"] <= row["hypervolume"]["12"] <= 1.0
+    assert "qed_sa @12" in (out / "molecules_mo.md").read_text()
+
+
+def test_qed_sa_problem_is_qed_and_the_sa_desirability():
+    from rdkit.Chem import QED
+
+    from gendesign.plugins.molecules.mo_benchmark import build_problem
+
+    scores = build_problem("qed_sa")(["CC(=O)Oc1ccccc1C(=O)O"])
+    sa = scores.values[0, 1].item()
+    assert scores.values[0, 0].item() == pytest.approx(QED.qed(rdkit_chem().MolFromSmiles("CC(=O)Oc1ccccc1C(=O)O")), abs=1e-6)
+    import sys
+
+    from rdkit import RDConfig
+
+    sys.path.append(f"{RDConfig.RDContribDir}/SA_Score")
+    import sascorer
+
+    assert sa == pytest.approx((10.0 - sascorer.calculateScore(rdkit_chem().MolFromSmiles("CC(=O)Oc1ccccc1C(=O)O"))) / 9.0, abs=1e-5)
+    with pytest.raises(ConfigError, match="unknown multi-objective"):
+        build_problem("celecoxib")
