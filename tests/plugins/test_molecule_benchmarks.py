@@ -77,7 +77,8 @@ def test_run_pmo_writes_runs_resumes_and_reports(tmp_path, pool, monkeypatch):
     assert report["published_sums"]["REINVENT"] == pytest.approx(0.941)
     md = (tmp_path / "pmo.md").read_text()
     assert "| qed | " in md and "Genetic GFN" in md and f"{cell['auc_top10']:.3f}" in md
-    assert json.loads((tmp_path / "pmo.json").read_text())["runs"] == rows
+    assert json.loads((tmp_path / "pmo.json").read_text())["runs"] == [{k: v for k, v in r.items() if k != "trace"} for r in rows]
+    assert pmo_auc(rows[0]["trace"], 10, budget=10) == pytest.approx(rows[0]["auc"]["top10"], abs=1e-5)
 
 
 def test_published_sums_over_the_20_tasks_match_the_reference_notes():

@@ -9,8 +9,9 @@ free, as in PMO; a molecule whose oracle failed counts as a call of value 0). Th
 :func:`~gendesign.plugins.molecules.pmo_auc.pmo_auc` of that trace.
 
 Runs are independent, so they go to a process pool (``workers``); each finished run is written to
-``OUT/runs/STRATEGY/TASK/seedN.json`` at once, and a rerun skips the runs already there (resume).
-:func:`write_report` writes ``pmo.json`` (every run, every trace summary) and ``pmo.md`` (mean top-10
+``OUT/runs/STRATEGY/TASK/seedN.json`` at once (with its whole trace, so any AUC can be recomputed),
+and a rerun skips the runs already there (resume). :func:`write_report` writes ``pmo.json`` (every
+run without its trace, per-task means) and ``pmo.md`` (mean top-10
 AUC per task and strategy beside the published numbers in :data:`PUBLISHED`).
 """
 
@@ -201,7 +202,7 @@ class RunResult:
     wall_s: float
     cpu_s: float
     best_design: str
-    trace_head: list[float] = field(default_factory=list)
+    trace: list[float] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -252,7 +253,7 @@ def run_one(task: str, strategy: str, seed: int, budget: int, pool: str | None, 
         wall_s=wall,
         cpu_s=cpu,
         best_design=str(result.history[best_i].design) if trace else "",
-        trace_head=trace[:5],
+        trace=[round(v, 6) for v in trace],
     )
 
 
@@ -367,7 +368,8 @@ def write_report(out: str | Path, rows: Sequence[dict[str, Any]], settings: dict
     summary = summarize(rows)
     tasks = [t for t in PMO_TASKS if any(t in s["tasks"] for s in summary.values())]
     published_sums = {m: float(sum(PUBLISHED[m][t] for t in tasks)) for m in PUBLISHED_METHODS}
-    report = {"settings": settings, "summary": summary, "published_top10": {m: {t: PUBLISHED[m][t] for t in tasks} for m in PUBLISHED_METHODS}, "published_sums": published_sums, "runs": list(rows)}
+    runs = [{k: v for k, v in row.items() if k != "trace"} for row in rows]
+    report = {"settings": settings, "summary": summary, "published_top10": {m: {t: PUBLISHED[m][t] for t in tasks} for m in PUBLISHED_METHODS}, "published_sums": published_sums, "runs": runs}
     atomic_write_text(out / "pmo.json", json.dumps(report, indent=1))
     strategies = list(summary)
     lines = [
