@@ -133,13 +133,38 @@ def test_qed_sa_problem_is_qed_and_the_sa_desirability():
     scores = build_problem("qed_sa")(["CC(=O)Oc1ccccc1C(=O)O"])
     sa = scores.values[0, 1].item()
     assert scores.values[0, 0].item() == pytest.approx(QED.qed(rdkit_chem().MolFromSmiles("CC(=O)Oc1ccccc1C(=O)O")), abs=1e-6)
-    import sys
+    import importlib.util
 
     from rdkit import RDConfig
 
-    sys.path.append(f"{RDConfig.RDContribDir}/SA_Score")
-    import sascorer
+    spec = importlib.util.spec_from_file_location("sascorer_reference", f"{RDConfig.RDContribDir}/SA_Score/sascorer.py")
+    sascorer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sascorer)
 
     assert sa == pytest.approx((10.0 - sascorer.calculateScore(rdkit_chem().MolFromSmiles("CC(=O)Oc1ccccc1C(=O)O"))) / 9.0, abs=1e-5)
     with pytest.raises(ConfigError, match="unknown multi-objective"):
         build_problem("celecoxib")
+
+
+def test_selfies_space_takes_alphabet_length_and_generator_from_its_model():
+    from gendesign.plugins.molecules.selfies_space import SelfiesSpace, shipped_model_config, shipped_model_path
+
+    config = shipped_model_config("selfies_mdlm_moses")
+    space = SelfiesSpace(model="selfies_mdlm_moses")
+    assert space.tokens == config["tokenizer"]["tokens"] and space.max_length == config["max_length"]
+    assert space.default_generator().path == str(shipped_model_path("selfies_mdlm_moses"))
+    assert space.config()["model"] == "selfies_mdlm_moses"
+    # The MOSES alphabet is organic: no metal symbol of the NCI model.
+    assert "[Cu]" not in space.tokens and "[Cu]" in SelfiesSpace().tokens
+    with pytest.raises(ConfigError, match="neither a shipped model"):
+        SelfiesSpace(model="no_such_model")
+
+
+def test_moses_model_readme_records_its_training_run():
+    from gendesign.plugins.molecules.selfies_space import shipped_model_config, shipped_model_path
+
+    meta = shipped_model_config("selfies_mdlm_moses")["_meta"]
+    readme = (shipped_model_path("selfies_mdlm_moses") / "README.md").read_text()
+    assert meta["corpus"] == "package:moses/dataset/data/train.csv.gz"
+    assert f"{meta['val_nelbo_per_token']:.3f}" in readme and f"{meta['global_step']:,}" in readme
+    assert (shipped_model_path("selfies_mdlm_moses") / "model.safetensors").stat().st_size <= 20 * 2**20
