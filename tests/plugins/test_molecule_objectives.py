@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("rdkit")
 
 from rdkit import Chem, DataStructs  # noqa: E402
-from rdkit.Chem import AllChem, Crippen, Descriptors, QED, rdMolDescriptors  # noqa: E402
+from rdkit.Chem import QED, AllChem, Crippen, Descriptors, rdMolDescriptors  # noqa: E402
 
 from gendesign.core.errors import ConfigError  # noqa: E402
 from gendesign.core.plugins import PluginSystem  # noqa: E402

@@ -112,7 +112,7 @@ def _similarity_to(smiles: str, kind: str) -> Callable[[Any], float]:
 
 
 def _descriptor(name: str) -> Callable[[Any], float]:
-    from rdkit.Chem import Crippen, QED, GraphDescriptors, rdMolDescriptors
+    from rdkit.Chem import QED, Crippen, GraphDescriptors, rdMolDescriptors
 
     functions: dict[str, Callable[[Any], float]] = {
         "logp": Crippen.MolLogP,
@@ -167,18 +167,23 @@ HOP_SCAFFOLD_SMARTS = "[#7]-c1n[c;h1]nc2[c;h1]c(-[#8])[c;h0][c;h1]c12"
 def _rediscovery(name: str, smiles: str, drug: str) -> Task:
     return Task(
         name,
-        (Component("ecfp4_similarity", _similarity_to(smiles, "ecfp4"), identity(), f"Tanimoto(ECFP4 counts) to {drug}"),),
+        (Component("ecfp4_similarity", _similarity_to(smiles, "ecfp4"), identity(), f"Tanimoto(ECFP4) to {drug}"),),
         "geometric",
         f"rediscover {drug}: ECFP4 Tanimoto similarity to {drug}",
     )
 
 
+_LABELS = {"ecfp4": "ECFP4", "ecfp6": "ECFP6", "fcfp4": "FCFP4", "atom_pair": "atom pairs"}
+
+
 def _similarity_task(name: str, smiles: str, drug: str, kind: str, t: float) -> Task:
+    short = "ap" if kind == "atom_pair" else kind
+    label = _LABELS[kind]
     return Task(
         name,
-        (Component(f"{kind}_similarity", _similarity_to(smiles, kind), clipped(t), f"Tanimoto({kind} counts) to {drug}, clipped at {t}"),),
+        (Component(f"{short}_similarity", _similarity_to(smiles, kind), clipped(t), f"Tanimoto({label}) to {drug}, clipped at {t}"),),
         "geometric",
-        f"molecules similar to {drug}: {kind} Tanimoto similarity, full score from {t}",
+        f"molecules similar to {drug}: {label} Tanimoto similarity, full score from {t}",
     )
 
 
@@ -207,8 +212,8 @@ def tasks() -> dict[str, Task]:
         Task(
             "median1",
             (
-                Component("camphor_similarity", _similarity_to(CAMPHOR, "ecfp4"), identity(), "Tanimoto(ECFP4 counts) to camphor"),
-                Component("menthol_similarity", _similarity_to(MENTHOL, "ecfp4"), identity(), "Tanimoto(ECFP4 counts) to menthol"),
+                Component("camphor_similarity", _similarity_to(CAMPHOR, "ecfp4"), identity(), "Tanimoto(ECFP4) to camphor"),
+                Component("menthol_similarity", _similarity_to(MENTHOL, "ecfp4"), identity(), "Tanimoto(ECFP4) to menthol"),
             ),
             "geometric",
             "a median molecule between camphor and menthol",
@@ -216,8 +221,8 @@ def tasks() -> dict[str, Task]:
         Task(
             "median2",
             (
-                Component("tadalafil_similarity", _similarity_to(TADALAFIL, "ecfp6"), identity(), "Tanimoto(ECFP6 counts) to tadalafil"),
-                Component("sildenafil_similarity", _similarity_to(SILDENAFIL, "ecfp6"), identity(), "Tanimoto(ECFP6 counts) to sildenafil"),
+                Component("tadalafil_similarity", _similarity_to(TADALAFIL, "ecfp6"), identity(), "Tanimoto(ECFP6) to tadalafil"),
+                Component("sildenafil_similarity", _similarity_to(SILDENAFIL, "ecfp6"), identity(), "Tanimoto(ECFP6) to sildenafil"),
             ),
             "geometric",
             "a median molecule between tadalafil and sildenafil",
@@ -381,12 +386,9 @@ class Oracle(MoleculeObjective):
             self.specs = (ObjectiveSpec(task, "max", bounds=(0.0, 1.0), description=f"PMO/GuacaMol: {spec.description}"),)
 
     def score_mol(self, mol: Any) -> list[float]:
+        # The task table (lambdas, reference fingerprints) is looked up per process, never pickled.
         spec = tasks()[self.task]
         return spec.desirabilities(mol) if self.components else [spec.score(mol)]
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Workers rebuild the task table from the name; its lambdas do not pickle.
-        return (Oracle, (self.task, self.components))
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "task": self.task, "components": self.components}

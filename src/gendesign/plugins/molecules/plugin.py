@@ -84,6 +84,7 @@ def register_objectives(register: Register) -> None:
     register("pmo_oracle", "gendesign.plugins.molecules.oracles:Oracle")
     for name in ORACLES:
         register(name, f"gendesign.plugins.molecules.oracles:{name}")
+    register("docking", "gendesign.plugins.molecules.docking:VinaDocking", aliases=("vina_docking",))
 
 
 @hookimpl
