@@ -78,28 +78,15 @@ def run_one(problem: str, strategy: str, seed: int, budget: int, checkpoints: Se
     """Run ``strategy`` on ``problem`` for ``budget`` distinct molecules; hypervolume at each checkpoint."""
     import torch
 
-    from gendesign.api.facade import optimize
-    from gendesign.plugins.molecules.pmo import _resolve_recipe, recipes
+    from gendesign.plugins.molecules.pmo import recipes, run_campaign
 
     torch.set_num_threads(1)
     table = recipes(pool)
     if strategy not in table:
         raise ConfigError(f"unknown strategy {strategy!r}; choose from {sorted(table)}")
-    recipe = _resolve_recipe(table[strategy])
     objective = build_problem(problem)
     t0 = time.perf_counter()
-    result = optimize(
-        objective,
-        recipe.space,
-        recipe.strategy,
-        budget=budget,
-        batch_size=min(recipe.batch_size, budget),
-        seed=seed,
-        device=device,
-        progress=False,
-        space_options=recipe.space_options,
-        **recipe.strategy_options,
-    )
+    result = run_campaign(objective, table[strategy], budget=budget, seed=seed, device=device)
     names = [s.name for s in objective.specs]
     rows = [[float(r.values[n]) if r.valid else float("nan") for n in names] for r in result.history][:budget]
     return {

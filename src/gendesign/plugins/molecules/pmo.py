@@ -1,8 +1,8 @@
 """The PMO benchmark harness: 20 RDKit-only tasks, 10,000 oracle calls, AUC of the top-1/10/100 mean.
 
 Gao, Fu, Coley & Sun, "Sample efficiency matters: a benchmark for practical molecular
-optimization", NeurIPS 2022 (arXiv 2206.12411). Each run is one (task, strategy, seed): a
-:func:`gendesign.optimize` campaign on the task's oracle (the objective registered under the task's
+optimization", NeurIPS 2022 (arXiv 2206.12411). Each run is one (task, strategy, seed): an
+in-memory campaign (:func:`run_campaign`) on the task's oracle (the objective registered under the task's
 PMO name) with a budget of distinct molecules; the run's trace is the oracle value of each distinct
 molecule in the order it was first scored (a repeated molecule is served from the ledger and is
 free, as in PMO; a molecule whose oracle failed counts as a call of value 0). The AUCs are
@@ -159,6 +159,33 @@ def recipes(pool: str | None) -> dict[str, Recipe]:
 DEFAULT_STRATEGIES: tuple[str, ...] = ("evolution", "mdlm_sample", "mcts", "gflownet")
 
 
+def run_campaign(objective: Any, recipe: Recipe, *, budget: int, seed: int, device: str = "cpu") -> Any:
+    """Build the recipe's space and strategy through the plugin registries and run an in-memory campaign.
+
+    Returns the :class:`~gendesign.core.campaign.CampaignResult` (``history`` in call order).
+    """
+    from gendesign.core.campaign import Campaign
+    from gendesign.core.generator import generator_context
+    from gendesign.core.plugins import get_plugins
+
+    system = get_plugins()
+    recipe = _resolve_recipe(recipe)
+
+    def build(kind: str, name: str, options: dict[str, Any], **context: Any) -> Any:
+        registry = system.registry(kind)
+        context.update(generator_context(system, registry.get(name).factory, options, space=context.get("space"), device=device, needed_by=f"{registry.kind} {name!r}"))
+        return registry.build(name, options, **{k: v for k, v in context.items() if k not in options})
+
+    space = build("spaces", recipe.space, dict(recipe.space_options), seed=seed, device=device)
+    objective.check_space(space)
+    strategy = build("strategies", recipe.strategy, dict(recipe.strategy_options), space=space, specs=objective.specs, seed=seed, device=device)
+    campaign = Campaign(objective, space, strategy, budget=budget, batch_size=min(recipe.batch_size, budget), progress=False, plots=False, strategy_name=recipe.strategy)
+    try:
+        return campaign.run()
+    finally:
+        campaign.close()
+
+
 def _resolve_recipe(recipe: Recipe) -> Recipe:
     """Shipped model names in a recipe become directories (the infill space reads a ``path``)."""
     from gendesign.plugins.molecules.selfies_space import shipped_model_path
@@ -213,30 +240,17 @@ def run_one(task: str, strategy: str, seed: int, budget: int, pool: str | None, 
     import numpy as np
     import torch
 
-    from gendesign.api.facade import optimize
     from gendesign.core.plugins import get_plugins
 
     torch.set_num_threads(1)
     table = recipes(pool)
     if strategy not in table:
         raise ConfigError(f"unknown PMO strategy {strategy!r}; choose from {sorted(table)}")
-    recipe = _resolve_recipe(table[strategy])
     objective = get_plugins().objectives.build(task, {})
     if len(objective.specs) != 1:
         raise ConfigError(f"PMO task {task!r} must be one objective column, got {[s.name for s in objective.specs]}")
     t0, c0 = time.perf_counter(), time.process_time()
-    result = optimize(
-        objective,
-        recipe.space,
-        recipe.strategy,
-        budget=budget,
-        batch_size=min(recipe.batch_size, budget),
-        seed=seed,
-        device=device,
-        progress=False,
-        space_options=recipe.space_options,
-        **recipe.strategy_options,
-    )
+    result = run_campaign(objective, table[strategy], budget=budget, seed=seed, device=device)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     name = objective.specs[0].name
     trace = [float(r.values[name]) if r.valid and math.isfinite(float(r.values[name])) else 0.0 for r in result.history][:budget]
