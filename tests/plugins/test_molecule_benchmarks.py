@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
 import math
 from pathlib import Path
@@ -21,6 +22,9 @@ from gendesign.plugins.molecules.pmo_auc import pmo_auc  # noqa: E402
 from gendesign.plugins.molecules.smiles import rdkit_chem  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+if importlib.util.find_spec("moses") is None:
+    pytest.skip("MOSES data: pip install --no-deps molsets", allow_module_level=True)
 
 
 @pytest.fixture(scope="module")

@@ -205,7 +205,10 @@ def write_pool(path: Path, size: int, seed: int = 0) -> Path:
 
     from gendesign.generators.mdlm.train_config import resolve_corpus_path
 
-    source = resolve_corpus_path("package:moses/dataset/data/train.csv.gz")
+    try:
+        source = resolve_corpus_path("package:moses/dataset/data/train.csv.gz")
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}; the MOSES pool comes from the molsets wheel: pip install --no-deps molsets") from None
     with gzip.open(source, "rt") as fh:
         next(fh)
         lines = [line.split(",")[0].strip() for line in fh]
