@@ -10,10 +10,11 @@ from pydantic import ValidationError
 from gendesign.core.config import CampaignConfig
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, GendesignError, UnknownNameError
+from gendesign.core.executor import Executor
 from gendesign.core.generator import generator_context
 from gendesign.core.objective import Objective
 from gendesign.core.plugins import PluginSystem
-from gendesign.core.registry import format_validation_error
+from gendesign.core.registry import format_validation_error, validate_options
 from gendesign.core.strategy import SearchStrategy
 from gendesign.objectives.compose import Respecified, Stacked
 from gendesign.objectives.transforms import Transformed
@@ -60,7 +61,7 @@ def _requires(factory: Any, name: str) -> bool:
 
 
 def build_parts(config: CampaignConfig, *, plugins: PluginSystem) -> Parts:
-    """Build the space, objective(s) and strategy a config names; evaluates nothing.
+    """Build the space, objective(s) and strategy a config names, and check its executor; evaluates nothing and starts no worker.
 
     Several ``[[objectives]]`` are stacked into one objective with ``[B, K_1 + ... + K_P]``
     columns; a part's ``directions`` list overrides its columns' directions. Without ``[space]`` the
@@ -121,4 +122,35 @@ def build_parts(config: CampaignConfig, *, plugins: PluginSystem) -> Parts:
     )
     if not isinstance(strategy, SearchStrategy):
         raise ConfigError(f"[strategy]: {config.strategy.name!r} built a {type(strategy).__name__}, not a SearchStrategy")
+    check_executor(settings.executor, settings.executor_options, plugins=system)
     return Parts(space, objective, strategy, config.strategy.name)
+
+
+def build_executor(
+    name: str,
+    options: dict[str, Any] | None = None,
+    *,
+    workers: int = 2,
+    chunk_size: int | None = None,
+    plugins: PluginSystem,
+    section: str = "[campaign] executor",
+) -> Executor:
+    """The executor registered as ``name`` (``inline``, ``process``, ``ray`` or a plugin's), built with ``options``.
+
+    ``workers`` and ``chunk_size`` reach the factories that name them; everything else comes from
+    ``options`` (``[campaign] executor_options`` in a config).
+    """
+    executor = _build(plugins, "executors", section, name, dict(options or {}), workers=workers, chunk_size=chunk_size)
+    if not isinstance(executor, Executor):
+        raise ConfigError(f"{section} = {name!r} built a {type(executor).__name__}, not an Executor")
+    return executor
+
+
+def check_executor(name: str, options: dict[str, Any] | None = None, *, plugins: PluginSystem, section: str = "[campaign] executor") -> None:
+    """Check that ``name`` is a registered executor and ``options`` fit it, without starting any worker (``gendesign validate``)."""
+    registry = plugins.registry("executors")
+    try:
+        entry = registry.get(name)
+    except UnknownNameError as exc:
+        raise ConfigError(f"{section}: name = {name!r}: {exc}") from None
+    validate_options(entry.factory, dict(options or {}), where=f"{section} {name!r}", exclude={"workers", "chunk_size"})

@@ -72,8 +72,17 @@ class CampaignSettings(StrictOptions):
     )
     progress: bool = True
     plots: bool = True
-    executor: Literal["inline", "process"] = Field("inline", description="score batches in this process or in a process pool")
-    workers: int = Field(2, gt=0, le=1024, description="worker processes for executor = 'process'")
+    executor: str = Field("inline", description="a registered executor: 'inline' (this process), 'process' (a process pool), 'ray' (a Ray cluster)")
+    executor_options: dict[str, Any] = Field(default_factory=dict, description="the executor's own options, e.g. Ray's address or num_gpus")
+    workers: int = Field(2, gt=0, le=1024, description="worker processes for executor = 'process'; tasks or actors in flight for 'ray'")
+    mode: Literal["sync", "async", "lab"] = Field(
+        "sync",
+        description="sync: rounds of batch_size; async: max_in_flight designs always running; lab: designs leave with `gendesign ask` and return with `gendesign tell`",
+    )
+    max_in_flight: int | None = Field(None, gt=0, le=10**7, description="designs scored at once in async mode (default: workers)")
+    timeout: float | None = Field(
+        None, gt=0, description="seconds one submission may run in async mode before it is cancelled and its designs recorded as failed"
+    )
     chunk_size: int | None = Field(
         None, gt=0, description="score each batch in chunks of this many designs, each written to the ledger as it finishes (default: one chunk per worker)"
     )

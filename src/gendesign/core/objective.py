@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import types
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -431,8 +432,21 @@ class FunctionObjective(Objective):
         ident = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
         code = getattr(fn, "__code__", None)
         if code is not None:
-            ident += ":" + hashlib.sha256(code.co_code + repr(code.co_consts).encode()).hexdigest()[:12]
+            ident += ":" + hashlib.sha256(_code_digest(code)).hexdigest()[:12]
         return {**super().config(), "fn": ident, "batched": self.batched}
+
+
+def _code_digest(code: types.CodeType) -> bytes:
+    """Bytes that identify a function's code across processes.
+
+    ``repr`` of a nested code object (a comprehension, a lambda, an inner function) holds its memory
+    address, so such constants contribute their own digest instead; otherwise the fingerprint of a
+    function with a generator expression would change on every run and a resume would be refused.
+    """
+    parts = [code.co_code]
+    for const in code.co_consts:
+        parts.append(_code_digest(const) if isinstance(const, types.CodeType) else repr(const).encode())
+    return b"\x00".join(parts)
 
 
 def _to_float_array(raw: Any) -> np.ndarray:

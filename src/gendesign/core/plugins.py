@@ -49,6 +49,7 @@ KINDS: dict[str, str] = {
     "generators": "register_generators",
     "objectives": "register_objectives",
     "strategies": "register_search_strategies",
+    "executors": "register_executors",
 }
 
 
@@ -80,7 +81,7 @@ class PluginSystem:
 
     Attributes:
         pm: the :class:`pluggy.PluginManager`.
-        spaces, generators, objectives, strategies: :class:`Registry` of factories.
+        spaces, generators, objectives, strategies, executors: :class:`Registry` of factories.
         failures: plugins that could not be loaded or registered, with their error.
     """
 
@@ -119,6 +120,7 @@ class PluginSystem:
         self.generators: Registry[Any] = Registry("generator", failures=self.failures)
         self.objectives: Registry[Any] = Registry("objective", failures=self.failures)
         self.strategies: Registry[Any] = Registry("search strategy", failures=self.failures)
+        self.executors: Registry[Any] = Registry("executor", failures=self.failures)
         for kind, hook in KINDS.items():
             registry = getattr(self, kind)
             registry.context["plugins"] = self
