@@ -23,6 +23,10 @@ Time. A stepwise denoiser runs a masked (absorbing-state) diffusion backwards on
 | :class:`Infiller` | ``encode``, ``decode``, ``infill``, ``pad_id``, ``max_length`` + :class:`SequenceSampler` | the infill space (``evolution`` mutations) |
 | :class:`LikelihoodScorer` | ``log_likelihood(designs) -> [B]`` | naturalness objectives, best-of-N ranking |
 | :class:`Surrogate` | ``condition(X, y)``, ``posterior(X_cand) -> Posterior`` | Bayesian optimisation |
+| :class:`AcquisitionPolicy` | ``acquisition_scores(X_cand, budget_fraction)`` after ``condition`` | ``metabo`` with ``acquisition = "nap"`` |
+| :class:`FeatureEncoder` | ``features(designs) -> [B, D]``, ``dim``, ``kernel`` | ``bo`` on discrete spaces |
+| :class:`FeaturizedSpace` | ``feature_encoder() -> FeatureEncoder`` | ``bo`` (a space's own features, e.g. Morgan fingerprints) |
+| :class:`ContinuousSpace` | ``low``, ``high``, ``dim``, ``to_tensor`` | ``bo`` (gradient-based acquisition optimisation in the box) |
 | :class:`FineTunableDiffusion` | ``unet``, ``scheduler``, ``predict_noise``, ``encode_prompts``, ``decode``, ``save_pretrained`` ... | ``finetune`` |
 | :class:`Pretrained` | ``from_pretrained(path, *, device)`` (a class member) | the parts builder |
 """
@@ -265,6 +269,78 @@ class Surrogate(Protocol):
 
     def posterior(self, X: Tensor) -> Posterior:
         """The :class:`Posterior` (mean and variance `[M, K]`) at candidates `[M, D]`."""
+        ...
+
+
+@runtime_checkable
+class AcquisitionPolicy(Protocol):
+    """A surrogate with a learned acquisition head over a candidate pool (NAP, Maraval et al. 2023).
+
+    After ``condition(X, y)`` (:class:`Surrogate`), ``acquisition_scores(X_cand)`` `[M]` are the
+    policy's logits over the candidates `[M, D]`: the candidate with the highest score is the one
+    to evaluate. ``budget_fraction`` is ``t / T``, the spent share of the evaluation budget. A
+    candidate's score does not depend on the other candidates.
+    """
+
+    def condition(self, X: Tensor, y: Tensor) -> None:
+        """Condition on inputs `[N, D]` and outputs `[N]` or `[N, 1]`."""
+        ...
+
+    def acquisition_scores(self, X: Tensor, *, budget_fraction: float) -> Tensor:
+        """`[M]` scores of candidates `[M, D]` (higher is better)."""
+        ...
+
+
+@runtime_checkable
+class FeatureEncoder(Protocol):
+    """Fixed-width real features of designs, for a surrogate model on a discrete space.
+
+    ``features(designs)`` `[B, D]` (float64) is a function of each design alone, so equal designs
+    get equal rows and a row does not depend on the batch. :attr:`kernel` names the covariance the
+    features suit, a key of :data:`gendesign.search.bo_model.KERNELS`: ``"tanimoto"`` for
+    non-negative fingerprints, ``"hamming"`` for one-hot rows, ``"default"`` for real features.
+    """
+
+    @property
+    def dim(self) -> int:
+        """``D``, the feature width."""
+        ...
+
+    @property
+    def kernel(self) -> str:
+        """The covariance kernel the features are meant for."""
+        ...
+
+    def features(self, designs: Sequence[Any]) -> Tensor:
+        """`[B, D]` float64 features of ``B`` canonical designs."""
+        ...
+
+
+@runtime_checkable
+class FeaturizedSpace(Protocol):
+    """A design space that says how to turn its designs into features (e.g. molecules into fingerprints)."""
+
+    def feature_encoder(self) -> FeatureEncoder:
+        """The space's preferred :class:`FeatureEncoder`."""
+        ...
+
+
+@runtime_checkable
+class ContinuousSpace(Protocol):
+    """A box of real vectors: designs are points ``low <= x <= high`` (:class:`~gendesign.core.box_space.BoxSpace`)."""
+
+    low: Any
+    """`[d]` lower bounds (array-like)."""
+    high: Any
+    """`[d]` upper bounds (array-like)."""
+
+    @property
+    def dim(self) -> int:
+        """``d``."""
+        ...
+
+    def to_tensor(self, designs: Sequence[Any], dtype: torch.dtype = torch.float64) -> Tensor:
+        """Designs as `[B, d]`."""
         ...
 
 

@@ -77,6 +77,10 @@ class SearchStrategy(ABC):
         self.rng.bit_generator.state = state["rng"]
         self.torch_generator.set_state(state["torch_generator"])
 
+    def report(self) -> dict[str, Any]:
+        """JSON-able facts the strategy wants in ``summary.json`` under ``"strategy_report"`` (e.g. a model fallback); empty by default."""
+        return {}
+
 
 class ProposalMemory:
     """The keys of every design a strategy has proposed or been told about, and a queue of initial designs.
