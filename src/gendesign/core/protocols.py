@@ -23,6 +23,8 @@ Time. A stepwise denoiser runs a masked (absorbing-state) diffusion backwards on
 | :class:`Infiller` | ``encode``, ``decode``, ``infill``, ``pad_id``, ``max_length`` + :class:`SequenceSampler` | the infill space (``evolution`` mutations) |
 | :class:`LikelihoodScorer` | ``log_likelihood(designs) -> [B]`` | naturalness objectives, best-of-N ranking |
 | :class:`Surrogate` | ``condition(X, y)``, ``posterior(X_cand) -> Posterior`` | Bayesian optimisation |
+| :class:`ImprovementPosterior` | ``expected_improvement(best)`` (exact, not Gaussian) | ``metabo`` EI |
+| :class:`DensityPosterior` | ``log_prob(y)`` (the model's own predictive density) | ``metabo``'s shift guard |
 | :class:`AcquisitionPolicy` | ``acquisition_scores(X_cand, budget_fraction)`` after ``condition`` | ``metabo`` with ``acquisition = "nap"`` |
 | :class:`FeatureEncoder` | ``features(designs) -> [B, D]``, ``dim``, ``kernel`` | ``bo`` on discrete spaces |
 | :class:`FeaturizedSpace` | ``feature_encoder() -> FeatureEncoder`` | ``bo`` (a space's own features, e.g. Morgan fingerprints) |
@@ -269,6 +271,24 @@ class Surrogate(Protocol):
 
     def posterior(self, X: Tensor) -> Posterior:
         """The :class:`Posterior` (mean and variance `[M, K]`) at candidates `[M, D]`."""
+        ...
+
+
+@runtime_checkable
+class ImprovementPosterior(Protocol):
+    """A posterior that computes expected improvement from its own (possibly non-Gaussian) marginals."""
+
+    def expected_improvement(self, best: float | Tensor) -> Tensor:
+        """`[M, K]` ``E[max(Y - best, 0)]``."""
+        ...
+
+
+@runtime_checkable
+class DensityPosterior(Protocol):
+    """A posterior with a log-density of its own (e.g. a bar distribution), not only mean and variance."""
+
+    def log_prob(self, y: Tensor) -> Tensor:
+        """`[M, K]` log predictive density at ``y`` `[M, K]`."""
         ...
 
 

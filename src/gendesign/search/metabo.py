@@ -16,8 +16,9 @@ One ``ask(q)``:
 3. the distribution-shift guard (:mod:`gendesign.search.metabo_guard`) compares the surrogate's
    leave-one-out NLL with a fitted GP's and uses the GP for this step when the surrogate is worse;
 4. a candidate pool is scored: Sobol points plus Gaussian perturbations of the incumbents on a
-   box, draws from the space plus mutations of the incumbents elsewhere. The acquisition is EI,
-   UCB (one objective), Monte-Carlo hypervolume improvement with a fixed reference point (several
+   box, draws from the space plus mutations of the incumbents elsewhere. The acquisition is EI
+   (exact on the model's own marginals when its posterior offers
+   :class:`~gendesign.core.protocols.ImprovementPosterior`, Gaussian otherwise), UCB (one objective), Monte-Carlo hypervolume improvement with a fixed reference point (several
    objectives), each times the probability of feasibility, or the learned NAP policy's scores;
 5. on a box the best ``restarts`` pool points are refined by gradient ascent on the acquisition
    (Adam in the unit cube);
@@ -41,7 +42,7 @@ from gendesign.core.errors import ConfigError, InvalidDesignError
 from gendesign.core.generator import GeneratorSpec
 from gendesign.core.objective import ObjectiveSpec, Scores
 from gendesign.core.pareto import pareto_mask
-from gendesign.core.protocols import AcquisitionPolicy, Surrogate, require_protocol
+from gendesign.core.protocols import AcquisitionPolicy, ImprovementPosterior, Surrogate, conforms, require_protocol
 from gendesign.core.strategy import ProposalMemory, SearchStrategy, StrategyOptions
 from gendesign.search.gp_surrogate import GPSurrogate
 from gendesign.search.metabo_acquisition import (
@@ -345,6 +346,8 @@ class MetaBO(SearchStrategy):
             pof = probability_of_feasibility(m[:, 1:], v[:, 1:])
             if opts.acquisition == "ucb":
                 return upper_confidence_bound(m[:, 0], v[:, 0], opts.beta) + torch.log(pof.clamp_min(1e-12))
+            if conforms(post, ImprovementPosterior):
+                return post.expected_improvement(best.to(post.mean.dtype))[:, 0].double() * pof  # type: ignore[attr-defined]
             return expected_improvement(m[:, 0], v[:, 0], best) * pof
 
         return single

@@ -7,8 +7,11 @@ points, in standardised output units and averaged over points and output columns
 
 ``NLL = mean_i mean_k [ 0.5 log(2 pi s_ik^2) + (y_ik - m_ik)^2 / (2 s_ik^2) ]``
 
-* the surrogate under test is conditioned on all points but ``i`` and predicts ``i`` (``m``,
-  ``s^2`` from its :class:`~gendesign.core.protocols.Posterior`, plus the GP's fitted noise so a
+* the surrogate under test is conditioned on all points but ``i`` and predicts ``i``; its NLL is
+  ``-log p(y_i)`` under its own predictive density when its posterior offers one
+  (:class:`~gendesign.core.protocols.DensityPosterior`, e.g. a TNP's bar distribution, capped at
+  ``NLL_CAP`` where a bar distribution puts no mass), else the Gaussian above with ``m``, ``s^2``
+  from its :class:`~gendesign.core.protocols.Posterior` plus the GP's fitted noise (so a
   noise-free model is not punished for interpolating); at most ``max_points`` held-out points,
   drawn at random, keep this cheap;
 * the GP is fitted (marginal likelihood) once on all points and its exact leave-one-out
@@ -27,8 +30,11 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from gendesign.core.protocols import Surrogate
+from gendesign.core.protocols import DensityPosterior, Surrogate, conforms
 from gendesign.search.gp_surrogate import GPSurrogate
+
+NLL_CAP = 50.0
+"""Largest per-point NLL counted (a bar distribution gives ``-log 0 = inf`` outside its borders)."""
 
 
 @dataclass(frozen=True)
@@ -53,8 +59,13 @@ def leave_one_out_nll(model: Surrogate, X: Tensor, Y: Tensor, rows: Tensor, extr
     for i in rows.tolist():
         keep[i] = False
         model.condition(X[keep], Y[keep])
-        post = model.posterior(X[i : i + 1])
-        total.append(gaussian_nll(Y[i : i + 1], post.mean.detach().double(), post.variance.detach().double() + extra_variance))
+        with torch.no_grad():
+            post = model.posterior(X[i : i + 1])
+            if conforms(post, DensityPosterior):
+                target = Y[i : i + 1].to(post.mean.dtype)
+                total.append((-post.log_prob(target)).double().clamp(max=NLL_CAP))  # type: ignore[attr-defined]
+            else:
+                total.append(gaussian_nll(Y[i : i + 1], post.mean.double(), post.variance.double() + extra_variance))
         keep[i] = True
     return float(torch.cat(total).mean())
 
