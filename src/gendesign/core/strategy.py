@@ -39,10 +39,13 @@ class SearchStrategy(ABC):
         generator_protocol: for a strategy that drives a generator, the protocol (from
             :mod:`gendesign.core.protocols`) the model named by ``options.generator`` (or the space's
             ``default_generator()``) must offer; the parts builder passes the built model as ``model=``.
+        generator_optional: the strategy also works without a model: the parts builder then builds
+            one only when ``options.generator`` names it (the space's default is not used).
     """
 
     Options: ClassVar[type[StrategyOptions]] = StrategyOptions
     generator_protocol: ClassVar[type | None] = None
+    generator_optional: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -6,7 +6,8 @@ It registers through the same hooks as any third-party plugin:
   ``box`` (:class:`~gendesign.core.box_space.BoxSpace`);
 * strategies: ``random`` (:class:`~gendesign.search.random.RandomSearch`),
   ``evolution`` (:class:`~gendesign.search.evolution.Evolution`), ``best_of_n`` (alias
-  ``mdlm_sample``; :class:`~gendesign.search.best_of_n.BestOfN`, over any sequence sampler);
+  ``mdlm_sample``; :class:`~gendesign.search.best_of_n.BestOfN`, over any sequence sampler),
+  ``bo`` (alias ``botorch``; :class:`~gendesign.search.bo.BayesianOptimization`);
 * the generator-backed space ``infill`` (alias ``mdlm``; :class:`~gendesign.search.infill_space.InfillSpace`)
   and objective ``naturalness`` (alias ``mdlm_naturalness``; :class:`~gendesign.objectives.naturalness.Naturalness`);
 * objectives: ``ehrlich`` (:class:`~gendesign.objectives.ehrlich.Ehrlich`), and BoTorch's
@@ -36,6 +37,7 @@ def register_search_strategies(register: Register) -> None:
     register("random", "gendesign.search.random:RandomSearch")
     register("evolution", "gendesign.search.evolution:Evolution", aliases=("ga", "nsga2"))
     register("best_of_n", "gendesign.search.best_of_n:BestOfN", aliases=("mdlm_sample",))
+    register("bo", "gendesign.search.bo:BayesianOptimization", aliases=("botorch",))
 
 
 @hookimpl
