@@ -16,7 +16,7 @@ One ``ask(q)``:
 3. the distribution-shift guard (:mod:`gendesign.search.metabo_guard`) compares the surrogate's
    leave-one-out NLL with a fitted GP's and uses the GP for this step when the surrogate is worse;
 4. a candidate pool is scored: Sobol points plus Gaussian perturbations of the incumbents on a
-   box, draws from the space plus mutations of the incumbents elsewhere. The acquisition is EI
+   box, draws from the space plus mutants of the incumbents elsewhere (:func:`~gendesign.search.candidate_pool.candidate_pool`). The acquisition is EI
    (exact on the model's own marginals when its posterior offers
    :class:`~gendesign.core.protocols.ImprovementPosterior`, Gaussian otherwise), UCB (one objective), Monte-Carlo hypervolume improvement with a fixed reference point (several
    objectives), each times the probability of feasibility, or the learned NAP policy's scores;
@@ -44,6 +44,7 @@ from gendesign.core.objective import ObjectiveSpec, Scores
 from gendesign.core.pareto import pareto_mask
 from gendesign.core.protocols import AcquisitionPolicy, ImprovementPosterior, Surrogate, conforms, require_protocol
 from gendesign.core.strategy import ProposalMemory, SearchStrategy, StrategyOptions
+from gendesign.search.candidate_pool import candidate_pool
 from gendesign.search.gp_surrogate import GPSurrogate
 from gendesign.search.metabo_acquisition import (
     expected_improvement,
@@ -305,19 +306,8 @@ class MetaBO(SearchStrategy):
             noise = torch.randn(opts.local_pool, self.inputs.dim, generator=self.torch_generator, dtype=torch.float64) * opts.local_scale
             return None, torch.cat([sobol, (centres + noise).clamp(0.0, 1.0)])
         parents = [self.space.from_json(self.observed[i][0]) for i in best]
-        drawn = list(self.space.sample(opts.pool_size, self.rng))
-        if opts.local_pool and parents:
-            drawn += list(self.space.mutate_many([parents[i % len(parents)] for i in range(opts.local_pool)], self.rng))
-        fresh: dict[str, Any] = {}
-        for d in drawn:
-            try:
-                c = self.space.validate(d)
-            except InvalidDesignError:
-                continue
-            key = self.space.key(c)
-            if key not in self.memory and key not in fresh:
-                fresh[key] = c
-        designs = list(fresh.values())
+        size = opts.pool_size + opts.local_pool
+        designs = candidate_pool(self.space, parents, size=size, exclude=self.memory.keys, rng=self.rng, random_fraction=opts.pool_size / size)
         return designs, self.inputs.encode(designs) if designs else torch.empty(0, self.inputs.dim, dtype=torch.float64)
 
     def _acquisition(self, model: Surrogate, X: Tensor, Z: Tensor, k_obj: int, ref: Tensor | None) -> Any:
