@@ -43,6 +43,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gendesign.plugins.mdlm",
     "gendesign.plugins.metabo",
     "gendesign.plugins.molecules.plugin",
+    "gendesign.plugins.tnp",
 )
 
 KINDS: dict[str, str] = {
