@@ -82,3 +82,22 @@ def test_save_and_load_round_trip(tmp_path):
     policy.condition(X, y)
     loaded.condition(X, y)
     assert torch.allclose(policy.acquisition_scores(cand, budget_fraction=0.5), loaded.acquisition_scores(cand, budget_fraction=0.5))
+
+
+@pytest.mark.slow  # Lightning's start-up alone takes ~20 s on a shared 2-core machine
+def test_train_from_a_config_saves_a_policy(tmp_path):
+    from gendesign.generators.nap.training import train
+    from gendesign.generators.tnp.model import TransformerNeuralProcess
+
+    torch.manual_seed(0)
+    TransformerNeuralProcess(**TINY).save_pretrained(tmp_path / "tnp")
+    cfg = tmp_path / "nap.toml"
+    cfg.write_text(
+        f'generator = "nap"\n[init]\ntnp_path = "{tmp_path / "tnp"}"\n[model]\nhidden = 8\nlayers = 1\n'
+        f'[task]\nmax_dim = 2\npool = 12\nhorizon = 2\n[training]\niterations = 2\nepisodes = 2\n[output]\ndir = "{tmp_path / "out"}"\n'
+    )
+    message = train(cfg)
+    assert "2 PPO iterations" in message
+    meta = NAPPolicy.load_meta(tmp_path / "out")
+    assert meta["iterations"] == 2 and len(meta["history"]) == 2
+    assert NAPPolicy.from_pretrained(tmp_path / "out").tnp.max_dim == 3

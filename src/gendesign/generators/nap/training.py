@@ -140,7 +140,7 @@ def _module(cfg: NAPTrainConfig, policy: NAPPolicy) -> Any:
                 torch.nn.utils.clip_grad_norm_(self.policy.parameters(), tr.grad_clip)
                 opt.step()
             final_regret = float((1.0 - torch.gather(ep.y, 1, ep.order).max(-1).values).mean())
-            row = {"iteration": float(batch_idx), "loss": float(losses.total), "policy": float(losses.policy), "value": float(losses.value), "nll": float(losses.nll), "final_regret": final_regret}
+            row = {"iteration": float(batch_idx), "loss": losses.total.item(), "policy": losses.policy.item(), "value": losses.value.item(), "nll": losses.nll.item(), "final_regret": final_regret}
             self.history.append(row)
             self.log_dict({k: v for k, v in row.items() if k != "iteration"}, prog_bar=True)
             if tr.max_minutes is not None and time.monotonic() - self.started > 60 * tr.max_minutes:
