@@ -164,6 +164,24 @@ def validate_command(config: str) -> None:
     click.echo(f"{config}: OK")
 
 
+@cli.command(name="train")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False))
+def train_command(config: str) -> None:
+    """Train the generator that CONFIG's top-level `generator` key names (default: mdlm)."""
+    from gendesign.core.config import read_toml
+    from gendesign.core.errors import ConfigError, UnknownNameError
+    from gendesign.core.protocols import Trainable, require_protocol
+
+    plugins = get_plugins()
+    name = read_toml(config, what="train config").get("generator", "mdlm")
+    try:
+        factory = plugins.generators.get(str(name)).factory
+    except UnknownNameError as exc:
+        raise ConfigError(f"{config}: generator = {name!r}: {exc}") from None
+    trainable = require_protocol(factory, Trainable, what=f"generator {name!r}", needed_by="gendesign train")
+    click.echo(trainable.train_from_config(config, plugins=plugins), err=True)
+
+
 def _add_plugin_commands() -> None:
     get_plugins().call_each("register_commands", lambda plugin: {"cli": cli})
 

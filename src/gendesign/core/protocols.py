@@ -31,6 +31,7 @@ Time. A stepwise denoiser runs a masked (absorbing-state) diffusion backwards on
 | :class:`ContinuousSpace` | ``low``, ``high``, ``dim``, ``to_tensor`` | ``bo`` (gradient-based acquisition optimisation in the box) |
 | :class:`FineTunableDiffusion` | ``unet``, ``scheduler``, ``predict_noise``, ``encode_prompts``, ``decode``, ``save_pretrained`` ... | ``finetune`` |
 | :class:`Pretrained` | ``from_pretrained(path, *, device)`` (a class member) | the parts builder |
+| :class:`Trainable` | ``train_from_config(config, *, plugins)`` (a class member) | ``gendesign train CONFIG`` |
 """
 
 from __future__ import annotations
@@ -444,6 +445,15 @@ class Pretrained(Protocol):
 
     def from_pretrained(self, directory: str | Path, *, device: str | torch.device = "cpu") -> Any:
         """The model saved in ``directory``, on ``device``, ready for inference; nothing is downloaded."""
+        ...
+
+
+@runtime_checkable
+class Trainable(Protocol):
+    """A generator class that ``gendesign train CONFIG`` trains; the config's top-level ``generator`` key names it."""
+
+    def train_from_config(self, config: str | Path, *, plugins: Any) -> str:
+        """Train from the TOML file ``config``, save the model where the config says, and return a one-line report."""
         ...
 
 

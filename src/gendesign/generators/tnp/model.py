@@ -155,6 +155,19 @@ class TransformerNeuralProcess(Generator):
         return BarPosterior.from_logits(logits, post.borders.squeeze(1))
 
     @classmethod
+    def train_from_config(cls, config: str | Path, *, plugins: Any = None) -> str:
+        """``gendesign train CONFIG`` with ``generator = "tnp"`` (:func:`gendesign.generators.tnp.training.train`)."""
+        from gendesign.generators.tnp.training import train
+        from gendesign.generators.tnp.train_config import load_train_config
+
+        train(config)
+        out = load_train_config(config).output.dir
+        meta = cls.load_meta(out)
+        nll = meta.get("val_nll")
+        tail = f"; validation NLL {nll:.4f} (standardised targets)" if nll is not None else ""
+        return f"saved {cls.__name__} ({meta.get('parameters')} parameters) to {out} after {meta.get('global_step')} steps{tail}"
+
+    @classmethod
     def shipped(cls, *, device: str | torch.device = "cpu") -> TransformerNeuralProcess:
         """The small model shipped with gendesign (:func:`shipped_model_dir`)."""
         return cls.from_pretrained(shipped_model_dir(), device=device)
