@@ -133,7 +133,7 @@ def test_guard_falls_back_to_the_gp_and_reports_it(tmp_path, caplog):
     space = BoxSpace([[-1.0, 2.0]])
     obj = gendesign.FunctionObjective(wavy, names="f")
     with caplog.at_level("WARNING", logger="gendesign.search.metabo"):
-        strategy = MetaBO(space, obj.specs, options=MetaBOOptions(initial_points=4, **FAST), model=WrongSurrogate())
+        strategy = MetaBO(space, obj.specs, options=MetaBOOptions(initial_points=4, guard_every=1, **FAST), model=WrongSurrogate())
         campaign = Campaign(obj, space, strategy, budget=8, batch_size=1, progress=False, plots=False, run_dir=tmp_path / "run")
         res = campaign.run()
         campaign.close()

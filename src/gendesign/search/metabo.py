@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -59,6 +60,15 @@ from gendesign.search.metabo_inputs import DesignInputs
 logger = logging.getLogger(__name__)
 
 
+def shipped_surrogate() -> GeneratorSpec:
+    """``{ name = "tnp", path = <the shipped model> }``, located without importing the model's code."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("gendesign.generators")
+    root = Path(next(iter(spec.submodule_search_locations or [])))  # type: ignore[union-attr]
+    return GeneratorSpec(name="tnp", path=str(root / "tnp" / "pretrained" / "gp_hebo_small"))
+
+
 class MetaBOOptions(StrategyOptions):
     """Options of :class:`MetaBO`.
 
@@ -74,7 +84,8 @@ class MetaBOOptions(StrategyOptions):
         pool_size: random candidates per step (Sobol points on a box, space draws elsewhere).
         local_pool: extra candidates near the incumbents (Gaussian steps of ``local_scale`` of the
             range on a box, mutations elsewhere).
-        local_scale: the Gaussian step of local candidates on a box, as a fraction of each range.
+        local_scale: the largest Gaussian step of local candidates on a box, as a fraction of each
+            range (steps are log-uniform between a tenth of it and it).
         restarts: pool points refined by gradient ascent on a box (0 switches refinement off).
         refine_steps: Adam steps per refinement.
         refine_lr: Adam step size in unit-cube coordinates.
@@ -92,20 +103,20 @@ class MetaBOOptions(StrategyOptions):
         initial_designs: designs proposed first.
     """
 
-    generator: GeneratorSpec | None = None
+    generator: GeneratorSpec = Field(default_factory=shipped_surrogate)
     acquisition: Literal["ei", "ucb", "nap"] = "ei"
     beta: float = Field(2.0, gt=0)
     initial_points: int = Field(5, ge=1)
-    pool_size: int = Field(512, ge=1)
-    local_pool: int = Field(128, ge=0)
+    pool_size: int = Field(256, ge=1)
+    local_pool: int = Field(64, ge=0)
     local_scale: float = Field(0.05, gt=0)
-    restarts: int = Field(4, ge=0)
-    refine_steps: int = Field(20, ge=1)
+    restarts: int = Field(2, ge=0)
+    refine_steps: int = Field(10, ge=1)
     refine_lr: float = Field(0.02, gt=0)
     mc_samples: int = Field(64, ge=1)
     reference_point: list[float] | None = None
     guard: bool = True
-    guard_every: int = Field(1, ge=1)
+    guard_every: int = Field(4, ge=1)
     guard_margin: float = 0.0
     guard_max_points: int = Field(16, ge=2)
     gp_fit: bool = True
@@ -303,7 +314,9 @@ class MetaBO(SearchStrategy):
             sobol = torch.quasirandom.SobolEngine(self.inputs.dim, scramble=True, seed=seed).draw(opts.pool_size, dtype=torch.float64)
             X_obs = self.inputs.encode([self.space.from_json(self.observed[i][0]) for i in best])
             centres = X_obs[torch.arange(opts.local_pool) % len(best)]
-            noise = torch.randn(opts.local_pool, self.inputs.dim, generator=self.torch_generator, dtype=torch.float64) * opts.local_scale
+            # step sizes log-uniform in [local_scale / 10, local_scale]: coarse and fine moves around the incumbents
+            scales = opts.local_scale * 10 ** -torch.rand(opts.local_pool, 1, generator=self.torch_generator, dtype=torch.float64)
+            noise = torch.randn(opts.local_pool, self.inputs.dim, generator=self.torch_generator, dtype=torch.float64) * scales
             return None, torch.cat([sobol, (centres + noise).clamp(0.0, 1.0)])
         parents = [self.space.from_json(self.observed[i][0]) for i in best]
         size = opts.pool_size + opts.local_pool
