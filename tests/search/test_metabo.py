@@ -94,8 +94,8 @@ def test_finds_the_optimum_of_a_one_dimensional_function():
 
 
 def test_finds_the_optimum_of_branin():
-    res = run(branin, BoxSpace([[-5.0, 10.0], [0.0, 15.0]]), 30, directions="min", generator={"name": "gp", "options": {"fit": False, "lengthscale": 0.25}}, guard=False, **FAST)
-    assert res.best["f"].values["f"] < 0.397887 + 0.05
+    res = run(branin, BoxSpace([[-5.0, 10.0], [0.0, 15.0]]), 20, directions="min", generator={"name": "gp", "options": {"fit": True}}, guard=False, **FAST)
+    assert res.best["f"].values["f"] < 0.397887 + 0.05  # the minimum; random search needs ~1000 evaluations for this
 
 
 def test_kriging_believer_batches_are_distinct_and_spread():
