@@ -101,3 +101,17 @@ def test_train_from_a_config_saves_a_policy(tmp_path):
     meta = NAPPolicy.load_meta(tmp_path / "out")
     assert meta["iterations"] == 2 and len(meta["history"]) == 2
     assert NAPPolicy.from_pretrained(tmp_path / "out").tnp.max_dim == 3
+
+
+def test_metabo_with_the_nap_head_asks_for_its_top_scored_unseen_candidates():
+    from gendesign.core.box_space import BoxSpace
+    from gendesign.core.objective import ObjectiveSpec, Scores
+    from gendesign.search.metabo import MetaBO, MetaBOOptions
+
+    space = BoxSpace([[0.0, 1.0], [0.0, 1.0]])
+    policy = tiny_policy().eval()
+    strategy = MetaBO(space, [ObjectiveSpec("f")], options=MetaBOOptions(acquisition="nap", initial_points=3, guard=False, restarts=0, pool_size=32, local_pool=0), model=policy)
+    first = strategy.ask(3)
+    strategy.tell(first, Scores(values=torch.rand(3, 1), valid=torch.ones(3, dtype=torch.bool), specs=strategy.specs))
+    batch = strategy.ask(2)
+    assert len(batch) == 2 and len({space.key(d) for d in batch + first}) == 5

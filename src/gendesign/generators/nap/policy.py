@@ -95,7 +95,8 @@ class NAPPolicy(Generator):
         x[..., :d] = x_candidates.to(probs).clamp(0.0, 1.0)
         state = torch.cat([incumbent, budget_fraction.to(probs).unsqueeze(-1)], -1)  # [b, 2]
         h = torch.cat([probs, x, state.unsqueeze(1).expand(b, m, 2)], -1)
-        return self.head(h).squeeze(-1) / self.temperature, self.value(state).squeeze(-1), post
+        weight = self.head[0].weight
+        return self.head(h.to(weight)).squeeze(-1) / self.temperature, self.value(state.to(weight)).squeeze(-1), post
 
     # -- Surrogate and AcquisitionPolicy -----------------------------------------------------
 
