@@ -5,10 +5,14 @@ Tokens. A history point ``(x, y)`` becomes ``E_x(x) + E_y(y)`` and a candidate `
 processes", TNP-D; Maraval et al. 2023, NAP).
 
 Any input dimension ``d <= max_dim``. ``E_x`` is a per-feature encoder in the PFN manner
-(Müller et al. 2023, PFNs4BO): ``x`` `[.., d]` is zero-padded to ``max_dim`` and rescaled by
-``max_dim / d`` so that the encoder's input energy does not depend on ``d``, and a 0/1 mask of the
-used features is appended so the network knows which zeros are padding. One model therefore serves
-every dimension up to ``max_dim``.
+(Müller et al. 2023, PFNs4BO): ``x`` `[.., d]` is zero-padded to ``max_dim`` (the raw values
+rescaled by ``max_dim / d`` so that their energy does not depend on ``d``) and a 0/1 mask of the
+used features is appended, so one model serves every dimension up to ``max_dim``. Each used
+feature also contributes fixed Fourier features (Tancik et al. 2020): with a purely linear
+embedding, attention scores are bilinear in ``(x, x')`` and cannot say "``x'`` is near ``x``"
+until deeper layers have built nonlinear features; with them a tiny model learns a GP posterior
+in a few hundred steps instead of stalling at the prior marginal (measured in
+``tests/generators/tnp/test_gp_reference.py``).
 
 Mask. Every token attends to every history token and to itself; candidates never attend to each
 other. A candidate's output therefore depends only on the history and on itself, so one forward
@@ -36,12 +40,19 @@ def history_mask(num_history: int, num_candidates: int, *, device: torch.device 
 
 
 class FeatureEncoder(nn.Module):
-    """``E_x``: `[..., d]` inputs (``d <= max_dim``) to `[..., d_model]` embeddings."""
+    """``E_x``: `[..., d]` inputs (``d <= max_dim``) to `[..., d_model]` embeddings.
 
-    def __init__(self, max_dim: int, d_model: int) -> None:
+    Each used feature ``x_j`` contributes ``x_j * max_dim / d`` and the Fourier features
+    ``sin(pi * w_f * x_j)``, ``cos(pi * w_f * x_j)`` at ``F`` fixed frequencies ``w_f = 2^(f / 2)``;
+    padded features contribute zeros, and a 0/1 mask of the used features is appended. One linear
+    map takes the result to ``d_model``.
+    """
+
+    def __init__(self, max_dim: int, d_model: int, num_frequencies: int = 8) -> None:
         super().__init__()
         self.max_dim = max_dim
-        self.linear = nn.Linear(2 * max_dim, d_model)
+        self.register_buffer("frequencies", torch.pi * 2.0 ** (torch.arange(num_frequencies, dtype=torch.float32) / 2.0), persistent=False)
+        self.linear = nn.Linear(max_dim * (2 + 2 * num_frequencies), d_model)
 
     def forward(self, x: Tensor) -> Tensor:
         d = x.shape[-1]
@@ -49,8 +60,11 @@ class FeatureEncoder(nn.Module):
             raise ConfigError(f"the neural process reads 1..{self.max_dim} input dimensions, got d={d}; train a model with a larger max_dim")
         pad = x.new_zeros(*x.shape[:-1], self.max_dim - d)
         used = torch.cat([x.new_ones(*x.shape[:-1], d), pad], dim=-1)
-        scaled = torch.cat([x * (self.max_dim / d), pad], dim=-1)
-        return self.linear(torch.cat([scaled, used], dim=-1))
+        xp = torch.cat([x, pad], dim=-1)
+        angles = xp.unsqueeze(-1) * self.frequencies
+        fourier = torch.cat([angles.sin(), angles.cos()], dim=-1) * used.unsqueeze(-1)
+        parts = [xp * (self.max_dim / d), used, fourier.flatten(-2)]
+        return self.linear(torch.cat(parts, dim=-1))
 
 
 class NeuralProcessTransformer(nn.Module):
