@@ -21,6 +21,7 @@ from gendesign.search.metabo import MetaBO, MetaBOOptions
 from gendesign.search.metabo_acquisition import expected_improvement, hypercell_bounds, mc_hypervolume_improvement
 from gendesign.search.metabo_guard import check_shift
 from gendesign.testing.generators import SurrogateConformance
+from gendesign.testing.strategies import SearchStrategyConformance
 
 torch.set_num_threads(1)
 
@@ -182,3 +183,17 @@ def test_options_reject_typos_and_bad_reference_points():
         gendesign.optimize(wavy, BoxSpace([[0.0, 1.0]]), "metabo", budget=2, progress=False, generator=FIXED_GP, pool_sise=3)
     with pytest.raises(ConfigError, match="reference_point"):
         MetaBO(BoxSpace([[0.0, 1.0]]), [ObjectiveSpec("f")], options=MetaBOOptions(reference_point=[0.0, 1.0]), model=GPSurrogate())
+
+
+class TestMetaBOConformance(SearchStrategyConformance):
+    batch_size = 3
+    rounds = 3
+
+    def make_space(self):
+        return BoxSpace([[-1.0, 2.0], [0.0, 1.0]])
+
+    def make_objective(self, space):
+        return gendesign.FunctionObjective(lambda d: wavy(d), names="f")
+
+    def make_strategy(self, space, specs, seed):
+        return MetaBO(space, specs, seed=seed, options=MetaBOOptions(initial_points=3, guard=False, **FAST), model=GPSurrogate(fit=False, lengthscale=0.2))
