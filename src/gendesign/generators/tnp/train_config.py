@@ -52,6 +52,7 @@ class TrainingOptions(BaseModel):
     border_batches: int = Field(50, gt=0, description="prior batches whose standardised targets place the bucket borders")
     val_batches: int = Field(20, ge=0, description="held-out prior batches (another seed) for the reported validation NLL")
     checkpoint_every_steps: int = Field(200, gt=0)
+    num_workers: int = Field(0, ge=0, description="processes drawing prior batches ahead of the optimiser (the prior is sampled on CPU)")
     log_every_steps: int = Field(50, gt=0)
     seed: int = 0
     accelerator: Literal["cpu", "gpu", "auto"] = "cpu"

@@ -75,12 +75,22 @@ def make_lightning_module(cfg: TrainConfig, prior: FunctionPrior) -> Any:
             self.model = TransformerNeuralProcess(**cfg.model.model_dump(), prior=prior.settings())
             self.sampler = task_sampler(cfg, prior)
 
-        def training_step(self, batch: Any, batch_idx: int) -> Tensor:
-            task = self.sampler.task(TRAIN_STREAM, int(self.global_step))
-            task = Task(*(v.to(self.device) for v in (task.x_history, task.y_history, task.x_target, task.y_target, task.scale)))
-            loss = task_nll(self.model, task).mean()
+        def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
+            loss = task_nll(self.model, Task(*batch)).mean()
             self.log("train/nll", loss, prog_bar=True, batch_size=cfg.training.batch_size)
             return loss
+
+        def train_dataloader(self) -> Any:
+            # Called after a checkpoint has been restored, so the stream continues at the resumed step.
+            start = int(self.trainer.global_step)
+            return torch.utils.data.DataLoader(
+                _Tasks(self.sampler, start, cfg.training.max_steps - start),
+                batch_size=None,
+                shuffle=False,
+                num_workers=cfg.training.num_workers,
+                worker_init_fn=_one_thread,
+                persistent_workers=False,
+            )
 
         def configure_optimizers(self) -> Any:
             t = cfg.training
@@ -98,17 +108,24 @@ def make_lightning_module(cfg: TrainConfig, prior: FunctionPrior) -> Any:
     return TNPModule()
 
 
-class _Steps(torch.utils.data.Dataset):
-    """Placeholder items, one per step: the module draws its own batch from the prior at ``global_step``."""
+class _Tasks(torch.utils.data.Dataset):
+    """Training tasks ``start, start + 1, ...`` of the sampler's training stream (item ``i`` is the batch of step ``start + i``)."""
 
-    def __init__(self, n: int) -> None:
-        self.n = n
+    def __init__(self, sampler: TaskSampler, start: int, count: int) -> None:
+        self.sampler = sampler
+        self.start = start
+        self.count = max(count, 1)
 
     def __len__(self) -> int:
-        return self.n
+        return self.count
 
-    def __getitem__(self, i: int) -> int:
-        return i
+    def __getitem__(self, i: int) -> tuple[Tensor, ...]:
+        task = self.sampler.task(TRAIN_STREAM, self.start + i)
+        return task.x_history, task.y_history, task.x_target, task.y_target, task.scale
+
+
+def _one_thread(_: int) -> None:
+    torch.set_num_threads(1)
 
 
 def train(config: str | Path | dict[str, Any] | TrainConfig, *, callbacks: Sequence[Any] = ()) -> TransformerNeuralProcess:
@@ -153,8 +170,7 @@ def train(config: str | Path | dict[str, Any] | TrainConfig, *, callbacks: Seque
     )
     last = ckpt_dir / "last.ckpt"
     ckpt_path = str(last) if cfg.output.resume and last.is_file() else None
-    loader = torch.utils.data.DataLoader(_Steps(t.max_steps), batch_size=None, shuffle=False)
-    trainer.fit(module, train_dataloaders=loader, ckpt_path=ckpt_path, weights_only=True)
+    trainer.fit(module, ckpt_path=ckpt_path, weights_only=True)
     if trainer.global_step % t.checkpoint_every_steps:
         trainer.save_checkpoint(str(last), weights_only=False)
     trainer.strategy.barrier()
