@@ -253,7 +253,7 @@ class MetaBO(SearchStrategy):
         return out + self._model_step(n - len(out))
 
     def _training_data(self) -> tuple[Tensor, Tensor, int]:
-        """Unit-cube inputs `[N, D]`, standardised outputs `[N, K_obj + K_con]` and ``K_obj``."""
+        """Unit-cube inputs `[N, D]`, canonical outputs `[N, K_obj + K_con]` (constraints as ``sign * (value - threshold)``) and ``K_obj``."""
         designs = [self.space.from_json(d) for d, _ in self.observed]
         X = self.inputs.encode(designs)
         raw = torch.tensor([v for _, v in self.observed], dtype=torch.float64)
