@@ -72,10 +72,10 @@ class GPSurrogate:
         from botorch.models import SingleTaskGP
         from gpytorch.mlls import ExactMarginalLogLikelihood
 
-        model = SingleTaskGP(X, z.T, outcome_transform=None)
         with torch.random.fork_rng(), warnings.catch_warnings():
             torch.manual_seed(self.seed)
-            warnings.simplefilter("ignore")
+            warnings.simplefilter("ignore")  # BoTorch warns about outcomes it would scale; they are standardised already
+            model = SingleTaskGP(X, z.T, outcome_transform=None)
             fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
         return model.eval()
 

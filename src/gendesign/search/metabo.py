@@ -8,8 +8,9 @@ fitting, which is where its speed comes from.
 
 One ``ask(q)``:
 
-1. until ``initial_points`` observations exist, designs are drawn at random (scrambled Sobol
-   points on a box);
+1. until ``initial_points`` designs are evaluated (one of them valid), designs are drawn at random
+   (scrambled Sobol points on a box); invalid evaluations later enter the model with the worst
+   valid value of each column;
 2. observations are encoded into the unit cube (:class:`~gendesign.search.metabo_inputs.DesignInputs`)
    and outputs standardised: objective columns in the maximise view, constraint columns as
    ``sign * (value - threshold)`` so that ``c >= 0`` is feasible;
@@ -159,6 +160,7 @@ class MetaBO(SearchStrategy):
         self.gp = GPSurrogate(fit=self.options.gp_fit, seed=seed)
         self.memory = ProposalMemory(space, self.options.initial_designs)
         self.observed: list[tuple[str, list[float]]] = []  # (design json, raw values) of valid evaluations
+        self.failed: list[str] = []  # design json of invalid evaluations
         self.ref_point: list[float] | None = self._spec_reference()
         self.step = 0
         self.guard_log: list[dict[str, Any]] = []
@@ -177,7 +179,7 @@ class MetaBO(SearchStrategy):
         return None
 
     def tell(self, designs: Sequence[Any], scores: Scores) -> None:
-        """Record valid evaluations (finite objective values) as observations; every reported design is never proposed again."""
+        """Record valid evaluations (finite values) as observations and invalid ones apart; no reported design is proposed again."""
         values = scores.values.detach().double()
         for i, design in enumerate(designs):
             try:
@@ -188,12 +190,15 @@ class MetaBO(SearchStrategy):
             row = values[i]
             if bool(scores.valid[i]) and bool(torch.isfinite(row).all()):
                 self.observed.append((self.space.to_json(canonical), row.tolist()))
+            else:
+                self.failed.append(self.space.to_json(canonical))
 
     def state_dict(self) -> dict[str, Any]:
         return {
             **super().state_dict(),
             **self.memory.state_dict(),
             "observed": [[d, v] for d, v in self.observed],
+            "failed": list(self.failed),
             "ref_point": self.ref_point,
             "step": self.step,
             "guard_log": list(self.guard_log),
@@ -205,6 +210,7 @@ class MetaBO(SearchStrategy):
         super().load_state_dict(state)
         self.memory.load_state_dict(state)
         self.observed = [(d, list(v)) for d, v in state["observed"]]
+        self.failed = list(state["failed"])
         self.ref_point = state["ref_point"]
         self.step = int(state["step"])
         self.guard_log = list(state["guard_log"])
@@ -248,7 +254,7 @@ class MetaBO(SearchStrategy):
         out = self.memory.initial(n)
         if len(out) == n:
             return out
-        if len(self.observed) < self.options.initial_points:
+        if len(self.observed) + len(self.failed) < self.options.initial_points or not self.observed:
             return out + self._random(n - len(out))
         return out + self._model_step(n - len(out))
 
@@ -264,6 +270,10 @@ class MetaBO(SearchStrategy):
             spec = self.specs[k]
             cols.append(spec.sign * (raw[:, k] - float(spec.threshold)))  # type: ignore[arg-type]
         Y = torch.stack(cols, -1)
+        if self.failed:
+            # an invalid design is believed as bad as the worst valid one in every column, so the model steers away from its region
+            X = torch.cat([X, self.inputs.encode([self.space.from_json(d) for d in self.failed])])
+            Y = torch.cat([Y, Y.min(0).values.expand(len(self.failed), -1)])
         return X, Y, len(self.objective_cols)
 
     def _choose_model(self, X: Tensor, Z: Tensor) -> Surrogate:
@@ -308,7 +318,7 @@ class MetaBO(SearchStrategy):
     def _pool(self, Y: Tensor, k_obj: int) -> tuple[list[Any] | None, Tensor]:
         """Candidates: ``(None, unit-cube points)`` on a box, ``(designs, inputs)`` elsewhere (never-proposed designs only)."""
         opts = self.options
-        best = self._incumbent_rows(Y, k_obj, 5)
+        best = self._incumbent_rows(Y[: len(self.observed)], k_obj, 5)
         if self.inputs.continuous:
             seed = int(self.rng.integers(2**31))
             sobol = torch.quasirandom.SobolEngine(self.inputs.dim, scramble=True, seed=seed).draw(opts.pool_size, dtype=torch.float64)
