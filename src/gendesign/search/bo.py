@@ -29,6 +29,9 @@ asynchronous caller (or a lab that measures batches late) can ask again before t
 designs that complement those in flight. The initial design is a scrambled Sobol sequence in a box
 and random draws elsewhere.
 
+The surrogate and the acquisition run on CPU in float64 (BoTorch's recommended precision; at BO
+history sizes a GPU does not pay for itself), whatever ``device`` is.
+
 Resuming is exact: the state holds the observations, the pending designs and the random
 generators; every step runs under a seed drawn from the strategy's generator, with the global
 torch generator forked, so a restored strategy refits the same model and asks the same designs.
@@ -44,6 +47,7 @@ import numpy as np
 import torch
 from pydantic import Field
 from torch import Tensor
+from torch.quasirandom import SobolEngine
 
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, InvalidDesignError
@@ -64,7 +68,7 @@ class BayesianOptimizationOptions(StrategyOptions):
     Attributes:
         initial_samples: designs proposed before the first model (Sobol points in a box, random
             draws elsewhere); ``None`` means ``2 (d + 1)`` in a ``d``-dimensional box and 10 elsewhere.
-            ``initial_designs`` count towards it.
+            ``initial_designs`` and designs told without being asked (earlier data) count towards it.
         initial_designs: designs proposed first, in order.
         mc_samples: quasi-Monte-Carlo posterior samples of the acquisition function.
         num_restarts: box only: L-BFGS-B restarts of ``optimize_acqf``.
@@ -111,7 +115,9 @@ class BayesianOptimization(SearchStrategy):
             (default :func:`~gendesign.search.features.feature_encoder_for`).
 
     Attributes:
-        last_step_seconds: wall time of the latest model step: ``{"fit": ..., "acquisition": ...}``.
+        last_step_seconds: seconds of the latest model step: wall time ``fit`` and ``acquisition``,
+            and the process's CPU time ``fit_cpu`` and ``acquisition_cpu`` (equal to wall time on
+            an idle machine with one thread, and unaffected by other processes).
     """
 
     Options = BayesianOptimizationOptions
@@ -157,9 +163,8 @@ class BayesianOptimization(SearchStrategy):
         dim = space.dim if self.continuous else 0  # type: ignore[attr-defined]
         self.initial_samples = opts.initial_samples if opts.initial_samples is not None else (2 * (dim + 1) if self.continuous else 10)
         self.memory = ProposalMemory(space, opts.initial_designs)
-        self.proposed = 0
         self.sobol_drawn = 0
-        self.observed: dict[str, int] = {}
+        self.observed: set[str] = set()
         self.obs_designs: list[Any] = []
         self.obs_values: list[list[float]] = []
         self.obs_valid: list[bool] = []
@@ -183,7 +188,7 @@ class BayesianOptimization(SearchStrategy):
             self.memory.mark(key)
             if key in self.observed:
                 continue
-            self.observed[key] = len(self.obs_designs)
+            self.observed.add(key)
             self.obs_designs.append(canonical)
             self.obs_values.append(values[i].tolist())
             self.obs_valid.append(bool(valid[i]))
@@ -233,13 +238,12 @@ class BayesianOptimization(SearchStrategy):
 
     def ask(self, n: int) -> list[Any]:
         out = self.memory.initial(n)
-        initial_left = max(0, self.initial_samples - self.proposed - len(out))
+        initial_left = max(0, self.initial_samples - len(self.memory))
         if len(out) < n and initial_left:
             out.extend(self._initial(min(n - len(out), initial_left)))
         if len(out) < n:
             data = self._training_data()
             out.extend(self._random(n - len(out)) if data is None else self._bo_step(n - len(out), data, out))
-        self.proposed += len(out)
         for design in out:
             self.pending[self.space.key(design)] = design
         return out
@@ -247,8 +251,6 @@ class BayesianOptimization(SearchStrategy):
     def _initial(self, n: int) -> list[Any]:
         if not self.continuous:
             return self._random(n)
-        from torch.quasirandom import SobolEngine
-
         assert self.bounds is not None
         engine = SobolEngine(self.bounds.shape[1], scramble=True, seed=self.seed)
         engine.fast_forward(self.sobol_drawn)
@@ -292,10 +294,10 @@ class BayesianOptimization(SearchStrategy):
         pending = list(self.pending.values()) + list(chosen)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             X = self._inputs(designs)
             model = fit_gp(X, Y, kernel=self.kernel, bounds=self.bounds)
-            fitted = time.perf_counter()
+            fitted, fitted_cpu = time.perf_counter(), time.process_time()
             acq = build_acquisition(
                 model,
                 X,
@@ -307,7 +309,12 @@ class BayesianOptimization(SearchStrategy):
                 seed=seed,
             )
             out = self._optimize_box(acq, q) if self.continuous else self._optimize_pool(acq, q, designs, Y)
-            self.last_step_seconds = {"fit": fitted - start, "acquisition": time.perf_counter() - fitted}
+            self.last_step_seconds = {
+                "fit": fitted - start,
+                "acquisition": time.perf_counter() - fitted,
+                "fit_cpu": fitted_cpu - start_cpu,
+                "acquisition_cpu": time.process_time() - fitted_cpu,
+            }
         return out
 
     def _optimize_box(self, acq: Any, q: int) -> list[Any]:
@@ -371,7 +378,6 @@ class BayesianOptimization(SearchStrategy):
         return {
             **super().state_dict(),
             **self.memory.state_dict(),
-            "proposed": self.proposed,
             "sobol_drawn": self.sobol_drawn,
             "observations": [self.space.to_json(d) for d in self.obs_designs],
             "values": torch.tensor(self.obs_values, dtype=torch.float64).reshape(len(self.obs_values), len(self.specs)),
@@ -382,11 +388,10 @@ class BayesianOptimization(SearchStrategy):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.memory.load_state_dict(state)
-        self.proposed = int(state["proposed"])
         self.sobol_drawn = int(state["sobol_drawn"])
         self.obs_designs = [self.space.from_json(t) for t in state["observations"]]
         self.obs_values = state["values"].tolist()
         self.obs_valid = [bool(v) for v in state["valid"]]
-        self.observed = {self.space.key(d): i for i, d in enumerate(self.obs_designs)}
+        self.observed = {self.space.key(d) for d in self.obs_designs}
         self.pending = {self.space.key(d): d for d in (self.space.from_json(t) for t in state["pending"])}
         self._features = {}

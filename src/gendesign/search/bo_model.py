@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 import torch
 from botorch.exceptions.errors import ModelFittingError
+from botorch.exceptions.warnings import OptimizationWarning
 from botorch.fit import fit_gpytorch_mll
 from botorch.models import SingleTaskGP
 from botorch.models.transforms.input import Normalize
@@ -96,7 +97,9 @@ def fit_gp(X: Tensor, Y: Tensor, *, kernel: str = "default", bounds: Tensor | No
     mll = ExactMarginalLogLikelihood(model.likelihood, model)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            # fit_gpytorch_mll retries from new initial conditions after an abnormal L-BFGS stop and
+            # warns each time; the outcome (a fit or ModelFittingError) is what matters here
+            warnings.simplefilter("ignore", OptimizationWarning)
             fit_gpytorch_mll(mll)
     except ModelFittingError as exc:
         log.warning("GP hyperparameter fit failed (%s); using the prior's initial hyperparameters", exc)

@@ -198,6 +198,12 @@ class SelfiesSpace(DesignSpace):
                 )
         return self._pool
 
+    def feature_encoder(self) -> Any:
+        """Morgan fingerprints (radius 2, 2048 bits) read with a Tanimoto kernel by the ``bo`` strategy."""
+        from gendesign.plugins.molecules.fingerprints import MorganFingerprints
+
+        return MorganFingerprints()
+
     def sample(self, n: int, rng: np.random.Generator) -> list[str]:
         pool = self.pool()
         return [pool[i] for i in rng.integers(0, len(pool), size=n)]
