@@ -151,7 +151,7 @@ def test_objectives_match_rdkit_reference_values():
     assert logp()([ethanol]).values.item() == pytest.approx(-0.0014, abs=1e-4)
     assert logp("min").specs[0].direction == "min"
     with pytest.raises(ConfigError, match="unknown molecule property"):
-        MoleculeProperty("tpsa")
+        MoleculeProperty("colour")
 
 
 def test_registered_parts():

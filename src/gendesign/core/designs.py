@@ -85,6 +85,10 @@ class DesignSpace(ABC):
         """One mutation of each design; spaces backed by a model override this to batch the work."""
         return [self.mutate(d, rng) for d in designs]
 
+    def initial_designs(self) -> list[Any]:
+        """Designs the space asks strategies to propose first, after their own ``initial_designs`` (e.g. a seed file); none by default."""
+        return []
+
     def default_generator(self) -> GeneratorSpec | None:
         """The generator a model-backed strategy uses on this space when its config names none (``None``: no default)."""
         return None

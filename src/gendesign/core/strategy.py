@@ -94,14 +94,15 @@ class ProposalMemory:
 
     Args:
         space: canonicalises, keys and stores the designs.
-        initial_designs: designs to propose first, in order.
+        initial_designs: designs to propose first, in order; the space's own
+            :meth:`~gendesign.core.designs.DesignSpace.initial_designs` follow them.
     """
 
     def __init__(self, space: DesignSpace, initial_designs: Sequence[Any] = ()) -> None:
         self.space = space
         self.order: list[str] = []
         self.keys: set[str] = set()
-        self.queue: list[str] = [space.to_json(space.validate(d)) for d in initial_designs]
+        self.queue: list[str] = [space.to_json(space.validate(d)) for d in [*initial_designs, *space.initial_designs()]]
 
     def __contains__(self, key: object) -> bool:
         return key in self.keys

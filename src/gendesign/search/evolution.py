@@ -75,7 +75,8 @@ class EvolutionOptions(StrategyOptions):
         mutation_after_crossover: probability that a crossover child is also mutated.
         initial_designs: designs proposed first (e.g. a known feasible start).
         initial_samples: random designs drawn from the space before breeding starts; default is
-            ``population_size`` without ``initial_designs`` and 0 with them (breed from the seeds).
+            ``population_size`` without initial designs (these or the space's, e.g. a seed file) and 0
+            with them (breed from the seeds).
         learn_feasibility: on sequence spaces, learn which adjacent token pairs break feasibility
             and steer proposals away from them.
         feasibility_prior: ``(alpha, beta)`` Beta prior on a pair's failure probability.
@@ -145,7 +146,7 @@ class Evolution(SearchStrategy):
         self.constraint_columns = [k for k, s in enumerate(self.specs) if s.kind == "constraint"]
         self.memory = ProposalMemory(space, opts.initial_designs)
         self.initial_samples = (
-            opts.initial_samples if opts.initial_samples is not None else (0 if opts.initial_designs else opts.population_size)
+            opts.initial_samples if opts.initial_samples is not None else (0 if self.memory.queue else opts.population_size)
         )
         self.initial_drawn = 0
         self.births = 0

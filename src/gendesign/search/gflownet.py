@@ -138,7 +138,7 @@ class GFlowNetStrategy(SearchStrategy):
         self.seen: set[str] = set()
         self.pending: dict[str, tuple[Trajectories, int]] = {}
         self.rounds = 0
-        self._queued = [space.validate(d) for d in o.initial_designs]
+        self._queued = [space.validate(d) for d in [*o.initial_designs, *space.initial_designs()]]
         self.feasibility = (
             PairFeasibilityModel(self.env.vocab_size) if o.pair_feasibility and isinstance(self.env, SequenceEnv) else None
         )

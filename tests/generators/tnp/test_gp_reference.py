@@ -87,5 +87,5 @@ def test_tiny_tnp_learns_to_use_the_history_quickly() -> None:
 
 @pytest.mark.slow
 def test_tnp_gets_close_to_the_exact_gp_posterior() -> None:
-    tnp, gp, _ = _compare(_train(steps=2000, d_model=64))
+    tnp, gp, _ = _compare(_train(steps=1000, d_model=32))
     assert tnp - gp < 0.25, f"TNP NLL {tnp:.3f} vs exact GP {gp:.3f}"

@@ -7,7 +7,7 @@ import torch
 
 from gendesign.core.errors import ConfigError
 from gendesign.core.protocols import Surrogate, Trainable, conforms
-from gendesign.generators.tnp import BarPosterior, TransformerNeuralProcess, shipped_model_dir
+from gendesign.generators.tnp import BarPosterior, TransformerNeuralProcess
 from gendesign.generators.tnp.architecture import history_mask
 from gendesign.testing.generators import SurrogateConformance
 
@@ -42,6 +42,9 @@ def test_candidate_prediction_ignores_other_candidates() -> None:
     assert torch.allclose(full, alone, atol=1e-5)
     assert torch.allclose(full[:, perm], permuted, atol=1e-5)
     assert torch.allclose(full, extra, atol=1e-5)
+    with torch.no_grad():
+        chunked = model(xh, yh, xc, chunk_size=4)
+    assert torch.allclose(full, chunked, atol=1e-5)
 
 
 def test_prediction_ignores_the_order_of_the_history_but_not_its_content() -> None:
@@ -123,12 +126,15 @@ def test_the_class_is_trainable_and_the_model_a_surrogate() -> None:
     assert conforms(_model(), Surrogate)
 
 
-@pytest.mark.skipif(not (shipped_model_dir() / "model.safetensors").is_file(), reason="the shipped model is not in this checkout")
 class TestShippedModelIsASurrogate(SurrogateConformance):
-    """The shipped model (GP/HEBO prior) as a surrogate; it is not an interpolator, hence the tolerance."""
+    """The shipped model (GP/HEBO prior, noisy observations) as a surrogate.
 
-    atol = 0.25
-    num_outputs = 1
+    The second output, ``sin(6 (x1 + x2))`` seen at 12 points, is rough for the shipped prior, which
+    smooths it to a mean absolute error of 0.6 times the data's spread; the first gets 0.47.
+    """
+
+    interpolates = False
+    smoothing_ratio = 0.7
 
     def make_surrogate(self) -> TransformerNeuralProcess:
         return TransformerNeuralProcess.shipped()

@@ -16,9 +16,9 @@ def _g(seed: int = 0) -> torch.Generator:
 @pytest.mark.parametrize(
     ("kernel", "k"),
     [
-        ("rbf", lambda r, l: math.exp(-0.5 * (r / l) ** 2)),
-        ("matern52", lambda r, l: (1 + math.sqrt(5) * r / l + 5 * r**2 / (3 * l**2)) * math.exp(-math.sqrt(5) * r / l)),
-        ("matern12", lambda r, l: math.exp(-r / l)),
+        ("rbf", lambda r, ls: math.exp(-0.5 * (r / ls) ** 2)),
+        ("matern52", lambda r, ls: (1 + math.sqrt(5) * r / ls + 5 * r**2 / (3 * ls**2)) * math.exp(-math.sqrt(5) * r / ls)),
+        ("matern12", lambda r, ls: math.exp(-r / ls)),
     ],
 )
 def test_gp_prior_draws_have_the_kernel_covariance(kernel, k) -> None:

@@ -102,9 +102,15 @@ class TransformerNeuralProcess(Generator):
             raise ConfigError(f"borders must have shape {tuple(self.borders.shape)}, got {tuple(borders.shape)}")
         self.borders.copy_(borders.to(self.borders))
 
-    def forward(self, x_history: Tensor, y_history: Tensor, x_candidates: Tensor) -> Tensor:
-        """Bucket logits `[b, M, B]` from standardised histories ``x`` `[b, N, d]`, ``y`` `[b, N]` and candidates `[b, M, d]`."""
-        return self.net(x_history, y_history, x_candidates)
+    def forward(self, x_history: Tensor, y_history: Tensor, x_candidates: Tensor, *, chunk_size: int = 512) -> Tensor:
+        """Bucket logits `[b, M, B]` from standardised histories ``x`` `[b, N, d]`, ``y`` `[b, N]` and candidates `[b, M, d]`.
+
+        Candidates never attend to each other, so a large pool is scored ``chunk_size`` candidates
+        at a time with the same result and attention memory linear in ``M``.
+        """
+        if x_candidates.shape[1] <= chunk_size:
+            return self.net(x_history, y_history, x_candidates)
+        return torch.cat([self.net(x_history, y_history, part) for part in x_candidates.split(chunk_size, dim=1)], dim=1)
 
     def predict(self, x_history: Tensor, y_history: Tensor, x_candidates: Tensor) -> BarPosterior:
         """Posterior over one output for batches of tasks, in natural units.
@@ -157,8 +163,8 @@ class TransformerNeuralProcess(Generator):
     @classmethod
     def train_from_config(cls, config: str | Path, *, plugins: Any = None) -> str:
         """``gendesign train CONFIG`` with ``generator = "tnp"`` (:func:`gendesign.generators.tnp.training.train`)."""
-        from gendesign.generators.tnp.training import train
         from gendesign.generators.tnp.train_config import load_train_config
+        from gendesign.generators.tnp.training import train
 
         train(config)
         out = load_train_config(config).output.dir

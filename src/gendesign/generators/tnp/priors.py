@@ -107,7 +107,10 @@ def sample_gp(
     Args:
         X: `[b, n, d]`.
         kernels: ``b`` kernel names (one per function).
-        lengthscale: `[b, d]`; outputscale, noise: `[b]` (variances).
+        lengthscale: `[b, d]`.
+        outputscale: `[b]` signal variances.
+        noise: `[b]` noise variances.
+        generator: the source of the standard normal draws.
     """
     b, n, _ = X.shape
     K = torch.empty(b, n, n, dtype=torch.float64)

@@ -26,15 +26,14 @@ class Task:
 
     Attributes:
         x_history: `[b, N, d]`; y_history: `[b, N]` standardised.
-        x_target: `[b, M, d]`; y_target: `[b, M]` standardised with the history's statistics.
-        scale: `[b]` the standard deviations used (NLL in natural units = standardised NLL + log scale).
+        x_target: `[b, M, d]`; y_target: `[b, M]` standardised with the history's statistics
+            (an NLL in natural units is the standardised one plus the log of the history's std).
     """
 
     x_history: Tensor
     y_history: Tensor
     x_target: Tensor
     y_target: Tensor
-    scale: Tensor
 
 
 class TaskSampler:
@@ -60,4 +59,4 @@ class TaskSampler:
         mean, std = standardise(y[:, :n])
         z = (y - mean) / std
         f32 = torch.float32
-        return Task(X[:, :n].to(f32), z[:, :n].to(f32), X[:, n:].to(f32), z[:, n:].to(f32), std.squeeze(-1).to(f32))
+        return Task(X[:, :n].to(f32), z[:, :n].to(f32), X[:, n:].to(f32), z[:, n:].to(f32))

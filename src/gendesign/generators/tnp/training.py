@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,7 @@ class _Tasks(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> tuple[Tensor, ...]:
         task = self.sampler.task(TRAIN_STREAM, self.start + i)
-        return task.x_history, task.y_history, task.x_target, task.y_target, task.scale
+        return task.x_history, task.y_history, task.x_target, task.y_target
 
 
 def _one_thread(_: int) -> None:
@@ -170,7 +171,10 @@ def train(config: str | Path | dict[str, Any] | TrainConfig, *, callbacks: Seque
     )
     last = ckpt_dir / "last.ckpt"
     ckpt_path = str(last) if cfg.output.resume and last.is_file() else None
-    trainer.fit(module, ckpt_path=ckpt_path, weights_only=True)
+    with warnings.catch_warnings():
+        # The task stream restarts at the restored step (train_dataloader), so a mid-epoch resume is exact.
+        warnings.filterwarnings("ignore", message=".*resuming from a checkpoint that ended before the epoch ended")
+        trainer.fit(module, ckpt_path=ckpt_path, weights_only=True)
     if trainer.global_step % t.checkpoint_every_steps:
         trainer.save_checkpoint(str(last), weights_only=False)
     trainer.strategy.barrier()

@@ -39,7 +39,7 @@ from gendesign.core.errors import ConfigError, InvalidDesignError
 from gendesign.core.generator import GeneratorSpec
 from gendesign.core.sequence_space import pad_token_ids
 from gendesign.generators.tokenizers import SelfiesTokenizer
-from gendesign.plugins.molecules.smiles import SmilesSpace, canonical_smiles
+from gendesign.plugins.molecules.smiles import SmilesSpace, canonical_smiles, read_seed_file
 
 SHIPPED_MODEL = "selfies_mdlm_small"
 
@@ -69,6 +69,9 @@ class SelfiesSpace(DesignSpace):
         pool: SMILES file that :meth:`sample` draws from (admissible lines only); default RDKit's
             packaged NCI set.
         max_tries: attempts per mutation/crossover before returning the parent unchanged.
+        initial_designs_file: a SMILES file of seed molecules that strategies propose first; lines
+            that are not admissible here (unparsable, too many SELFIES symbols) are skipped with a
+            warning naming each line's number, value and reason; no valid line is a :class:`ConfigError`.
     """
 
     def __init__(
@@ -79,6 +82,7 @@ class SelfiesSpace(DesignSpace):
         max_heavy_atoms: int | None = None,
         pool: str | None = None,
         max_tries: int = 32,
+        initial_designs_file: str | None = None,
     ) -> None:
         if alphabet is None or max_length is None:
             shipped = shipped_model_config()
@@ -95,6 +99,12 @@ class SelfiesSpace(DesignSpace):
         self.max_tries = max_tries
         self._symbols: dict[str, list[str]] = {}
         self._pool: list[str] | None = None
+        self.initial_designs_file = str(initial_designs_file) if initial_designs_file is not None else None
+        self._seeds = read_seed_file(self.initial_designs_file, self.validate)
+
+    def initial_designs(self) -> list[str]:
+        """The admissible molecules of ``initial_designs_file`` (canonical, duplicates dropped, file order)."""
+        return list(self._seeds)
 
     @property
     def tokens(self) -> list[str]:
@@ -117,6 +127,7 @@ class SelfiesSpace(DesignSpace):
             "max_length": self.max_length,
             "max_heavy_atoms": self.smiles.max_heavy_atoms,
             "pool": self.smiles.pool_path,
+            **({"initial_designs_file": self.initial_designs_file} if self.initial_designs_file else {}),
         }
 
     def _checked(self, design: Any) -> tuple[str, list[str]]:

@@ -17,7 +17,7 @@ database, shipped in the RDKit wheel, BSD 3-clause licence).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,15 @@ def canonical_smiles(smiles: str, max_length: int = MAX_SMILES_LENGTH) -> str | 
     return chem.MolToSmiles(mol)
 
 
+def read_seed_file(path: str | None, validate: Callable[[str], str]) -> list[str]:
+    """The distinct valid designs of a seed SMILES file in file order (bad lines warned about by number); none for ``None``."""
+    if path is None:
+        return []
+    from gendesign.plugins.molecules.smiles_file import read_smiles_file
+
+    return list(dict.fromkeys(read_smiles_file(path, validate, what="initial_designs_file")))
+
+
 class SmilesSpace(DesignSpace):
     """Molecules as SMILES strings, canonicalised and validated by RDKit.
 
@@ -89,6 +98,10 @@ class SmilesSpace(DesignSpace):
         max_tries: attempts per mutation/crossover before returning the parent unchanged.
         max_smiles_length: longer SMILES strings are invalid before RDKit sees them (RDKit's
             parser crashes or stalls on strings of tens of thousands of characters).
+        initial_designs_file: a SMILES file of seed molecules that strategies propose first
+            (:meth:`initial_designs`); lines that are not valid designs of this space are skipped
+            with a warning naming the file, each line's number, value and reason, and a file with
+            no valid line is a :class:`ConfigError`.
     """
 
     def __init__(
@@ -98,6 +111,7 @@ class SmilesSpace(DesignSpace):
         allow_fragments: bool = False,
         max_tries: int = 32,
         max_smiles_length: int = MAX_SMILES_LENGTH,
+        initial_designs_file: str | None = None,
     ) -> None:
         self.chem = rdkit_chem()
         if max_heavy_atoms is not None and max_heavy_atoms < 1:
@@ -112,6 +126,12 @@ class SmilesSpace(DesignSpace):
         self.allow_fragments = allow_fragments
         self.max_tries = max_tries
         self._pool: list[str] | None = None
+        self.initial_designs_file = str(initial_designs_file) if initial_designs_file is not None else None
+        self._seeds = read_seed_file(self.initial_designs_file, self.validate)
+
+    def initial_designs(self) -> list[str]:
+        """The valid molecules of ``initial_designs_file`` (canonical, duplicates dropped, file order)."""
+        return list(self._seeds)
 
     def config(self) -> dict[str, Any]:
         return {
@@ -120,6 +140,7 @@ class SmilesSpace(DesignSpace):
             "max_heavy_atoms": self.max_heavy_atoms,
             "allow_fragments": self.allow_fragments,
             "max_smiles_length": self.max_smiles_length,
+            **({"initial_designs_file": self.initial_designs_file} if self.initial_designs_file else {}),
         }
 
     def _mol(self, design: Any) -> Any:
