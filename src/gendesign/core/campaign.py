@@ -60,6 +60,7 @@ from gendesign.core.objective import Objective, ObjectiveSpec, Scores, canonical
 from gendesign.core.pareto import ParetoFront, reference_point
 from gendesign.core.paths import check_run_dir
 from gendesign.core.progress import Progress
+from gendesign.core.protocols import OnlineReward, conforms
 from gendesign.core.report import front_indices, specs_to_json, write_outputs
 from gendesign.core.strategy import SearchStrategy
 
@@ -372,6 +373,8 @@ class Campaign:
         last_round = 0
         if ckpt is not None:
             self.strategy.load_state_dict(ckpt["strategy"])
+            if "objective" in ckpt and conforms(self.objective, OnlineReward):
+                self.objective.load_state_dict(ckpt["objective"])  # type: ignore[attr-defined]
             self.counters = Counters(**ckpt["counters"])
             self.counters.stop_reason = None
             last_round = self.counters.round
@@ -571,6 +574,8 @@ class Campaign:
             "counters": self.counters.to_dict(),
             "strategy": self.strategy.state_dict(),
         }
+        if conforms(self.objective, OnlineReward):
+            state["objective"] = self.objective.state_dict()  # type: ignore[attr-defined]
         save_checkpoint(self.run_dir / CHECKPOINT_NAME, state)
 
     def _stop_reason(self) -> str | None:

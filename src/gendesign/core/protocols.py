@@ -457,6 +457,28 @@ class Trainable(Protocol):
         ...
 
 
+@runtime_checkable
+class OnlineReward(Protocol):
+    """A reward that adapts to the batches it scores, e.g. learned Lagrange multipliers.
+
+    Campaigns and fine-tuning keep its :meth:`state_dict` in their checkpoints. With
+    :attr:`auto_update` every scored batch is also an update (campaigns); a fine-tuning loop turns it
+    off and calls :meth:`observe` on training batches only, so held-out evaluation never moves it.
+    """
+
+    auto_update: bool
+
+    def observe(self, scores: Any) -> None:
+        """One update from a scored training batch (the :class:`~gendesign.core.objective.Scores` this reward returned)."""
+        ...
+
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-able state; :meth:`load_state_dict` of it resumes bit-identically."""
+        ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
 def protocol_members(protocol: type) -> list[str]:
     """Names of the members ``protocol`` declares (its own and those of the protocols it extends), sorted."""
     names: set[str] = set()

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
@@ -22,13 +22,18 @@ from torch import Tensor
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError
 from gendesign.core.objective import Objective, ObjectiveSpec, Scores, any_raised, constraint_satisfied, resolve_device
+from gendesign.core.protocols import conforms
 
 __all__ = [
     "Constrained",
     "Ensemble",
+    "MemberScores",
+    "MemberSource",
+    "ObjectiveMembers",
     "ObjectiveWrapper",
     "Respecified",
     "Stacked",
+    "aggregate_members",
     "as_constraint",
     "merge_errors",
     "nan_invalid",
@@ -333,87 +338,96 @@ def _safe_sqrt(x: Tensor) -> Tensor:
     return torch.where(positive, x.clamp_min(torch.finfo(x.dtype).tiny).sqrt(), torch.zeros_like(x))
 
 
-EnsembleAggregate = Literal["mean", "median", "min", "mean_minus_std", "mean_minus_var"]
+EnsembleAggregate = Literal["mean", "median", "min", "mean_minus_std", "uwo", "mean_minus_var"]
+_AGGREGATES = ("mean", "median", "min", "mean_minus_std", "uwo", "mean_minus_var")
 
 
-class Ensemble(Objective):
-    """``M`` objectives with the same columns, aggregated per item, with their spread as uncertainty.
+@dataclass
+class MemberScores:
+    """What an ensemble's members say about one batch.
 
-    With member values ``r_m`` `[B, K]` and ``s`` the column signs (``+1`` max, ``-1`` min), the
-    reported value is, per column,
+    Attributes:
+        values: `[M, B, K]` member values in natural units.
+        valid: `[B]` items every member scored.
+        std: `[M, B, K]` members' own predictive std, or ``None`` when some member reports none.
+        errors: per-item error text joined across members.
+        raised: `[B]` items whose evaluation broke (see :attr:`Scores.raised`), or ``None``.
+    """
 
-    * ``"mean"``: ``mu = (1/M) sum_m r_m``;
-    * ``"median"``: the member median (lower middle value for even ``M``);
-    * ``"min"``: the worst member in the column's direction (worst-case optimisation, Coste et al.
-      2023, arXiv 2310.04373);
-    * ``"mean_minus_std"``: ``mu - s * lam * sigma`` (pessimistic; Eisenstein et al. 2023, arXiv 2312.09244);
-    * ``"mean_minus_var"``: ``mu - s * lam * sigma^2`` (uncertainty-weighted optimisation, Coste et al. 2023).
+    values: Tensor
+    valid: Tensor
+    std: Tensor | None = None
+    errors: list[str | None] = field(default_factory=list)
+    raised: Tensor | None = None
 
-    ``std`` `[B, K]` is the member spread ``sigma = sqrt((1/M) sum_m (r_m - mu)^2)``; when every
-    member reports its own ``std_m``, the law of total variance gives
-    ``sqrt((1/M) sum_m std_m^2 + sigma^2)``. ``info["members"]`` holds the detached member values
-    `[M, B, K]`. An item is valid only when every member scored it.
+
+@runtime_checkable
+class MemberSource(Protocol):
+    """``M`` reward models scored together: :class:`Ensemble` aggregates what :meth:`score_members` returns.
+
+    A list of objectives is one source (:class:`ObjectiveMembers`); same-architecture
+    ``nn.Module`` members stacked under ``torch.func.vmap`` are another
+    (:class:`~gendesign.objectives.stacked_members.StackedMembers`).
+    """
+
+    specs: tuple[ObjectiveSpec, ...]
+    differentiable: bool
+    deterministic: bool
+    device: torch.device
+
+    def __len__(self) -> int: ...
+
+    def score_members(self, designs: Sequence[Any], *, grad: bool) -> MemberScores: ...
+
+    def to(self, device: str | torch.device) -> MemberSource: ...
+
+    def default_space(self) -> DesignSpace | None: ...
+
+    def check_space(self, space: DesignSpace) -> None: ...
+
+    def config(self) -> dict[str, Any]: ...
+
+
+class ObjectiveMembers:
+    """Members that are separate :class:`Objective` instances, called one after the other.
 
     Args:
         members: at least one objective; all must have the same column names and directions.
-        aggregate: one of the rules above.
-        lam: ``lambda >= 0`` for the pessimistic rules.
     """
 
-    def __init__(self, members: Sequence[Objective], aggregate: EnsembleAggregate = "mean", lam: float = 1.0) -> None:
+    def __init__(self, members: Sequence[Objective]) -> None:
         members = list(members)
         if not members:
             raise ConfigError("Ensemble needs at least one member")
+        for m in members:
+            if not isinstance(m, Objective):
+                raise ConfigError(f"Ensemble members must be Objectives, got {type(m).__name__}; wrap functions in FunctionObjective")
         layout = [tuple((s.name, s.direction) for s in m.specs) for m in members]
         if len(set(layout)) != 1:
             raise ConfigError(f"Ensemble members must have the same columns and directions; got {layout}")
-        if aggregate not in ("mean", "median", "min", "mean_minus_std", "mean_minus_var"):
-            raise ConfigError(
-                f"Ensemble: aggregate={aggregate!r}; use 'mean', 'median', 'min', 'mean_minus_std' or 'mean_minus_var'"
-            )
-        if not lam >= 0:
-            raise ConfigError(f"Ensemble: lam={lam} must be >= 0")
         self.members = members
-        self.aggregate = aggregate
-        self.lam = float(lam)
         self.specs = members[0].specs
         self.differentiable = all(m.differentiable for m in members)
         self.deterministic = all(m.deterministic for m in members)
         self.device = members[0].device
 
-    def evaluate(self, designs: Sequence[Any]) -> Scores:
-        results = [m(designs, grad=_grad_for(m)).to(self.device) for m in self.members]
-        valid = torch.stack([r.valid for r in results]).all(dim=0)
-        R = torch.stack([r.values for r in results])
-        signs = torch.tensor([s.sign for s in self.specs], dtype=R.dtype, device=R.device)
-        mu = R.mean(dim=0)
-        var = ((R - mu) ** 2).mean(dim=0)
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def score_members(self, designs: Sequence[Any], *, grad: bool) -> MemberScores:
+        results = [m(designs, grad=grad and _grad_for(m)).to(self.device) for m in self.members]
+        std = None
         if all(r.std is not None for r in results):
-            var = var + torch.stack([r.std for r in results]).pow(2).mean(dim=0)  # type: ignore[misc]
-        std = _safe_sqrt(var)
-        spread = ((R - mu) ** 2).mean(dim=0)
-        if self.aggregate == "mean":
-            values = mu
-        elif self.aggregate == "median":
-            values = R.median(dim=0).values
-        elif self.aggregate == "min":
-            values = (R * signs).min(dim=0).values * signs
-        elif self.aggregate == "mean_minus_std":
-            values = mu - signs * self.lam * _safe_sqrt(spread)
-        else:
-            values = mu - signs * self.lam * spread
-        errors = merge_errors(results, [f"member {m}" for m in range(len(results))], len(designs))
-        return Scores(
-            values=nan_invalid(values, valid),
-            valid=valid,
-            specs=self.specs,
-            std=nan_invalid(std, valid),
-            errors=errors,
-            info={"members": R.detach()},
+            std = torch.stack([r.std for r in results])  # type: ignore[misc]
+        return MemberScores(
+            values=torch.stack([r.values for r in results]),
+            valid=torch.stack([r.valid for r in results]).all(dim=0),
+            std=std,
+            errors=merge_errors(results, [f"member {m}" for m in range(len(results))], len(designs)),
             raised=any_raised(results, columns=True),
         )
 
-    def to(self, device: str | torch.device) -> Ensemble:
+    def to(self, device: str | torch.device) -> ObjectiveMembers:
         for m in self.members:
             m.to(device)
         self.device = resolve_device(device)
@@ -427,9 +441,170 @@ class Ensemble(Objective):
             m.check_space(space)
 
     def config(self) -> dict[str, Any]:
+        return {"members": [m.config() for m in self.members]}
+
+
+def aggregate_members(R: Tensor, signs: Tensor, aggregate: str, lam: float) -> Tensor:
+    """Aggregate member values ``R`` `[M, B, K]` to `[B, K]`; ``signs`` `[K]` are ``+1`` (max) or ``-1`` (min).
+
+    With ``mu = (1/M) sum_m r_m`` and the population variance ``v = (1/M) sum_m (r_m - mu)^2``:
+    ``mean`` is ``mu``; ``median`` the lower middle member; ``min`` the worst member in each column's
+    direction; ``mean_minus_std`` is ``mu - s lam sqrt(v)``; ``uwo`` (``mean_minus_var``) is ``mu - s lam v``.
+    """
+    mu = R.mean(dim=0)
+    if aggregate == "mean":
+        return mu
+    if aggregate == "median":
+        return (R * signs).median(dim=0).values * signs
+    if aggregate == "min":
+        return (R * signs).min(dim=0).values * signs
+    spread = ((R - mu) ** 2).mean(dim=0)
+    if aggregate == "mean_minus_std":
+        return mu - signs * lam * _safe_sqrt(spread)
+    return mu - signs * lam * spread
+
+
+class Ensemble(Objective):
+    """``M`` reward models with the same columns, aggregated per item, with their spread as uncertainty.
+
+    With member values ``r_m`` `[B, K]` and ``s`` the column signs (``+1`` max, ``-1`` min), the
+    reported value is, per column,
+
+    * ``"mean"``: ``mu = (1/M) sum_m r_m``;
+    * ``"median"``: the member median (lower middle value in the column's direction for even ``M``);
+    * ``"min"``: the worst member in the column's direction (worst-case optimisation, WCO; Coste et
+      al. 2023, "Reward Model Ensembles Help Mitigate Overoptimization", arXiv 2310.02743);
+    * ``"mean_minus_std"``: ``mu - s * lam * sigma`` (Eisenstein et al. 2023, arXiv 2312.09244);
+    * ``"uwo"`` (alias ``"mean_minus_var"``): ``mu - s * lam * sigma^2``, uncertainty-weighted
+      optimisation (Coste et al. 2023), which subtracts the member *variance*.
+
+    Member z-scoring (``member_norm="zscore"``): each member ``m`` and column ``k`` is first mapped to
+    ``z_m = (r_m - a_mk) / b_mk`` with the mean ``a`` and population std ``b`` of that member's values on
+    a *frozen* reference batch (scored once, when the ensemble is built). Eisenstein et al. report
+    rewards as z-scores: without it ``sigma`` mostly measures offset and scale differences between
+    members rather than disagreement. A positive affine change of one member then leaves the
+    ensemble unchanged. Values and ``std`` are then in reference-std units and the column bounds
+    are dropped.
+
+    ``std`` `[B, K]` is the member spread ``sigma = sqrt((1/M) sum_m (r_m - mu)^2)``; when every
+    member reports its own ``std_m``, the law of total variance gives
+    ``sqrt((1/M) sum_m std_m^2 + sigma^2)``. ``info["members"]`` holds the detached (normalised)
+    member values `[M, B, K]`. An item is valid only when every member scored it.
+
+    Args:
+        members: objectives with equal columns, or a :class:`MemberSource` such as
+            :class:`~gendesign.objectives.stacked_members.StackedMembers` (same-architecture modules
+            evaluated in one ``vmap`` call).
+        aggregate: one of the rules above.
+        lam: ``lambda >= 0`` for the pessimistic rules.
+        member_norm: ``"none"`` or ``"zscore"``.
+        reference: the reference designs for ``member_norm="zscore"`` (at least 2, all valid in every member).
+    """
+
+    def __init__(
+        self,
+        members: Sequence[Objective] | MemberSource,
+        aggregate: EnsembleAggregate = "mean",
+        lam: float = 1.0,
+        *,
+        member_norm: Literal["none", "zscore"] = "none",
+        reference: Sequence[Any] | None = None,
+    ) -> None:
+        source = members if conforms(members, MemberSource) else ObjectiveMembers(members)  # type: ignore[arg-type]
+        if aggregate not in _AGGREGATES:
+            raise ConfigError(f"Ensemble: aggregate={aggregate!r}; use one of {list(_AGGREGATES)}")
+        if not lam >= 0:
+            raise ConfigError(f"Ensemble: lam={lam} must be >= 0")
+        if member_norm not in ("none", "zscore"):
+            raise ConfigError(f"Ensemble: member_norm={member_norm!r}; use 'none' or 'zscore'")
+        self.source = source
+        self.aggregate = "uwo" if aggregate == "mean_minus_var" else aggregate
+        self.lam = float(lam)
+        self.member_norm = member_norm
+        self.specs = source.specs
+        self.differentiable = source.differentiable
+        self.deterministic = source.deterministic
+        self.device = source.device
+        self.ref_mean: Tensor | None = None
+        self.ref_std: Tensor | None = None
+        if member_norm == "zscore":
+            if reference is None:
+                raise ConfigError("Ensemble: member_norm='zscore' needs reference= designs to freeze each member's mean and std on")
+            self.freeze_reference(reference)
+        elif reference is not None:
+            raise ConfigError("Ensemble: reference= is only used with member_norm='zscore'")
+
+    def freeze_reference(self, designs: Sequence[Any]) -> None:
+        """Score ``designs`` once and keep each member's column mean and std `[M, K]` for z-scoring."""
+        designs = list(designs)
+        if len(designs) < 2:
+            raise ConfigError(f"Ensemble: the z-score reference batch needs at least 2 designs, got {len(designs)}")
+        with torch.no_grad():
+            scored = self.source.score_members(designs, grad=False)
+        if not bool(scored.valid.all()):
+            bad = torch.nonzero(~scored.valid).flatten().tolist()
+            raise ConfigError(f"Ensemble: reference designs {bad[:5]} are invalid for some member; give reference designs every member can score")
+        R = scored.values.detach().double()
+        std = R.std(dim=1, unbiased=False)
+        if bool((std <= 0).any()):
+            raise ConfigError("Ensemble: a member is constant on the reference batch (std 0); give a more varied reference batch")
+        self.ref_mean, self.ref_std = R.mean(dim=1), std
+        self.specs = tuple(replace(s, bounds=None) for s in self.source.specs)
+
+    def evaluate(self, designs: Sequence[Any]) -> Scores:
+        grad = torch.is_grad_enabled() and self.differentiable
+        scored = self.source.score_members(designs, grad=grad)
+        R, member_std = scored.values, scored.std
+        if self.ref_mean is not None and self.ref_std is not None:
+            mean = self.ref_mean.to(R.device, R.dtype).unsqueeze(1)
+            scale = self.ref_std.to(R.device, R.dtype).unsqueeze(1)
+            R = (R - mean) / scale
+            member_std = None if member_std is None else member_std / scale
+        signs = torch.tensor([s.sign for s in self.specs], dtype=R.dtype, device=R.device)
+        mu = R.mean(dim=0)
+        var = ((R - mu) ** 2).mean(dim=0)
+        if member_std is not None:
+            var = var + member_std.pow(2).mean(dim=0)
+        values = aggregate_members(R, signs, self.aggregate, self.lam)
+        valid = scored.valid
+        return Scores(
+            values=nan_invalid(values, valid),
+            valid=valid,
+            specs=self.specs,
+            std=nan_invalid(_safe_sqrt(var), valid),
+            errors=scored.errors or [None] * len(designs),
+            info={"members": R.detach()},
+            raised=scored.raised,
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        """The frozen z-score statistics (empty without ``member_norm``)."""
+        if self.ref_mean is None or self.ref_std is None:
+            return {}
+        return {"ref_mean": self.ref_mean.tolist(), "ref_std": self.ref_std.tolist()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state:
+            self.ref_mean = torch.tensor(state["ref_mean"], dtype=torch.float64)
+            self.ref_std = torch.tensor(state["ref_std"], dtype=torch.float64)
+
+    def to(self, device: str | torch.device) -> Ensemble:
+        self.source.to(device)
+        self.device = resolve_device(device)
+        return self
+
+    def default_space(self) -> DesignSpace | None:
+        return self.source.default_space()
+
+    def check_space(self, space: DesignSpace) -> None:
+        self.source.check_space(space)
+
+    def config(self) -> dict[str, Any]:
         return {
             **super().config(),
-            "members": [m.config() for m in self.members],
+            **self.source.config(),
             "aggregate": self.aggregate,
             "lam": self.lam,
+            "member_norm": self.member_norm,
+            **self.state_dict(),
         }

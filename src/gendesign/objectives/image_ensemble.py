@@ -12,12 +12,13 @@ Rising ``σ`` on held-out prompts is the over-optimisation signal InstructVideo 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
 from gendesign.core.errors import ConfigError
 from gendesign.core.objective import Objective, Scores
+from gendesign.objectives.compose import Ensemble, EnsembleAggregate
 
 if TYPE_CHECKING:
     from gendesign.core.plugins import PluginSystem
@@ -84,3 +85,25 @@ def build_part(part: Mapping[str, Any], plugins: PluginSystem | None, *, where: 
             "build it through the registry (e.g. get_plugins().objectives.build(...)) or pass plugins= or a built Objective"
         )
     return plugins.objectives.build(part["name"], part.get("options", {}))
+
+
+def build_ensemble(
+    members: Sequence[Mapping[str, Any]],
+    aggregate: EnsembleAggregate = "mean",
+    lam: float = 1.0,
+    member_norm: Literal["none", "zscore"] = "none",
+    reference: list[Any] | None = None,
+    plugins: PluginSystem | None = None,
+) -> Ensemble:
+    """A conservative :class:`~gendesign.objectives.compose.Ensemble` of registered objectives (the ``ensemble`` objective).
+
+    Args:
+        members: ``{name, options}`` tables of at least one registered objective with equal columns.
+        aggregate: ``mean``, ``median``, ``min``, ``mean_minus_std`` or ``uwo``.
+        lam: ``λ`` of ``mean_minus_std`` and ``uwo``.
+        member_norm: ``"zscore"`` z-scores each member on ``reference`` (frozen when built).
+        reference: designs of the frozen reference batch.
+        plugins: the plugin system that resolves the tables (the registry passes its own).
+    """
+    built = [build_part(m, plugins, where="ensemble member") for m in members]
+    return Ensemble(built, aggregate, lam, member_norm=member_norm, reference=reference)

@@ -7,7 +7,9 @@ frame is weighted by ``f_i = exp(-λ · |g(i) - ⌊F/2⌋|)`` (TAR) and the clip
 
 ``R = (1/S) · Σ_i f_i · r(frame_{g(i)})``.
 
-``λ = 0`` gives the plain segment mean. With ``normalize=True`` the weights are rescaled to sum to
+``λ = 0`` gives the plain segment mean. The weighted segment terms ``f_i r_i / S`` (which sum to
+``R``) are reported as step values in ``Scores.info["steps"]``, one step per segment, for
+:class:`~gendesign.objectives.step_rewards.StepShaped` (Clip, Delta, G-RA). With ``normalize=True`` the weights are rescaled to sum to
 one, ``R = Σ_i f_i r_i / Σ_i f_i``, which keeps ``R`` on the image reward's scale.
 """
 
@@ -22,6 +24,7 @@ from torch import Tensor
 
 from gendesign.core.errors import ConfigError, ObjectiveError
 from gendesign.core.objective import Objective, Scores
+from gendesign.objectives.step_rewards import StepValues
 
 if TYPE_CHECKING:
     from gendesign.core.plugins import PluginSystem
@@ -121,7 +124,12 @@ class SegmentalVideoReward(Objective):
             valid=valid,
             specs=self.specs,
             errors=errors,
-            info={"frame_indices": indices, "frame_weights": weights.detach(), "frame_values": values.detach()},
+            info={
+                "frame_indices": indices,
+                "frame_weights": weights.detach(),
+                "frame_values": values.detach(),
+                "steps": StepValues(weights.unsqueeze(-1) * values, torch.ones(b, s, dtype=torch.bool, device=values.device)),
+            },
         )
 
     def state_dict(self) -> dict[str, Any]:

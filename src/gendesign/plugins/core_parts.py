@@ -12,7 +12,9 @@ It registers through the same hooks as any third-party plugin:
   and objective ``naturalness`` (alias ``mdlm_naturalness``; :class:`~gendesign.objectives.naturalness.Naturalness`);
 * objectives: ``ehrlich`` (:class:`~gendesign.objectives.ehrlich.Ehrlich`), and BoTorch's
   ``branin_currin``, ``dtlz2``, ``zdt1``, ``zdt2``, ``zdt3``
-  (:mod:`gendesign.objectives.botorch_problems`);
+  (:mod:`gendesign.objectives.botorch_problems`); the composites ``ensemble``
+  (:func:`~gendesign.objectives.image_ensemble.build_ensemble`) and ``constrained_reward``
+  (:class:`~gendesign.objectives.constrained_reward.ConstrainedReward`);
 * the command ``gendesign compare-objectives`` (:mod:`gendesign.objectives.commands`).
 
 BoTorch itself is imported only when a BoTorch problem is built, so listing plugins stays cheap.
@@ -50,6 +52,8 @@ def register_objectives(register: Register) -> None:
     register("zdt2", "gendesign.objectives.botorch_problems:ZDT2")
     register("zdt3", "gendesign.objectives.botorch_problems:ZDT3")
     register("synthetic", "gendesign.objectives.synthetic:SyntheticFunction")
+    register("ensemble", "gendesign.objectives.image_ensemble:build_ensemble")
+    register("constrained_reward", "gendesign.objectives.constrained_reward:ConstrainedReward")
 
 
 @hookimpl

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from gendesign.core.errors import ConfigError
 from gendesign.core.objective import Objective, Scores
+from gendesign.core.protocols import OnlineReward, conforms
 from gendesign.generators.diffusion.backbone import Conditioning, DiffusionBackbone
 from gendesign.generators.diffusion.lora import adapters_disabled
 from gendesign.generators.diffusion.sampling import SamplerSettings
@@ -94,6 +95,11 @@ class TrainContext:
         scores = self.reward(self.designs(images, cond), grad=grad)
         values = scores.values[:, self.reward_column] * scores.specs[self.reward_column].sign
         return values.to(self.device), scores
+
+    def observe_reward(self, scores: Scores) -> None:
+        """Let an :class:`~gendesign.core.protocols.OnlineReward` (e.g. learned constraint multipliers) learn from a training batch."""
+        if conforms(self.reward, OnlineReward):
+            self.reward.observe(scores)  # type: ignore[attr-defined]
 
     def reference_noise(self, x: Tensor, t: Tensor | int, cond: Conditioning) -> Tensor:
         """``ε_ref(x_t, t, c)`` of the frozen base model, without gradients."""

@@ -38,7 +38,8 @@ def backprop_step(ctx: TrainContext, prompts: list[str], k: int, eta: float = 0.
             kl_terms.append(ctx.kl_penalty(x, t, cond, eps).mean())
         x = ddim_step(backbone, eps, x, t, eta, noise)[0]
     images = backbone.decode(x)
-    rewards, _ = ctx.reward_scores(images, cond, grad=True)
+    rewards, scores = ctx.reward_scores(images, cond, grad=True)
+    ctx.observe_reward(scores.detach())
     finite = torch.isfinite(rewards)
     reward_term = rewards[finite].mean() if bool(finite.any()) else rewards.new_zeros((), requires_grad=True)
     loss = -reward_term

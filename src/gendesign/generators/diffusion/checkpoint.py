@@ -22,6 +22,7 @@ from torch import Tensor
 from gendesign.core.errors import CampaignError, ConfigError, GendesignError
 from gendesign.core.files import file_in
 from gendesign.core.objective import Objective
+from gendesign.core.protocols import OnlineReward, conforms
 from gendesign.generators.diffusion.backbone import DiffusionBackbone
 from gendesign.generators.diffusion.config import FinetuneConfig, RewardSettings
 from gendesign.generators.diffusion.lora import LoraSettings, add_lora, load_lora_state_dict, lora_state_dict, merge_lora
@@ -128,6 +129,7 @@ class CheckpointMixin:
             "config_hash": config_hash(self.config),
             "algorithm": self.algorithm_name,
             "algorithm_state": self.algorithm.state_dict(),
+            "reward_state": self.reward.state_dict() if conforms(self.reward, OnlineReward) else None,  # type: ignore[attr-defined]
             "history": self.history,
             "evaluations": self.evaluations,
         }
@@ -184,6 +186,8 @@ class CheckpointMixin:
         self.bad_evals = int(state["bad_evals"])
         self.stopped_early = bool(state["stopped_early"])
         self.algorithm.load_state_dict(state["algorithm_state"])
+        if state.get("reward_state") is not None and conforms(self.reward, OnlineReward):
+            self.reward.load_state_dict(state["reward_state"])  # type: ignore[attr-defined]
         self.history = list(state["history"])
         self.evaluations = list(state["evaluations"])
 

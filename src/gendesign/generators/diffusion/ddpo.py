@@ -11,21 +11,45 @@ of the clipped importance-sampling objective (DDPO_IS)
 over a random ``timestep_fraction`` of the steps of each trajectory, accumulating gradients over the
 timesteps of a minibatch before each optimiser step. Per-prompt normalisation keeps a buffer of the
 last ``buffer_size`` rewards per prompt and uses the batch statistics until ``min_count`` are seen.
+
+A composite reward (:class:`~gendesign.objectives.constrained_reward.AdvantageMixer`, e.g.
+``constrained_reward``) has each component normalised on its own and the advantages mixed,
+``A = (N - Σ w_i) A_0 + Σ w_i A_i`` (Moskovitz et al. 2023); its multipliers then learn from the batch.
+
+Step rewards (``step_rewards = "clip" | "delta"``): the reward also scores the predicted clean image
+``x̂0 = (x_t - sqrt(1 - ᾱ_t) ε_θ) / sqrt(ᾱ_t)`` at every state of the chain; these values are refined
+(:mod:`gendesign.objectives.step_rewards`: Clip ``min(r - η, 0)`` or Delta ``r_t - r_{t+1}``), summed
+into returns-to-go ``G_t``, standardised over the batch per step and added to the outcome advantage:
+``A_{i,t} = A_i + w g_i z(G_{·,t})_i`` with the G-RA gate ``g_i = 1[r_i >= τ]`` (``step_gate``), so
+the dense terms never lift a sample whose final reward fails. It costs one extra model and reward
+call per step.
+
+χ² regularisation (``chi2_weight = λ > 0``, ORPO; :mod:`gendesign.objectives.chi_squared`): each
+trajectory's log-ratio to the frozen base model is ``Σ_t log π_θ(x_{t'} | x_t) - log π_ref(x_{t'} | x_t)``
+with the per-step Gaussian log-densities averaged over dimensions as everywhere in DDPO (a tempered
+ratio); rewards become ``r - λ (w - 1) / sqrt(χ̂²)`` before normalisation. One extra reference
+model call per step.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any, Literal
 
 import torch
 from pydantic import Field
 from torch import Tensor
 
 from gendesign.core.errors import ConfigError
+from gendesign.core.protocols import conforms
 from gendesign.generators.diffusion.algorithm import AlgorithmOptions, RewardAlgorithm, TrainContext, reward_stats
 from gendesign.generators.diffusion.backbone import Conditioning
-from gendesign.generators.diffusion.sampling import Trajectory, ddim_step, gaussian_log_prob, sample_trajectory
+from gendesign.generators.diffusion.sampling import Trajectory, alpha_bar, ddim_step, gaussian_log_prob, sample_trajectory
+from gendesign.objectives.chi_squared import chi_squared_estimate, chi_squared_penalized
+from gendesign.objectives.constrained_reward import AdvantageMixer
+from gendesign.objectives.step_rewards import StepValues, refine_steps, returns_to_go
 
 
 class DDPOOptions(AlgorithmOptions):
@@ -40,6 +64,12 @@ class DDPOOptions(AlgorithmOptions):
         per_prompt_stat_tracking: normalise per prompt (else over the batch).
         buffer_size: rewards remembered per prompt.
         min_count: rewards needed before a prompt's own statistics are used.
+        step_rewards: refine x̂0 rewards along the chain with ``"clip"`` or ``"delta"`` (``"none"``: outcome only).
+        step_eta: Clip's ``η``.
+        step_weight: ``w``, the weight of the standardised step returns in the advantage.
+        step_gate: G-RA's ``τ``: step terms count only for samples whose final reward is ``>= τ``.
+        chi2_weight: ``λ`` of ORPO's χ² regulariser against the frozen base model (0 disables it).
+        chi2_trim: share of the largest likelihood ratios left out of ``χ̂²``.
     """
 
     clip_range: float = Field(1e-4, gt=0)
@@ -50,6 +80,12 @@ class DDPOOptions(AlgorithmOptions):
     per_prompt_stat_tracking: bool = True
     buffer_size: int = Field(16, ge=1)
     min_count: int = Field(16, ge=1)
+    step_rewards: Literal["none", "clip", "delta"] = "none"
+    step_eta: float = 0.0
+    step_weight: float = Field(1.0, ge=0)
+    step_gate: float | None = None
+    chi2_weight: float = Field(0.0, ge=0)
+    chi2_trim: float = Field(0.01, ge=0, lt=0.5)
 
 
 class PerPromptStatTracker:
@@ -103,6 +139,7 @@ class DDPO(RewardAlgorithm):
         super().__init__(options)
         o = self.options
         self.tracker = PerPromptStatTracker(o.buffer_size, o.min_count)
+        self.component_trackers: list[PerPromptStatTracker] = []
 
     def check(self, ctx: TrainContext) -> None:
         super().check(ctx)
@@ -115,23 +152,84 @@ class DDPO(RewardAlgorithm):
         traj = sample_trajectory(ctx.backbone, cond, ctx.sampler, ctx.generator, ctx.predict)
         with torch.no_grad():
             images = ctx.backbone.decode(traj.final)
-        rewards, _ = ctx.reward_scores(images, cond, grad=False)
+        rewards, scores = ctx.reward_scores(images, cond, grad=False)
         rewards = rewards.cpu()
-        if o.per_prompt_stat_tracking:
-            adv = self.tracker.update(prompts, rewards)
+        metrics_extra: dict[str, float] = {}
+        penalize: Callable[[Tensor], Tensor] = torch.clone
+        if o.chi2_weight > 0:
+            log_ratio = self.trajectory_log_ratio(ctx, traj, cond).cpu()
+            chi2 = chi_squared_estimate(log_ratio, o.chi2_trim)
+            metrics_extra["chi2"] = float(chi2)
+            penalize = partial(chi_squared_penalized, log_ratio=log_ratio, lam=o.chi2_weight, chi2=chi2)
+            rewards = penalize(rewards)
+        if conforms(ctx.reward, AdvantageMixer) and "components" in scores.info:
+            comps = scores.info["components"].cpu().clone()
+            comps[:, 0] = penalize(comps[:, 0])  # the χ² term belongs to the primary objective
+            while len(self.component_trackers) < comps.shape[1]:
+                self.component_trackers.append(PerPromptStatTracker(o.buffer_size, o.min_count))
+            per = torch.stack([self._advantages(prompts, comps[:, k], self.component_trackers[k]) for k in range(comps.shape[1])], dim=1)
+            adv = ctx.reward.mix_advantages(per.to(torch.float64)).to(rewards.dtype)  # type: ignore[attr-defined]
         else:
-            finite = torch.isfinite(rewards)
-            adv = torch.zeros_like(rewards)
-            if bool(finite.any()):
-                adv[finite] = (rewards[finite] - rewards[finite].mean()) / (rewards[finite].std(unbiased=False) + 1e-6)
+            adv = self._advantages(prompts, rewards, self.tracker)
+        ctx.observe_reward(scores)
+        if o.step_rewards != "none":
+            adv, step_metrics = self._step_advantages(ctx, traj, cond, rewards, adv)
+            metrics_extra.update(step_metrics)
         adv = adv.clamp(-o.adv_clip_max, o.adv_clip_max).to(ctx.device)
         stats = self.update(ctx, traj, cond, adv)
         metrics = {k: sum(v) / len(v) for k, v in stats.items() if v}
         metrics.update(reward_stats(rewards))
+        metrics.update(metrics_extra)
         return metrics
 
+    def _advantages(self, prompts: list[str], rewards: Tensor, tracker: PerPromptStatTracker) -> Tensor:
+        """`[B]` normalised advantages of `[B]` rewards (per prompt, or over the batch)."""
+        if self.options.per_prompt_stat_tracking:
+            return tracker.update(prompts, rewards)
+        finite = torch.isfinite(rewards)
+        adv = torch.zeros_like(rewards)
+        if bool(finite.any()):
+            adv[finite] = (rewards[finite] - rewards[finite].mean()) / (rewards[finite].std(unbiased=False) + 1e-6)
+        return adv
+
+    def trajectory_log_ratio(self, ctx: TrainContext, traj: Trajectory, cond: Conditioning) -> Tensor:
+        """`[B]` ``Σ_t log π_θ(x_{t'} | x_t) - log π_ref(x_{t'} | x_t)`` against the frozen base model."""
+        total = torch.zeros_like(traj.log_probs[0])
+        for j, t in enumerate(traj.timesteps):
+            x = traj.latents[j]
+            with torch.no_grad():
+                _, mean, sigma = ddim_step(ctx.backbone, ctx.reference_noise(x, t, cond), x, t, ctx.sampler.eta, None)
+                total += traj.log_probs[j] - gaussian_log_prob(traj.latents[j + 1], mean, sigma)
+        return total
+
+    def step_values(self, ctx: TrainContext, traj: Trajectory, cond: Conditioning) -> Tensor:
+        """`[B, S]` rewards of the predicted clean images ``x̂0`` at the ``S`` states ``x_t`` of the chain."""
+        values = []
+        for j, t in enumerate(traj.timesteps):
+            x = traj.latents[j]
+            with torch.no_grad():
+                eps = ctx.predict(x, t, cond)
+                a = alpha_bar(ctx.backbone, torch.as_tensor(t).long()).to(x)
+                images = ctx.backbone.decode((x - (1 - a).sqrt() * eps) / a.sqrt())
+            r, _ = ctx.reward_scores(images, cond, grad=False)
+            values.append(r.cpu())
+        return torch.stack(values, dim=1)
+
+    def _step_advantages(self, ctx: TrainContext, traj: Trajectory, cond: Conditioning, rewards: Tensor, adv: Tensor) -> tuple[Tensor, dict[str, float]]:
+        """`[B, S]` per-step advantages ``A_i + w g_i z(G_{·,t})_i`` (see the module docstring)."""
+        o = self.options
+        r = self.step_values(ctx, traj, cond).to(torch.float64)
+        finite = torch.isfinite(r)
+        steps = refine_steps(StepValues(torch.where(finite, r, torch.zeros_like(r)), torch.ones_like(finite)), o.step_rewards, o.step_eta)
+        g = returns_to_go(steps)
+        z = (g - g.mean(dim=0)) / (g.std(dim=0, unbiased=False) + 1e-6)
+        outcome = torch.where(torch.isfinite(rewards), rewards, torch.full_like(rewards, -torch.inf)).to(torch.float64)
+        gate = torch.ones_like(outcome) if o.step_gate is None else (outcome >= o.step_gate).to(torch.float64)
+        out = adv.to(torch.float64).unsqueeze(1) + o.step_weight * gate.unsqueeze(1) * z
+        return out.to(adv.dtype), {"step_reward_mean": float(r[finite].mean()) if bool(finite.any()) else 0.0, "step_gate_open": float(gate.mean())}
+
     def update(self, ctx: TrainContext, traj: Trajectory, cond: Conditioning, adv: Tensor) -> dict[str, list[float]]:
-        """The PPO-clip inner epochs on sampled trajectories with advantages ``adv`` `[B]`; returns per-update stats."""
+        """The PPO-clip inner epochs on sampled trajectories with advantages ``adv`` `[B]` (or per step `[B, S]`); returns per-update stats."""
         o = self.options
         b = len(cond.prompts)
         s = len(traj.timesteps)
@@ -151,7 +249,7 @@ class DDPO(RewardAlgorithm):
                     log_prob = gaussian_log_prob(x_next, mean, sigma)
                     old = traj.log_probs[j][mb.to(ctx.device)]
                     ratio = torch.exp(log_prob - old)
-                    a = adv[mb.to(ctx.device)]
+                    a = adv[mb.to(ctx.device)] if adv.ndim == 1 else adv[mb.to(ctx.device), j]
                     unclipped = -a * ratio
                     clipped = -a * ratio.clamp(1 - o.clip_range, 1 + o.clip_range)
                     loss = torch.maximum(unclipped, clipped).mean()
@@ -168,7 +266,13 @@ class DDPO(RewardAlgorithm):
         return stats
 
     def state_dict(self) -> dict[str, Any]:
-        return {"tracker": self.tracker.state_dict()}
+        return {"tracker": self.tracker.state_dict(), "component_trackers": [t.state_dict() for t in self.component_trackers]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.tracker.load_state_dict(state["tracker"])
+        o = self.options
+        self.component_trackers = []
+        for saved in state.get("component_trackers", []):
+            tracker = PerPromptStatTracker(o.buffer_size, o.min_count)
+            tracker.load_state_dict(saved)
+            self.component_trackers.append(tracker)

@@ -32,7 +32,7 @@ from torch import Tensor
 from gendesign.core.errors import ConfigError, ObjectiveError, require
 from gendesign.core.failures import common_error
 from gendesign.core.objective import Objective, resolve_device
-from gendesign.core.protocols import FineTunableDiffusion
+from gendesign.core.protocols import FineTunableDiffusion, OnlineReward, conforms
 from gendesign.generators.diffusion.algorithm import TrainContext
 from gendesign.generators.diffusion.backbone import Conditioning
 from gendesign.generators.diffusion.checkpoint import (
@@ -116,6 +116,8 @@ class FinetuneTrainer(CheckpointMixin):
         kind = self.backbone.kind
         self.reward, column = build_reward(config.reward, plugins, kind=kind, video=config.video, seed=config.run.seed + self.rank)
         self.reward.to(self.accelerator.device)
+        if conforms(self.reward, OnlineReward):
+            self.reward.auto_update = False  # type: ignore[attr-defined]  # training batches update it, held-out evaluation never
         self.tracked: Objective | None = None
         self.tracked_column = 0
         if config.tracked_reward is not None:

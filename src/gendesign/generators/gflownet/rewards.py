@@ -3,6 +3,7 @@
 Three strategies, chosen by name in configs (:data:`REWARD_STRATEGIES`):
 
 * ``"power"`` - :class:`PowerReward`, ``R(x) = u(x)^beta`` for one objective.
+* ``"exponential"`` - :class:`ExponentialReward`, ``log R(x) = beta * u(x)`` for one real-valued score.
 * ``"preference"`` - :class:`PreferenceReward`, preference-conditioned multi-objective GFlowNet:
   each trajectory draws weights ``w ~ Dirichlet(alpha)``, the policy sees their thermometer
   encoding, and ``log R(x | w) = beta * log(sum_k w_k u_k(x))`` (Jain et al. 2023, "Multi-objective
@@ -211,6 +212,39 @@ class PowerReward(RewardStrategy):
         return (self.beta * self._clamp_log(u, valid)).clamp_min(self.min_log_reward)
 
 
+class ExponentialReward(RewardStrategy):
+    """``log R(x) = beta * u(x)`` for one objective, floored at ``min_log_reward``.
+
+    The score itself is the log-reward (a Boltzmann target ``R = exp(beta * u)``), so any real-valued
+    scalar works, including negative ones such as a :class:`~gendesign.objectives.constrained_reward.ConstrainedReward`
+    score or a z-scored ensemble, where :class:`PowerReward` needs ``u >= 0``.
+
+    Args:
+        specs: exactly one objective column.
+        beta: inverse temperature ``beta > 0``.
+        min_log_reward: floor of ``log R`` (and the log-reward of invalid designs).
+    """
+
+    name = "exponential"
+
+    def __init__(self, specs: Sequence[ObjectiveSpec], beta: float = 1.0, min_log_reward: float = -20.0) -> None:
+        super().__init__(specs, min_log_reward)
+        if self.num_objectives != 1:
+            raise ConfigError(
+                f"reward 'exponential' takes one objective but got K={self.num_objectives} ({[s.name for s in self.specs]}); "
+                "scalarise first (e.g. constrained_reward) or use reward='preference'"
+            )
+        if beta <= 0:
+            raise ConfigError(f"reward 'exponential': beta={beta} must be > 0")
+        self.beta = float(beta)
+
+    def log_rewards(self, canonical: Tensor, valid: Tensor, conditions: Tensor | None = None) -> Tensor:
+        u = self._utility(canonical)[:, 0]
+        ok = valid & torch.isfinite(u)
+        logs = (self.beta * torch.where(ok, u, torch.zeros_like(u))).clamp_min(self.min_log_reward)
+        return torch.where(ok, logs, torch.full_like(logs, self.min_log_reward))
+
+
 class PreferenceReward(RewardStrategy):
     """Preference-conditioned scalarisation ``log R(x | w) = beta * log(sum_k w_k u_k(x))``, ``w ~ Dirichlet(alpha)``.
 
@@ -309,6 +343,7 @@ class OrderPreservingReward(RewardStrategy):
 
 REWARD_STRATEGIES: dict[str, type[RewardStrategy]] = {
     "power": PowerReward,
+    "exponential": ExponentialReward,
     "preference": PreferenceReward,
     "order_preserving": OrderPreservingReward,
 }

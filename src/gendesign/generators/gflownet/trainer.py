@@ -44,7 +44,7 @@ class GFlowNetOptions(StrictOptions):
 
     loss: Literal["tb", "db", "subtb"] = "tb"
     subtb_lambda: float = Field(0.9, gt=0, description="SubTB's lambda")
-    reward: Literal["power", "preference", "order_preserving"] = "order_preserving"
+    reward: Literal["power", "exponential", "preference", "order_preserving"] = "order_preserving"
     reward_options: dict[str, Any] = Field(
         default_factory=dict, description="options of the reward strategy (beta, alpha, bins, order, ...)"
     )
