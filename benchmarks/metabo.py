@@ -223,8 +223,8 @@ def markdown(result: dict[str, Any]) -> str:
             lines.append(f"| {f}/{d} | " + " | ".join(f"{a['regret'].get(f'{f}/{d}/{m}/T{T}', float('nan')):.3g}" for m in methods for T in budgets) + " |")
         lines.append("| **mean** | " + " | ".join(f"**{a['mean_regret'][f'{m}/T{T}']:.3g}**" for m in methods for T in budgets) + " |")
         lines.append("| **avg rank** | " + " | ".join(f"{a['average_rank'][f'{m}/T{T}']:.2f}" for m in methods for T in budgets) + " |")
-        lines += ["", "Median strategy wall time per BO step (s): " + ", ".join(f"{m} {s:.3f}" for m, s in a["median_step_seconds"].items()),
-                  f"; metabo runs whose guard fell back to the GP at least once: {a['metabo_runs_with_a_gp_fallback']}/{a['metabo_runs']}.", ""]
+        lines += ["", "Median strategy wall time per BO step (s): " + ", ".join(f"{m} {s:.3f}" for m, s in a["median_step_seconds"].items())
+                  + f"; metabo runs whose guard fell back to the GP at least once: {a['metabo_runs_with_a_gp_fallback']}/{a['metabo_runs']}.", ""]
     if "b" in result:
         lines += ["## (b) Multi-objective: hypervolume / max hypervolume (mean ± sd over seeds)", "", "| problem | evals | " + " | ".join(result["b"]["methods"]) + " |", "|---|---|" + "---|" * len(result["b"]["methods"])]
         for key, per in result["b"]["summary"].items():
