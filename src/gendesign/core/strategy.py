@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -83,6 +83,21 @@ class SearchStrategy(ABC):
     def report(self) -> dict[str, Any]:
         """JSON-able facts the strategy wants in ``summary.json`` under ``"strategy_report"`` (e.g. a model fallback); empty by default."""
         return {}
+
+
+@runtime_checkable
+class PendingAware(Protocol):
+    """A strategy that accounts for designs still being scored when it proposes more.
+
+    Asynchronous and lab campaigns call :meth:`set_pending` before every ``ask`` with the designs
+    submitted but not yet told (in a synchronous campaign nothing is ever pending). A BO strategy
+    conditions its acquisition on them (fantasies, BoTorch's ``X_pending``); MCTS counts virtual
+    visits. A strategy without the method simply never hears of them; the campaign still never
+    submits a pending design twice.
+    """
+
+    def set_pending(self, designs: Sequence[Any]) -> None:
+        """Replace the set of pending designs (canonical designs, in submission order)."""
 
 
 class ProposalMemory:

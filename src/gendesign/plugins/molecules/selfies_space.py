@@ -74,6 +74,8 @@ class SelfiesSpace(DesignSpace):
             warning naming each line's number, value and reason; no valid line is a :class:`ConfigError`.
     """
 
+    report_extensions = ("molecules",)
+
     def __init__(
         self,
         alphabet: Sequence[str] | None = None,

@@ -104,6 +104,8 @@ class SmilesSpace(DesignSpace):
             no valid line is a :class:`ConfigError`.
     """
 
+    report_extensions = ("molecules",)
+
     def __init__(
         self,
         pool: str | None = None,
