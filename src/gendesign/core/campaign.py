@@ -41,7 +41,7 @@ import json
 import math
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -498,8 +498,12 @@ class Campaign:
             for i, (key, design) in enumerate(batch)
         ]
 
-    def _score(self, batch: Sequence[tuple[str, Any]], round_: int) -> tuple[Scores, list[float]]:
-        """Score a batch of ``(key, canonical design)`` chunk by chunk; returns its scores and each design's seconds.
+    def _score(self, batch: Sequence[tuple[str, Any]], round_: int) -> tuple[Scores, list[float], list[Evaluation], set[str]]:
+        """Score a batch of ``(key, canonical design)`` chunk by chunk.
+
+        Returns:
+            its scores, each design's seconds, its ledger rows in batch order, and the keys already
+            written to the ledger's cache.
 
         Each chunk's successful results go into the ledger's cache the moment the executor hands
         them back, so a run killed mid-batch finds them on resume instead of paying for them
@@ -509,24 +513,28 @@ class Campaign:
         """
         parts: list[tuple[int, Scores]] = []
         seconds = [0.0] * len(batch)
+        evs: list[Evaluation] = [None] * len(batch)  # type: ignore[list-item]
+        written: set[str] = set()
         for chunk in self.executor.chunks(self.objective, [d for _, d in batch]):
             n = len(chunk.scores)
             seconds[chunk.start : chunk.start + n] = [chunk.seconds / n] * n
             done = self._evaluations(batch[chunk.start : chunk.start + n], chunk.scores, round_, seconds[chunk.start : chunk.start + n])
+            evs[chunk.start : chunk.start + n] = done
             finished = [ev for ev in done if ev.valid]
             if finished:
                 self.ledger.record(self.fingerprint, finished)
+                written.update(ev.key for ev in finished)
             parts.append((chunk.start, chunk.scores))
         parts.sort(key=lambda part: part[0])
-        return Scores.cat([p for _, p in parts]), seconds
+        return Scores.cat([p for _, p in parts]), seconds, evs, written
 
     def _round(self, asked: Sequence[Any], round_: int, progress: Progress) -> int:
         """Resolve, score and tell one round; returns the number of designs new to this run."""
         resolved, fresh, new = self._admit(asked, round_, progress)
         for start in range(0, len(fresh), self.batch_size):
             batch = fresh[start : start + self.batch_size]
-            scores, seconds = self._score(batch, round_)
-            self._commit(batch, scores, seconds, round_, progress)
+            scores, seconds, evs, written = self._score(batch, round_)
+            self._commit(batch, scores, seconds, round_, progress, evs=evs, written=written)
         self._tell(resolved)
         return new
 
@@ -595,8 +603,21 @@ class Campaign:
             self._advance(progress, len(cached))
         return resolved, fresh, len(rejected) + len(cached) + len(fresh)
 
-    def _commit(self, batch: Sequence[tuple[str, Any]], scores: Scores, seconds: Sequence[float], round_: int, progress: Progress) -> None:
+    def _commit(
+        self,
+        batch: Sequence[tuple[str, Any]],
+        scores: Scores,
+        seconds: Sequence[float],
+        round_: int,
+        progress: Progress,
+        *,
+        evs: list[Evaluation] | None = None,
+        written: Collection[str] = (),
+    ) -> None:
         """Record a scored batch of ``(key, canonical design)`` in the ledger and the run's state.
+
+        ``evs`` are the batch's ledger rows when :meth:`_score` built them already, and ``written``
+        the keys it wrote as their chunks finished (they only join the trajectory now).
 
         Raises:
             CampaignError: the failure policy found a systemic failure; nothing of the batch is recorded.
@@ -605,8 +626,9 @@ class Campaign:
         stop = self._failures.observe(scores)
         if stop is not None:
             raise CampaignError(self._failure_message(stop))
-        evs = self._evaluations(batch, scores, round_, seconds)
-        self.ledger.record(self.fingerprint, evs, run_id=self.run_id, round=round_, resolve=bool(self._in_flight))
+        if evs is None:
+            evs = self._evaluations(batch, scores, round_, seconds)
+        self.ledger.record(self.fingerprint, evs, run_id=self.run_id, round=round_, resolve=bool(self._in_flight), written=written)
         for key, _ in batch:
             self._in_flight.pop(key, None)
         self._remember(evs)

@@ -30,7 +30,7 @@ import json
 import math
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -255,13 +255,22 @@ class Ledger:
         return found
 
     def record(
-        self, fingerprint: str, evaluations: Sequence[Evaluation], *, run_id: str | None = None, round: int | None = None, resolve: bool = False
+        self,
+        fingerprint: str,
+        evaluations: Sequence[Evaluation],
+        *,
+        run_id: str | None = None,
+        round: int | None = None,
+        resolve: bool = False,
+        written: Collection[str] = (),
     ) -> None:
         """Write ``evaluations`` and (with ``run_id``) add them to that run's trajectory, in one commit.
 
         A (fingerprint, key) pair already present keeps its first row: the ledger never holds a
         design twice. With ``resolve``, the same commit removes the designs from ``run_id``'s
         pending designs, so a design is always either pending or recorded, never both or neither.
+        Keys in ``written`` were recorded by an earlier call (a finished chunk of the same batch):
+        they join the trajectory without being inserted again.
         """
         now = time.time()
         rows = [
@@ -281,6 +290,7 @@ class Ledger:
                 e.created or now,
             )
             for e in evaluations
+            if e.key not in written
         ]
         with self.transaction():
             self.conn.executemany(
