@@ -163,7 +163,8 @@ class DifficultyFilter:
 
     def weights(self) -> Tensor:
         """`[P]` candidate weights: 1 for prompts kept at (or never at) a screening, ``explore`` otherwise."""
-        return torch.where(self.last_kept, 1.0, self.settings.explore).to(torch.float64)
+        ones = torch.ones(len(self.pool), dtype=torch.float64)
+        return torch.where(self.last_kept, ones, ones * self.settings.explore)
 
     def step(self, algorithm: RewardAlgorithm, ctx: TrainContext, batch_size: int) -> dict[str, float]:
         """One outer step: screen candidate groups until the batch is full, then ``algorithm.learn`` on it."""
