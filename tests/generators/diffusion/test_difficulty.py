@@ -189,3 +189,15 @@ def test_config_errors_name_the_field_and_the_fix(tmp_path):
         _config(tmp_path, 1, difficulty={"threshold": 0.0, "group_size": 2, "p_lo": 0.8, "p_hi": 0.5})
     with pytest.raises(ConfigError, match="grup_size"):
         _config(tmp_path, 1, difficulty={"grup_size": 2, "threshold": 0.0})
+
+
+def test_the_example_config_builds_a_filtered_ddpo_trainer(tmp_path):
+    from pathlib import Path
+
+    from gendesign.generators.diffusion.config import load_finetune_config
+
+    cfg = load_finetune_config(Path(__file__).parents[3] / "examples" / "finetune_difficulty.toml")
+    cfg.run.output_dir = str(tmp_path / "run")
+    trainer = FinetuneTrainer(cfg, plugins=PLUGINS)
+    assert trainer.algorithm_name == "ddpo" and trainer.difficulty is not None
+    assert trainer.difficulty.pool == cfg.prompts.train and set(trainer.reward.targets) == set(cfg.prompts.train)
