@@ -24,7 +24,7 @@ from gendesign.core.protocols import OnlineReward, conforms
 from gendesign.generators.diffusion.backbone import Conditioning, DiffusionBackbone
 from gendesign.generators.diffusion.difficulty import Rollout
 from gendesign.generators.diffusion.lora import adapters_disabled
-from gendesign.generators.diffusion.sampling import SamplerSettings, ddim_step, ddim_timesteps, initial_noise
+from gendesign.generators.diffusion.sampling import SamplerSettings, sample_trajectory
 from gendesign.objectives.image_rewards import ConditionedImage
 
 
@@ -206,11 +206,8 @@ class RewardAlgorithm(ABC):
         """Sample and score one image per prompt without gradients (the difficulty filter's screening)."""
         with torch.no_grad():
             cond = ctx.encode(prompts)
-            x = initial_noise(ctx.backbone, len(prompts), ctx.sampler.image_size, ctx.generator)
-            for t in ddim_timesteps(ctx.backbone, ctx.sampler.num_steps):
-                noise = torch.randn(x.shape, generator=ctx.generator).to(x) if ctx.sampler.eta > 0 else None
-                x = ddim_step(ctx.backbone, ctx.predict(x, t, cond), x, t, ctx.sampler.eta, noise)[0]
-            rewards, _ = ctx.reward_scores(ctx.backbone.decode(x), cond, grad=False)
+            traj = sample_trajectory(ctx.backbone, cond, ctx.sampler, ctx.generator, ctx.predict)
+            rewards, _ = ctx.reward_scores(ctx.backbone.decode(traj.final), cond, grad=False)
         return PromptRollout(list(prompts), rewards.cpu())
 
     def cat_rollouts(self, parts: list[Any]) -> Any:
