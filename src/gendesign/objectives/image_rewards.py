@@ -35,12 +35,13 @@ class ConditionedImage:
 
     Attributes:
         image: `[3, H, W]` RGB in ``[0, 1]``.
-        condition: `[1, H, W]` or `[H, W]` condition map in ``[0, 1]`` (e.g. an edge map).
+        condition: `[1, H, W]` or `[H, W]` condition map in ``[0, 1]`` (e.g. an edge map), or None
+            for rewards that read only the prompt.
         prompt: the text prompt, when there is one.
     """
 
     image: Tensor
-    condition: Tensor
+    condition: Tensor | None
     prompt: str | None = None
 
 
@@ -196,6 +197,41 @@ class Brightness(ImageReward):
 
     def options(self) -> dict[str, Any]:
         return {"target": self.target}
+
+
+class PromptBrightness(SingleColumnReward):
+    """Closeness of the mean luma to a per-prompt target: ``r(x, q) = -(mean(Y(x)) - target_q)²``.
+
+    A prompt-conditioned reward with prompts of graded difficulty: a target near the base model's
+    luma is easy, one at 0 or 1 is hard. Designs are :class:`ConditionedImage` carrying the prompt
+    (fine-tuning supplies them, since the class sets ``needs_prompt``). Differentiable.
+
+    Args:
+        targets: target mean luma in ``[0, 1]`` per prompt.
+    """
+
+    column = "prompt_brightness"
+    needs_prompt = True
+
+    def __init__(self, targets: dict[str, float]) -> None:
+        bad = {p: t for p, t in targets.items() if not 0.0 <= t <= 1.0}
+        if not targets or bad:
+            raise ConfigError(f"PromptBrightness: targets={bad or targets}; give each prompt a target luma in [0, 1]")
+        self.targets = dict(targets)
+        super().__init__()
+
+    def evaluate(self, designs: Sequence[Any]) -> Tensor:
+        prompts = [d.prompt if isinstance(d, ConditionedImage) else None for d in designs]
+        missing = sorted({str(p) for p in prompts if p not in self.targets})
+        if missing:
+            raise ObjectiveError(f"PromptBrightness has no target for prompts {missing}; add them to options.targets (known: {sorted(self.targets)})")
+        images = stack_images(designs, where="PromptBrightness").to(self.device)
+        target = torch.tensor([self.targets[p] for p in prompts], dtype=images.dtype, device=images.device)  # type: ignore[index]
+        mean = luminance(images).flatten(1).mean(dim=1)
+        return (-((mean - target) ** 2)).unsqueeze(-1)
+
+    def options(self) -> dict[str, Any]:
+        return {"targets": self.targets}
 
 
 class Contrast(ImageReward):

@@ -20,6 +20,7 @@ def register_objectives(register: Any) -> None:
     register("colourfulness", "gendesign.objectives.image_rewards:Colourfulness", aliases=("colorfulness",))
     register("brightness", "gendesign.objectives.image_rewards:Brightness")
     register("contrast", "gendesign.objectives.image_rewards:Contrast")
+    register("prompt_brightness", "gendesign.objectives.image_rewards:PromptBrightness")
     register("sobel_edge_agreement", "gendesign.objectives.image_rewards:SobelEdgeAgreement")
     register("segmental_video_reward", "gendesign.objectives.video_rewards:SegmentalVideoReward")
     register("reward_ensemble", "gendesign.objectives.image_ensemble:RewardEnsemble")

@@ -22,8 +22,9 @@ from gendesign.core.errors import ConfigError
 from gendesign.core.objective import Objective, Scores
 from gendesign.core.protocols import OnlineReward, conforms
 from gendesign.generators.diffusion.backbone import Conditioning, DiffusionBackbone
+from gendesign.generators.diffusion.difficulty import Rollout
 from gendesign.generators.diffusion.lora import adapters_disabled
-from gendesign.generators.diffusion.sampling import SamplerSettings
+from gendesign.generators.diffusion.sampling import SamplerSettings, sample_trajectory
 from gendesign.objectives.image_rewards import ConditionedImage
 
 
@@ -85,8 +86,10 @@ class TrainContext:
         return self.backbone.predict_noise(x, t, cond)
 
     def designs(self, images: Tensor, cond: Conditioning) -> list[Any]:
-        """Reward designs for decoded ``images``: plain tensors, or :class:`ConditionedImage` with a control map."""
+        """Reward designs for decoded ``images``: plain tensors, or :class:`ConditionedImage` with a control map or a prompt."""
         if cond.control is None:
+            if getattr(self.reward, "needs_prompt", False):
+                return [ConditionedImage(img, None, p) for img, p in zip(images, cond.prompts)]
             return list(images)
         return [ConditionedImage(img, c, p) for img, c, p in zip(images, cond.control, cond.prompts)]
 
@@ -199,11 +202,38 @@ class RewardAlgorithm(ABC):
     def step(self, ctx: TrainContext, prompts: list[str]) -> dict[str, float]:
         """One outer iteration on ``prompts``; returns scalar metrics (always ``reward_mean``)."""
 
+    def rollout(self, ctx: TrainContext, prompts: list[str]) -> Rollout:
+        """Sample and score one image per prompt without gradients (the difficulty filter's screening)."""
+        with torch.no_grad():
+            cond = ctx.encode(prompts)
+            traj = sample_trajectory(ctx.backbone, cond, ctx.sampler, ctx.generator, ctx.predict)
+            rewards, _ = ctx.reward_scores(ctx.backbone.decode(traj.final), cond, grad=False)
+        return PromptRollout(list(prompts), rewards.cpu())
+
+    def cat_rollouts(self, parts: list[Any]) -> Any:
+        """One rollout of the kept groups ``parts`` (as returned by :meth:`rollout`, then selected)."""
+        return PromptRollout([p for part in parts for p in part.prompts], torch.cat([part.rewards for part in parts]))
+
+    def learn(self, ctx: TrainContext, rollout: Any) -> dict[str, float]:
+        """One update on the kept groups of a filtered step; by default a fresh :meth:`step` on their prompts."""
+        return self.step(ctx, rollout.prompts)
+
     def state_dict(self) -> dict[str, Any]:
         return {}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         del state
+
+
+@dataclass
+class PromptRollout:
+    """Screened prompts `[N]` with their rewards `[N]` (the default :class:`Rollout`)."""
+
+    prompts: list[str]
+    rewards: Tensor
+
+    def select(self, index: Tensor) -> PromptRollout:
+        return PromptRollout([self.prompts[i] for i in index.tolist()], self.rewards[index])
 
 
 class AlgorithmOptions(BaseModel):

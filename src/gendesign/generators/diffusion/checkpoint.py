@@ -46,7 +46,7 @@ class CheckpointMixin:
 
     It reads the trainer's ``config``, ``output_dir``, ``is_main``, ``rank``, ``accelerator``,
     ``backbone``, ``base_dir``, ``trained``, ``optimizer``, ``generator``, ``algorithm``, ``reward``,
-    ``tracked``, ``ctx`` and its counters.
+    ``tracked``, ``ctx``, ``difficulty`` and its counters.
     """
 
     def trainable_state(self) -> dict[str, Tensor]:
@@ -129,6 +129,7 @@ class CheckpointMixin:
             "config_hash": config_hash(self.config),
             "algorithm": self.algorithm_name,
             "algorithm_state": self.algorithm.state_dict(),
+            "difficulty_state": None if self.difficulty is None else self.difficulty.state_dict(),
             "reward_state": self.reward.state_dict() if conforms(self.reward, OnlineReward) else None,  # type: ignore[attr-defined]
             "history": self.history,
             "evaluations": self.evaluations,
@@ -186,6 +187,8 @@ class CheckpointMixin:
         self.bad_evals = int(state["bad_evals"])
         self.stopped_early = bool(state["stopped_early"])
         self.algorithm.load_state_dict(state["algorithm_state"])
+        if self.difficulty is not None and state.get("difficulty_state") is not None:
+            self.difficulty.load_state_dict(state["difficulty_state"])
         if state.get("reward_state") is not None and conforms(self.reward, OnlineReward):
             self.reward.load_state_dict(state["reward_state"])  # type: ignore[attr-defined]
         self.history = list(state["history"])

@@ -39,6 +39,7 @@ from gendesign.core.errors import ConfigError
 from gendesign.core.registry import format_validation_error
 from gendesign.generators.diffusion.backbone import TinyBackboneConfig
 from gendesign.generators.diffusion.data import DataSettings
+from gendesign.generators.diffusion.difficulty import DifficultySettings
 from gendesign.generators.diffusion.lora import LoraSettings
 from gendesign.generators.diffusion.sampling import SamplerSettings
 
@@ -96,6 +97,7 @@ class TrainingSettings(_Strict):
     max_grad_norm: gradient clipping (0 disables it).
     gradient_checkpointing: checkpoint the UNet calls that carry gradients.
     kl_weight: ``β`` of the ε-space KL penalty to the frozen base model.
+    difficulty: balanced online difficulty filtering of the training prompts (unset: uniform draws).
     """
 
     algorithm: AlgorithmName = "auto"
@@ -108,6 +110,7 @@ class TrainingSettings(_Strict):
     max_grad_norm: float = Field(1.0, ge=0)
     gradient_checkpointing: bool = True
     kl_weight: float = Field(0.0, ge=0)
+    difficulty: DifficultySettings | None = None
 
 
 class RewardSettings(_Strict):
@@ -165,6 +168,16 @@ class FinetuneConfig(_Strict):
     guards: GuardSettings = Field(default_factory=GuardSettings)
     data: DataSettings | None = None
     video: VideoSettings = Field(default_factory=VideoSettings)
+
+    @model_validator(mode="after")
+    def _groups_fit(self) -> FinetuneConfig:
+        d = self.training.difficulty
+        if d is not None and self.run.batch_size % d.group_size:
+            raise ValueError(
+                f"run.batch_size={self.run.batch_size} is not a multiple of training.difficulty.group_size={d.group_size}; "
+                "the batch is stacked from whole prompt groups"
+            )
+        return self
 
 
 def parse_finetune_config(data: dict[str, Any], *, source: str = "config") -> FinetuneConfig:

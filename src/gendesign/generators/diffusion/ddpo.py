@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from functools import partial
 from typing import Any, Literal
 
@@ -43,6 +44,7 @@ from pydantic import Field
 from torch import Tensor
 
 from gendesign.core.errors import ConfigError
+from gendesign.core.objective import Scores
 from gendesign.core.protocols import conforms
 from gendesign.generators.diffusion.algorithm import AlgorithmOptions, RewardAlgorithm, TrainContext, reward_stats
 from gendesign.generators.diffusion.backbone import Conditioning
@@ -147,13 +149,26 @@ class DDPO(RewardAlgorithm):
             raise ConfigError(f"DDPO needs a stochastic sampler for log-probabilities; sampler.eta={ctx.sampler.eta}, use eta > 0 (DDPO uses 1.0)")
 
     def step(self, ctx: TrainContext, prompts: list[str]) -> dict[str, float]:
-        o = self.options
+        return self.learn(ctx, self.rollout(ctx, prompts))
+
+    def rollout(self, ctx: TrainContext, prompts: list[str]) -> DDPORollout:
+        """Sample trajectories for ``prompts`` and score their final images."""
         cond = ctx.encode(prompts)
         traj = sample_trajectory(ctx.backbone, cond, ctx.sampler, ctx.generator, ctx.predict)
         with torch.no_grad():
             images = ctx.backbone.decode(traj.final)
         rewards, scores = ctx.reward_scores(images, cond, grad=False)
-        rewards = rewards.cpu()
+        components = scores.info.get("components") if conforms(ctx.reward, AdvantageMixer) else None
+        return DDPORollout(list(prompts), rewards.cpu(), cond, traj, scores.detach(), None if components is None else components.cpu())
+
+    def cat_rollouts(self, parts: list[Any]) -> DDPORollout:
+        return DDPORollout.cat(parts)
+
+    def learn(self, ctx: TrainContext, rollout: Any) -> dict[str, float]:
+        """Advantages and the PPO-clip update on sampled trajectories (:meth:`step` without the sampling)."""
+        o = self.options
+        prompts, cond, traj, scores = rollout.prompts, rollout.cond, rollout.traj, rollout.scores
+        rewards = rollout.rewards
         metrics_extra: dict[str, float] = {}
         penalize: Callable[[Tensor], Tensor] = torch.clone
         if o.chi2_weight > 0:
@@ -162,8 +177,8 @@ class DDPO(RewardAlgorithm):
             metrics_extra["chi2"] = float(chi2)
             penalize = partial(chi_squared_penalized, log_ratio=log_ratio, lam=o.chi2_weight, chi2=chi2)
             rewards = penalize(rewards)
-        if conforms(ctx.reward, AdvantageMixer) and "components" in scores.info:
-            comps = scores.info["components"].cpu().clone()
+        if rollout.components is not None:
+            comps = rollout.components.clone()
             comps[:, 0] = penalize(comps[:, 0])  # the χ² term belongs to the primary objective
             while len(self.component_trackers) < comps.shape[1]:
                 self.component_trackers.append(PerPromptStatTracker(o.buffer_size, o.min_count))
@@ -276,3 +291,49 @@ class DDPO(RewardAlgorithm):
             tracker = PerPromptStatTracker(o.buffer_size, o.min_count)
             tracker.load_state_dict(saved)
             self.component_trackers.append(tracker)
+
+
+@dataclass
+class DDPORollout:
+    """Sampled trajectories with their scores: the unit DDPO trains on (and the difficulty filter screens).
+
+    Attributes:
+        prompts: the ``B`` prompts.
+        rewards: `[B]` maximise-view rewards of the optimised column.
+        cond: their conditioning.
+        traj: the sampled chains (`[S + 1, B, ...]` latents, `[S, B]` log-probabilities).
+        scores: the reward's full :class:`Scores` (for online rewards).
+        components: `[B, N]` component rewards of an :class:`AdvantageMixer` reward, or None.
+    """
+
+    prompts: list[str]
+    rewards: Tensor
+    cond: Conditioning
+    traj: Trajectory
+    scores: Scores
+    components: Tensor | None = None
+
+    def select(self, index: Tensor) -> DDPORollout:
+        dev = index.to(self.traj.latents.device)
+        traj = Trajectory(self.traj.latents[:, dev], self.traj.log_probs[:, dev], self.traj.timesteps)
+        comps = None if self.components is None else self.components[index]
+        return DDPORollout([self.prompts[i] for i in index.tolist()], self.rewards[index], self.cond.select(index), traj, self.scores.select(index), comps)
+
+    @staticmethod
+    def cat(parts: list[DDPORollout]) -> DDPORollout:
+        first = parts[0]
+        cond = {
+            f.name: (
+                [p for part in parts for p in getattr(part.cond, f.name)]
+                if f.name == "prompts"
+                else torch.cat([getattr(part.cond, f.name) for part in parts])
+                if isinstance(getattr(first.cond, f.name), Tensor)
+                else getattr(first.cond, f.name)
+            )
+            for f in fields(first.cond)
+        }
+        traj = Trajectory(torch.cat([p.traj.latents for p in parts], dim=1), torch.cat([p.traj.log_probs for p in parts], dim=1), first.traj.timesteps)
+        comps = None if first.components is None else torch.cat([p.components for p in parts])  # type: ignore[misc]
+        return DDPORollout(
+            [q for p in parts for q in p.prompts], torch.cat([p.rewards for p in parts]), Conditioning(**cond), traj, Scores.cat([p.scores for p in parts]), comps
+        )

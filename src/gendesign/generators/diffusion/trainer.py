@@ -46,6 +46,7 @@ from gendesign.generators.diffusion.checkpoint import (
 )
 from gendesign.generators.diffusion.config import FinetuneConfig
 from gendesign.generators.diffusion.data import load_training_data
+from gendesign.generators.diffusion.difficulty import DifficultyFilter
 from gendesign.generators.diffusion.media import save_gif, save_grid
 from gendesign.generators.diffusion.sampling import SamplerSettings, ddim_step, ddim_timesteps, initial_noise
 from gendesign.generators.diffusion.setup import (
@@ -156,6 +157,11 @@ class FinetuneTrainer(CheckpointMixin):
         if config.training.kl_weight > 0 and not config.training.use_lora:
             self.ctx.snapshot_reference()
         self.algorithm.check(self.ctx)
+        self.difficulty: DifficultyFilter | None = None
+        if config.training.difficulty is not None:
+            if self.algorithm.needs_data:
+                raise ConfigError(f"training.difficulty filters prompts; algorithm {self.algorithm_name!r} edits training data; use ddpo, draft or alignprop")
+            self.difficulty = DifficultyFilter(config.training.difficulty, config.prompts.train)
         self.history: list[dict[str, Any]] = []
         self.evaluations: list[dict[str, Any]] = []
         self.step = 0
@@ -182,9 +188,11 @@ class FinetuneTrainer(CheckpointMixin):
         if self.step == 0 and not self.evaluations:
             self._evaluate_and_guard()
         while self.step < cfg.steps and not self.stopped_early:
-            prompts = self._draw_prompts()
             start = time.perf_counter()
-            metrics = self.algorithm.step(self.ctx, prompts)
+            if self.difficulty is not None:
+                metrics = self.difficulty.step(self.algorithm, self.ctx, cfg.batch_size)
+            else:
+                metrics = self.algorithm.step(self.ctx, self._draw_prompts())
             self.elapsed += time.perf_counter() - start
             self.step += 1
             self.ctx.step_index = self.step
