@@ -17,6 +17,7 @@ from gendesign.api.parts import _build
 from gendesign.core.campaign import Campaign, CampaignResult
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError
+from gendesign.core.evaluate import HeldOut
 from gendesign.core.executor import Executor, make_executor
 from gendesign.core.generator import generator_context
 from gendesign.core.objective import Direction, FunctionObjective, Objective, make_specs
@@ -97,6 +98,7 @@ def optimize(
     workers: int = 2,
     space_options: dict[str, Any] | None = None,
     force: bool = False,
+    evaluate: Sequence[Objective | HeldOut] = (),
     **strategy_options: Any,
 ) -> OptimizationResult:
     """Optimise ``objective`` over ``space`` with ``strategy``; returns the Pareto set, the best designs and the history.
@@ -131,6 +133,9 @@ def optimize(
         workers: worker processes for ``executor="process"``.
         space_options: options for a space given by name.
         force: break the lock another process holds on ``run_dir`` (only after checking it is dead).
+        evaluate: held-out evaluation objectives, never shown to the strategy: objectives (scored on
+            the final Pareto set) or :class:`~gendesign.core.evaluate.HeldOut` with ``when="batch"``
+            to score every batch; reported as ``eval:<column>`` (see ``docs/campaigns.md``).
         **strategy_options: the strategy's options (e.g. ``population_size=64``).
 
     Returns:
@@ -176,6 +181,7 @@ def optimize(
         strategy_name=strategy_name,
         executor=runner,
         force=force,
+        evaluate=evaluate,
     )
     try:
         return campaign.run()

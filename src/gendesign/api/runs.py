@@ -96,6 +96,7 @@ def _campaign(config: CampaignConfig, parts: Parts, run_dir: Path, lock: RunDirL
         executor=make_executor(s.executor, s.workers, s.chunk_size),
         metadata={"config": config.model_dump(mode="json", exclude_none=True)},
         lock=lock,
+        evaluate=parts.evaluate,
     )
 
 

@@ -19,6 +19,11 @@ Example::
     [strategy]
     name = "evolution"
     options = { population_size = 64 }
+
+    [[evaluate]]         # optional held-out oracles: reported as eval:<column>, never guide
+    name = "ehrlich"
+    options = { num_states = 32, length = 32, num_motifs = 2, motif_length = 4, seed = 1 }
+    when = "final"       # final (the final Pareto set) | batch (every scored batch)
 """
 
 from __future__ import annotations
@@ -59,6 +64,16 @@ class ObjectivePart(Part):
     transforms: dict[str, dict[str, Any] | list[dict[str, Any]]] | None = None
 
 
+class EvaluatePart(ObjectivePart):
+    """A held-out evaluation objective (:mod:`gendesign.core.evaluate`): an objective table plus ``when``.
+
+    Attributes:
+        when: ``"final"`` scores the final Pareto set; ``"batch"`` scores every scored batch.
+    """
+
+    when: Literal["final", "batch"] = "final"
+
+
 class CampaignSettings(StrictOptions):
     budget: int = Field(1000, gt=0, le=10**12, description="unique designs to evaluate")
     batch_size: int = Field(64, gt=0, le=10**7)
@@ -81,7 +96,7 @@ class CampaignSettings(StrictOptions):
 
 
 class CampaignConfig(BaseModel):
-    """The whole campaign: ``[campaign]``, ``[space]``, ``[[objectives]]``, ``[strategy]``."""
+    """The whole campaign: ``[campaign]``, ``[space]``, ``[[objectives]]``, ``[strategy]`` and optional ``[[evaluate]]``."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -89,6 +104,7 @@ class CampaignConfig(BaseModel):
     space: Part | None = None
     objectives: list[ObjectivePart] = Field(min_length=1)
     strategy: Part = Field(default_factory=lambda: Part(name="evolution"))
+    evaluate: list[EvaluatePart] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
