@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -96,8 +97,9 @@ def bare_loop(objective: FunctionObjective, designs: list[str], batch: int) -> t
     return time.perf_counter() - start, time.process_time() - cpu
 
 
-def campaign_run(objective: FunctionObjective, space: SequenceSpace, designs: list[str], batch: int, on_disk: bool) -> dict[str, float]:
-    """One campaign; ``wall`` is the ask/tell loop (the run's counters), ``total`` adds the final outputs and history."""
+def campaign_run(objective: FunctionObjective, space: SequenceSpace, designs: list[str], batch: int, on_disk: bool, report: bool = False) -> dict[str, float]:
+    """One campaign; ``wall`` is the ask/tell loop (the run's counters), ``total`` adds the final outputs and history;
+    with ``report`` (on disk only), ``report`` is the wall time of ``gendesign report`` (tables, summary and plots) on the finished run."""
     Replay.designs = designs
     strategy = Replay(space, objective.specs)
     with tempfile.TemporaryDirectory() as tmp:
@@ -108,7 +110,22 @@ def campaign_run(objective: FunctionObjective, space: SequenceSpace, designs: li
         total, cpu_total = time.perf_counter() - start, time.process_time() - cpu
         c = campaign.counters
         campaign.close()
-    return {"wall": c.wall_seconds, "total": total, "cpu_total": cpu_total, "objective": c.objective_seconds, "strategy": strategy.seconds, "evaluations": c.evaluations}
+        report_seconds = math.nan
+        if report and run_dir is not None:
+            from gendesign.api import report_run
+
+            start = time.perf_counter()
+            report_run(run_dir, plots=True)
+            report_seconds = time.perf_counter() - start
+    return {
+        "wall": c.wall_seconds,
+        "total": total,
+        "cpu_total": cpu_total,
+        "objective": c.objective_seconds,
+        "strategy": strategy.seconds,
+        "evaluations": c.evaluations,
+        "report": report_seconds,
+    }
 
 
 def main() -> None:
@@ -118,12 +135,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--objectives", type=int, nargs="+", default=[1, 2], choices=[1, 2, 3], help="K values to run")
     parser.add_argument("--tag", default="", help="suffix of the result files")
+    parser.add_argument("--report", action="store_true", help="also time `gendesign report` (with plots) on each on-disk run")
+    parser.add_argument("--ledgers", nargs="+", default=["memory", "file"], choices=["memory", "file"], help="ledger variants to run")
     args = parser.parse_args()
     torch.set_num_threads(1)
     space = SequenceSpace(ALPHABET, length=12)
     rows = []
     for k in args.objectives:
-        for on_disk in (False, True):
+        for on_disk in [kind == "file" for kind in args.ledgers]:
             runs, bares, bare_cpus = [], [], []
             for r in range(args.repeats):
                 designs = unique_designs(space, args.designs, seed=100 * k + r)
@@ -131,7 +150,7 @@ def main() -> None:
                 bare_wall, bare_cpu = bare_loop(objective, designs, args.batch)
                 bares.append(bare_wall)
                 bare_cpus.append(bare_cpu)
-                runs.append(campaign_run(objective, space, designs, args.batch, on_disk))
+                runs.append(campaign_run(objective, space, designs, args.batch, on_disk, args.report))
             n = runs[0]["evaluations"]
             overhead = [(x["wall"] - x["objective"] - x["strategy"]) / x["evaluations"] * 1e3 for x in runs]
             row = {
@@ -151,10 +170,13 @@ def main() -> None:
                 "with_final_outputs_ms_per_design": statistics.median((x["total"] - x["objective"] - x["strategy"]) / n * 1e3 for x in runs),
             }
             row["campaign_over_bare_ratio"] = row["campaign_wall_ms_per_design"] / row["bare_loop_ms_per_design"]
+            if on_disk and args.report:
+                row["report_seconds"] = statistics.median(x["report"] for x in runs)
             rows.append(row)
             print(
                 f"K={k} {row['ledger']:<26} bare {row['bare_loop_ms_per_design']:.4f} ms/design  campaign {row['campaign_wall_ms_per_design']:.4f}  "
                 f"engine overhead {row['engine_overhead_ms_per_design']:.4f} ms/design  (x{row['campaign_over_bare_ratio']:.1f} of bare)"
+                + (f"  report {row['report_seconds']:.1f} s" if "report_seconds" in row else "")
             )
     meta = {
         "benchmark": "engine_overhead",

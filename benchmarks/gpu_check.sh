@@ -17,7 +17,8 @@
 #   command: bash benchmarks/gpu_check.sh
 # Wheels used (the image has torch, botorch, lightning, scikit-learn, peft, transformers, ...):
 # pydantic, pydantic_core, annotated_types, typing_inspection, typing_extensions, rdkit, modlamp,
-# skops, prettytable, wcwidth, selfies, diffusers, importlib_metadata (versions as in .venv here).
+# skops, prettytable, wcwidth, selfies, diffusers, importlib_metadata, moocore, cffi, pycparser,
+# platformdirs, pytorch_holo, pooch (versions as in .venv here; holo only for the Ehrlich reference).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/gpu_check_out}
@@ -38,30 +39,29 @@ job() {  # job NAME CMD... : run in the background, log to $LOGS/NAME.log, recor
     ( start=$(date +%s); timeout "$JOB_LIMIT" "$@" >"$LOGS/$name.log" 2>&1; rc=$?; echo "$name rc=$rc wall=$(( $(date +%s) - start ))s" >>"$LOGS/jobs.txt" ) &
 }
 
-job gpu_tests $PY -m pytest -m gpu -q -p no:cacheprovider tests
-job suite $PY -m pytest -q -n 4 -p no:cacheprovider tests
-job mcts_cuda $PY benchmarks/peptide_mcts.py --budgets 500 2000 --seeds 0 1 2 --device cuda --tag _h200_cuda
-job mcts_cpu $PY benchmarks/peptide_mcts.py --budgets 500 2000 --seeds 0 1 2 --tag _h200_host_cpu
-job ehrlich $PY benchmarks/ehrlich.py
-job op_tb $PY benchmarks/gflownet_op_branin_currin.py --warm-start 1024 --seeds 0 --trajectories 32512 --checkpoints 2 --tag _h200_host_cpu
-job overhead $PY benchmarks/engine_overhead.py --designs 20480 --batch 256 --repeats 3
-# The shipped SELFIES MDLM (src/gendesign/plugins/molecules/models/selfies_mdlm_small) trained to
-# completion on the GPU: examples/mdlm_selfies_small.toml with accelerator = "gpu".
-selfies_model() {
-    sed 's/^max_minutes = 10$/max_minutes = 6/; /^\[training\]$/a accelerator = "gpu"' examples/mdlm_selfies_small.toml >/tmp/selfies_gpu.toml
-    $PY -m gendesign.cli train /tmp/selfies_gpu.toml || return 1
-    $PY -m gendesign.cli sample /tmp/selfies_gpu.toml --device cuda || return 1
-    mkdir -p "$OUT/selfies_mdlm_small"
-    cp runs/selfies_mdlm_small/config.json runs/selfies_mdlm_small/model.safetensors "$OUT/selfies_mdlm_small/"
-    $PY benchmarks/selfies_model_metrics.py runs/selfies_mdlm_small/samples.smi | tee "$OUT/selfies_mdlm_small/metrics.txt"
-}
-export -f selfies_model; export PY OUT
-job selfies_model bash -c selfies_model
-if [ -n "${BASELINE:-}" ] && [ -d "$BASELINE/src" ]; then
+# SET chooses the jobs of one device call (the 15-minute budget fits two short calls, not one long one):
+#   A: gpu tests, the suite, and the CPU benchmarks of the scale and Ehrlich issues;
+#   B: the GPU training and heavy benchmarks of the meta-BO and molecule issues.
+SET=${SET:-A}
+if [ "$SET" = A ]; then
+    job gpu_tests $PY -m pytest -m gpu -q -p no:cacheprovider tests
+    job suite $PY -m pytest -q -n 3 -p no:cacheprovider tests
+    # Issue 17: 30 seeds per setting on our Ehrlich and on pytorch-holo's (wheel in .whl).
+    job ehrlich_ours $PY benchmarks/ehrlich.py --seeds 30 --workers 5 --tasks L32 --starts warm cold --out ehrlich
+    job ehrlich_holo $PY benchmarks/ehrlich.py --reference holo --seeds 30 --workers 4 --tasks L32 --starts warm cold --out ehrlich_holo
+    # Issue 15: engine overhead at 10^4, 10^5, 10^6 evaluations (K = 1, 3), report time on the 10^6 ledger,
+    # Pareto maths against moocore, executor throughput.
+    job overhead_1e4 $PY benchmarks/engine_overhead.py --designs 10000 --objectives 1 3 --repeats 3 --tag _1e4_h200
+    job overhead_1e5 $PY benchmarks/engine_overhead.py --designs 100000 --objectives 1 3 --repeats 1 --ledgers file --report --tag _1e5_h200
+    job overhead_1e6_k1 $PY benchmarks/engine_overhead.py --designs 1000000 --objectives 1 --repeats 1 --ledgers file --report --tag _1e6_k1_h200
+    job overhead_1e6_k3 $PY benchmarks/engine_overhead.py --designs 1000000 --objectives 3 --repeats 1 --ledgers file --report --tag _1e6_k3_h200
+    job pareto $PY benchmarks/pareto_maths.py --sizes 100 1000 10000 --objectives 2 3 4 --budget 0.2 --tag _h200
+    job throughput $PY benchmarks/scale_throughput.py --designs 40 --workers 4 --lognormal-designs 128 --tag _h200
+fi
+if [ "$SET" = A ] && [ -n "${BASELINE:-}" ] && [ -d "$BASELINE/src" ]; then
+    # Shared code changed (campaign loop, evolution, columns): the peptide MCTS figures on this code and on BASELINE.
+    job mcts_cpu $PY benchmarks/peptide_mcts.py --budgets 500 2000 --seeds 0 1 2 --tag _h200_host_cpu
     job base_mcts env PYTHONPATH="$BASELINE/src:/tmp/site" $PY "$BASELINE/benchmarks/peptide_mcts.py" --budgets 500 2000 --seeds 0 1 2 --tag _h200_host_cpu
-    job base_ehrlich env PYTHONPATH="$BASELINE/src:/tmp/site" $PY "$BASELINE/benchmarks/ehrlich.py"
-    job base_op_tb env PYTHONPATH="$BASELINE/src:/tmp/site" $PY "$BASELINE/benchmarks/gflownet_op_branin_currin.py" --warm-start 1024 --seeds 0 --trajectories 32512 --checkpoints 2 --tag _h200_host_cpu
-    job base_overhead env PYTHONPATH="$BASELINE/src:/tmp/site" $PY "$BASELINE/benchmarks/engine_overhead.py" --designs 20480 --batch 256 --repeats 3
 fi
 wait
 cat "$LOGS/jobs.txt"

@@ -13,7 +13,10 @@ Writes ``benchmarks/results/pareto_maths.json`` and ``.md``.
 
 Usage::
 
-    python benchmarks/pareto_maths.py [--sizes 100 1000 10000] [--objectives 2 3 4] [--budget 0.3]
+    python benchmarks/pareto_maths.py [--sizes 100 1000 10000] [--objectives 2 3 4] [--budget 0.3] [--tag SUFFIX]
+
+"ours" is :mod:`gendesign.core.pareto` with its default backend (moocore when installed); run with
+``GENDESIGN_PARETO_BACKEND=python`` to time the sweeps written here instead.
 """
 
 from __future__ import annotations
@@ -106,6 +109,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 300, 1000, 3000, 10_000])
     parser.add_argument("--objectives", type=int, nargs="+", default=[2, 3, 4])
     parser.add_argument("--budget", type=float, default=0.3, help="seconds of repeated calls per timing")
+    parser.add_argument("--tag", default="", help="suffix of the result files")
     args = parser.parse_args()
     torch.set_num_threads(1)
     try:
@@ -160,7 +164,8 @@ def main() -> None:
         + " ".join(f"--{k} {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in vars(args).items()),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "pareto_maths.json").write_text(json.dumps({**meta, "rows": rows}, indent=2))
+    meta["backend"] = os.environ.get("GENDESIGN_PARETO_BACKEND", "auto")
+    (RESULTS / f"pareto_maths{args.tag}.json").write_text(json.dumps({**meta, "rows": rows}, indent=2))
     fmt = lambda v, spec: format(v, spec) if v is not None else "-"  # noqa: E731
     lines = [
         "# Pareto maths: sweeps vs the reference implementation vs moocore",
@@ -180,7 +185,7 @@ def main() -> None:
             f"{fmt(r.get('ours_over_moocore'), '.1f')} | {fmt(r.get('reference_ms'), '.1f')} | {fmt(r.get('reference_over_ours'), '.0f')} |"
         )
     lines += ["", f"Command: `{meta['command']}`", ""]
-    (RESULTS / "pareto_maths.md").write_text("\n".join(lines))
+    (RESULTS / f"pareto_maths{args.tag}.md").write_text("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -164,6 +164,71 @@ def validate_command(config: str) -> None:
     click.echo(f"{config}: OK")
 
 
+@cli.command(name="ask")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("-n", "n", type=int, required=True, help="Designs to propose.")
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Plate file (CSV) to write.")
+@click.option("--config", type=click.Path(dir_okay=False, exists=True), help="Campaign file; needed only to start a new run in RUN_DIR.")
+@click.option("--plate", help="Name recorded with these designs (default: plate-<round>).")
+@click.option("--force", is_flag=True, help="Break the run directory's lock held by another process; only after checking that process is dead.")
+def ask_command(run_dir: str, n: int, out: str, config: str | None, plate: str | None, force: bool) -> None:
+    """Propose N designs of the lab run in RUN_DIR and write them to a plate file; they stay pending until `gendesign tell`."""
+    from gendesign.api import ask_run
+
+    proposed = ask_run(run_dir, n, out, config=config, plate=plate, force=force)
+    extra = f" ({proposed.cached} already measured designs were proposed and reused)" if proposed.cached else ""
+    click.echo(f"{len(proposed.designs)} designs of {proposed.name} written to {out}{extra}")
+
+
+@cli.command(name="tell")
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.argument("results", type=click.Path(dir_okay=False, exists=True))
+@click.option("--force", is_flag=True, help="Break the run directory's lock held by another process; only after checking that process is dead.")
+def tell_command(run_dir: str, results: str, force: bool) -> None:
+    """Import the measured values in RESULTS (a filled plate file; partial plates welcome) into the lab run in RUN_DIR."""
+    from gendesign.api import tell_run
+
+    report = tell_run(run_dir, results, force=force)
+    click.echo(
+        f"imported {report.recorded} designs ({report.failed} failed), {report.already} already imported, "
+        f"{report.still_pending} left blank; {report.pending_left} pending in the run"
+    )
+
+
+@cli.command(name="status")
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status_command(run_dir: str, as_json: bool) -> None:
+    """Where the run in RUN_DIR stands: designs scored, failed and pending (by plate), budget and stop reason."""
+    from gendesign.api import run_status
+
+    status = run_status(run_dir)
+    if as_json:
+        click.echo(json.dumps(status, indent=2))
+        return
+    click.echo(f"run {status['run_id']} ({status['mode']} mode): {status['evaluations']} of {status['budget']} designs scored, {status['failed']} failed")
+    click.echo(f"  pending: {status['pending']}" + "".join(f"\n    {batch}: {count}" for batch, count in status["pending_by_batch"].items()))
+    click.echo(f"  rounds: {status['rounds']}; stopped: {status['stop_reason'] or 'no'}")
+
+
+@cli.command(name="train")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False))
+def train_command(config: str) -> None:
+    """Train the generator that CONFIG's top-level `generator` key names (default: mdlm)."""
+    from gendesign.core.config import read_toml
+    from gendesign.core.errors import ConfigError, UnknownNameError
+    from gendesign.core.protocols import Trainable, require_protocol
+
+    plugins = get_plugins()
+    name = read_toml(config, what="train config").get("generator", "mdlm")
+    try:
+        factory = plugins.generators.get(str(name)).factory
+    except UnknownNameError as exc:
+        raise ConfigError(f"{config}: generator = {name!r}: {exc}") from None
+    trainable = require_protocol(factory, Trainable, what=f"generator {name!r}", needed_by="gendesign train")
+    click.echo(trainable.train_from_config(config, plugins=plugins), err=True)
+
+
 def _add_plugin_commands() -> None:
     get_plugins().call_each("register_commands", lambda plugin: {"cli": cli})
 

@@ -274,7 +274,7 @@ def test_optimize_plain_callable_infers_k_and_accepts_token_ids():
 
 
 def test_optimize_rejects_bad_arguments():
-    with pytest.raises(ConfigError, match="'inline' or 'process'"):
+    with pytest.raises(ConfigError, match=r"executor: name = 'threads': unknown executor 'threads'\. Available: inline, process, ray"):
         optimize(bit_scores, BITS, Uniform, budget=4, executor="threads", directions=["max", "max"], progress=False)
     with pytest.raises(ConfigError, match="budget"):
         optimize(lambda xs: [0.0] * len(xs), BITS, Uniform, budget=0, directions="max", progress=False)

@@ -200,11 +200,14 @@ def test_column_overrides_and_transforms_from_config(tmp_path, system):
         '[[objectives]]\nname = "ones"\ntransforms = { ones = { kind = "ramp", low = 0, high = 4 } }\n',
     )
     parts = build_parts(load_config(_write(tmp_path, text)), plugins=system)
-    ones, zeros = parts.objective.specs
+    ones, ones_raw, zeros = parts.objective.specs
     assert (ones.direction, ones.bounds) == ("max", (0.0, 1.0))
+    assert (ones_raw.name, ones_raw.kind) == ("ones_raw", "auxiliary")
     assert (zeros.kind, zeros.threshold) == ("constraint", 3.0)
+    assert [s.name for s in parts.strategy.specs] == ["ones", "zeros"]
     scores = parts.objective(["011000", "111110"])
     assert scores.values[:, 0].tolist() == [0.5, 1.0]
+    assert scores.values[:, 1].tolist() == [2.0, 5.0]
     assert scores.feasible().tolist() == [False, True]
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from gendesign.api.parts import build_executor
 from gendesign.core.errors import ConfigError
-from gendesign.core.executor import InlineExecutor, make_executor
+from gendesign.core.executor import InlineExecutor, ProcessPoolExecutor
 from gendesign.core.objective import FunctionObjective
+from gendesign.core.plugins import PluginSystem
 
 
 def test_inline_chunks_partition_the_batch_in_calls_of_chunk_size():
@@ -27,4 +29,28 @@ def test_inline_chunks_partition_the_batch_in_calls_of_chunk_size():
 
 def test_chunk_size_must_be_positive():
     with pytest.raises(ConfigError, match="chunk_size=0; use 1 or more"):
-        make_executor("inline", chunk_size=0)
+        build_executor("inline", chunk_size=0, plugins=PluginSystem(entry_points=False))
+
+
+def test_executors_come_from_the_registry_with_their_options_checked():
+    plugins = PluginSystem(entry_points=False)
+    assert {"inline", "process", "ray"} <= {e.name for e in plugins.executors}
+    assert isinstance(build_executor("inline", chunk_size=4, plugins=plugins), InlineExecutor)
+    with pytest.raises(ConfigError, match=r"unknown executor 'threads'. Available: inline, process, ray"):
+        build_executor("threads", plugins=plugins)
+    with pytest.raises(ConfigError, match="adress"):
+        build_executor("process", {"adress": "x"}, plugins=plugins)
+    pool = build_executor("process", workers=1, plugins=plugins)
+    try:
+        assert isinstance(pool, ProcessPoolExecutor) and pool.workers == 1
+    finally:
+        pool.close()
+
+
+def test_submit_and_wait_hand_back_each_submission():
+    obj = FunctionObjective(lambda xs: [x + 1 for x in xs], names="f")
+    executor = InlineExecutor()
+    futures = [executor.submit(obj, [i, i + 10]) for i in range(3)]
+    done = executor.wait(futures)
+    assert done == set(futures)
+    assert [f.result().values.squeeze(-1).tolist() for f in futures] == [[1, 11], [2, 12], [3, 13]]

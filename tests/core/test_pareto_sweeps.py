@@ -26,6 +26,15 @@ from gendesign.core.pareto_reference import (
 REL = 1e-12
 
 
+@pytest.fixture(autouse=True, params=["python", "moocore"])
+def backend(request, monkeypatch):
+    """Every check runs on the kernels written here and on moocore (when installed)."""
+    if request.param == "moocore":
+        pytest.importorskip("moocore")
+    monkeypatch.setenv("GENDESIGN_PARETO_BACKEND", request.param)
+    return request.param
+
+
 def _front_like(n: int, k: int, seed: int, *, ties: bool, duplicates: bool, nan: bool) -> torch.Tensor:
     """Points on the positive unit sphere scaled into [0.5, 1] (many on the front), some of them
     snapped to a shared value in column 0, copied, or set to NaN; a tenth lie below the reference 0.1."""

@@ -11,7 +11,7 @@ import click
 import pytest
 
 from gendesign.core import hookspecs
-from gendesign.core.errors import PluginError, UnknownNameError
+from gendesign.core.errors import ConfigError, PluginError, UnknownNameError
 from gendesign.core.plugins import BUILTIN_PLUGINS, PluginSystem
 from gendesign.core.registry import Registry
 
@@ -24,6 +24,7 @@ from gendesign import hookimpl
 from gendesign.core.designs import DesignSpace
 from gendesign.core.generator import Generator
 from gendesign.core.objective import FunctionObjective
+from gendesign.core.executor import InlineExecutor
 from gendesign.core.strategy import SearchStrategy
 
 
@@ -80,6 +81,20 @@ def register_objectives(register):
 @hookimpl
 def register_search_strategies(register):
     register("first_NAME", First)
+
+
+class Reversed(InlineExecutor):
+    """Scores each batch in reverse order, then puts it back."""
+
+    def __init__(self, workers=1, flip=True):
+        super().__init__()
+        self.workers = workers
+        self.flip = flip
+
+
+@hookimpl
+def register_executors(register):
+    register("reversed_NAME", Reversed)
 
 
 @hookimpl
@@ -169,6 +184,18 @@ def test_hook_register_search_strategies(tmp_path, monkeypatch, clean_env):
     obj = system.objectives.build(f"heads_{name}", {})
     strategy = system.strategies.build(f"first_{name}", {}, space=space, specs=obj.specs, seed=1, device="cpu")
     assert strategy.ask(2) == [(1, 1, 0), (1, 1, 0)] and strategy.seed == 1
+
+
+def test_hook_register_executors(tmp_path, monkeypatch, clean_env):
+    from gendesign.api.parts import build_executor
+
+    name = _module(tmp_path, monkeypatch, PARTS)
+    system = _system(name)
+    executor = build_executor(f"reversed_{name}", {"flip": False}, workers=3, plugins=system)
+    assert type(executor).__name__ == "Reversed" and executor.workers == 3 and executor.flip is False
+    with pytest.raises(ConfigError, match="flop"):
+        build_executor(f"reversed_{name}", {"flop": True}, plugins=system)
+    assert {"inline", "process", "ray"} <= {e.name for e in system.executors}, "built-ins register through the same hook"
 
 
 def test_hook_register_commands(tmp_path, monkeypatch, clean_env):

@@ -188,3 +188,61 @@ def test_integer_token_designs_and_default_space() -> None:
 def test_bad_configuration(kwargs: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         Ehrlich(**kwargs)
+
+
+# Expected values below were produced by pytorch-holo 0.0.5 (holo.test_functions.closed_form.Ehrlich,
+# torch 2.13) with the same arguments; benchmarks/ehrlich_semantics.py repeats the comparison on 58 instances.
+HOLO_SEED0 = {
+    "motifs": ["KRNe", "OVcN"],
+    "spacings": [[1, 3, 9], [1, 3, 10]],
+    "initial": "LBNQaTMJBbAYCUNTMJMJAbAdFKRJLGFA",
+    "optimal": "KRRRNNNNNNNNNeOVVVccccccccccNNNN",
+    "allowed_row0": [0, *range(8, 32)],
+    "values": {
+        "LBNQaTMJBbAYCUNTMJMJAbAdFKRJLGFA": 0.0625,
+        "KRRRNNNNNNNNNeOVVVccccccccccNNNN": 1.0,
+        "NLBbAXddCFMJEGKRdCFEUPNTHBbANLTH": 0.125,
+        "RRRRNNNNNNNNNeOVVVccccccccccNNNN": 0.75,
+        "DOPdGWQJIEHebQeQHMPRVHQbMNLBPeUW": None,
+        "dSeZJKJJeBSHQOFaAQEOEJTbfCEGJTTS": None,
+    },
+}
+HOLO_SEED3_Q2_E05 = {
+    "motifs": ["BebD", "NBWZ"],
+    "spacings": [[6, 2, 5], [2, 7, 5]],
+    "initial": "fAVQXfZWWWFUfJaOcfJaTdcFUPFUfELE",
+    "values": {
+        "BBBBBBeebbbbbDNNBBBBBBBWWWWWZZZZ": 1.0,
+        "BBBBBBeebbbbbbNNBBBBBBBWWWWWZZZZ": None,
+        "BBBBBBeeeeeeeeNNBBBBBBBWWWWWZZZZ": 0.4375,
+        "BBBBBBeeeeeeeeNNBBBBBBBBBBBBZZZZ": 0.19140625,
+        "BBBBBBBBBBBBBBNNBBBBBBBWWWWWZZZZ": 0.0,
+        "BBBBBBeebbbbbDNNNNNNNNNWWWWWZZZZ": 0.4375,
+        "fAVQXfZWWWFUfJaOcfJaTdcFUPFUfELE": 0.0,
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"quantization": 4, "random_seed": 0}, HOLO_SEED0),
+        ({"quantization": 2, "epistasis": 0.5, "random_seed": 3}, HOLO_SEED3_Q2_E05),
+    ],
+)
+def test_same_seed_gives_holo_instance_and_values(kwargs: dict, expected: dict) -> None:
+    """Instance draws and values equal pytorch-holo's (quantisation q=2 < k and epistasis 0.5 in the second case)."""
+    f = Ehrlich(num_states=32, length=32, num_motifs=2, motif_length=4, **kwargs)
+    assert ["".join(ALPHABET[t] for t in m) for m in f.motifs.tolist()] == expected["motifs"]
+    assert (f.offsets[:, 1:] - f.offsets[:, :-1]).tolist() == expected["spacings"]
+    assert f.initial_solution() == expected["initial"]
+    if "optimal" in expected:
+        assert f.optimal_solution() == expected["optimal"]
+        assert torch.nonzero(f.allowed[0]).flatten().tolist() == expected["allowed_row0"]
+    designs = list(expected["values"])
+    scores = f(designs)
+    for i, want in enumerate(expected["values"].values()):
+        if want is None:
+            assert not bool(scores.valid[i]), designs[i]
+        else:
+            assert bool(scores.valid[i]) and scores.values[i, 0].item() == want, designs[i]

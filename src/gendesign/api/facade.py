@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gendesign.api.parts import _build
+from gendesign.api.parts import _build, build_executor, build_reports
 from gendesign.core.campaign import Campaign, CampaignResult
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError
 from gendesign.core.evaluate import HeldOut
-from gendesign.core.executor import Executor, make_executor
+from gendesign.core.executor import Executor
 from gendesign.core.generator import generator_context
-from gendesign.core.objective import Direction, FunctionObjective, Objective, make_specs
+from gendesign.core.objective import Direction, FunctionObjective, Objective, guide_specs, make_specs
 from gendesign.core.options import check_seed
 from gendesign.core.plugins import PluginSystem, get_plugins
 from gendesign.core.registry import accepted_context
@@ -96,6 +96,9 @@ def optimize(
     plots: bool = True,
     executor: str | Executor = "inline",
     workers: int = 2,
+    executor_options: dict[str, Any] | None = None,
+    mode: str = "sync",
+    max_in_flight: int | None = None,
     space_options: dict[str, Any] | None = None,
     force: bool = False,
     evaluate: Sequence[Objective | HeldOut] = (),
@@ -129,8 +132,13 @@ def optimize(
             the first batch of a session that fails this way stops at once.
         progress: draw a progress bar when standard error is a terminal.
         plots: write PNG plots (only with ``run_dir``).
-        executor: ``"inline"``, ``"process"`` (a pool of ``workers`` processes) or an :class:`Executor`.
-        workers: worker processes for ``executor="process"``.
+        executor: a registered executor name (``"inline"``, ``"process"``: a pool of ``workers``
+            processes, ``"ray"``: see ``docs/scale.md``) or an :class:`Executor`.
+        workers: worker processes for ``executor="process"`` (Ray: tasks or actors in flight).
+        executor_options: the named executor's own options (e.g. Ray's ``address``, ``num_gpus``).
+        mode: ``"sync"`` (rounds of ``batch_size``) or ``"async"`` (``max_in_flight`` designs always
+            running; each result is told as it arrives; see :mod:`gendesign.core.async_campaign`).
+        max_in_flight: designs scored at once in ``"async"`` mode (default ``workers``).
         space_options: options for a space given by name.
         force: break the lock another process holds on ``run_dir`` (only after checking it is dead).
         evaluate: held-out evaluation objectives, never shown to the strategy: objectives (scored on
@@ -156,15 +164,20 @@ def optimize(
     if space is not None:
         obj.check_space(built_space)
     if isinstance(strategy, str):
-        search = _build(system, "strategies", "strategy", strategy, strategy_options, space=built_space, specs=obj.specs, seed=seed, device=device)
+        search = _build(system, "strategies", "strategy", strategy, strategy_options, space=built_space, specs=guide_specs(obj.specs), seed=seed, device=device)
         strategy_name = strategy
     elif isinstance(strategy, type) and issubclass(strategy, SearchStrategy):
         built = generator_context(system, strategy, strategy_options, space=built_space, device=device, needed_by=f"strategy {strategy.__name__}")
-        search = strategy(built_space, obj.specs, seed=seed, device=device, options=strategy.Options(**strategy_options), **accepted_context(strategy, built))
+        search = strategy(built_space, guide_specs(obj.specs), seed=seed, device=device, options=strategy.Options(**strategy_options), **accepted_context(strategy, built))
         strategy_name = strategy.__name__
     else:
         raise ConfigError(f"strategy must be a registered name or a SearchStrategy subclass, got {strategy!r}")
-    runner = make_executor(executor, workers) if isinstance(executor, str) else executor
+    if isinstance(executor, str):
+        runner = build_executor(executor, executor_options, workers=workers, plugins=system, section="executor")
+    elif executor_options:
+        raise ConfigError("executor_options apply to an executor given by name; configure an Executor instance directly instead")
+    else:
+        runner = executor
     campaign = Campaign(
         obj,
         built_space,
@@ -181,6 +194,9 @@ def optimize(
         strategy_name=strategy_name,
         executor=runner,
         force=force,
+        mode=mode,
+        max_in_flight=max_in_flight,
+        reports=build_reports(system, built_space) if run_dir is not None else None,
         evaluate=evaluate,
     )
     try:

@@ -41,7 +41,7 @@ import json
 import math
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,18 +57,27 @@ from gendesign.core.executor import Executor, InlineExecutor
 from gendesign.core.failures import DEFAULT_MAX_FAILED_BATCHES, FailurePolicy
 from gendesign.core.ledger import Evaluation, Ledger
 from gendesign.core.lock import RunDirLock
-from gendesign.core.objective import Objective, ObjectiveSpec, Scores, canonical_values, constraint_satisfied
+from gendesign.core.objective import (
+    Objective,
+    ObjectiveSpec,
+    Scores,
+    canonical_values,
+    constraint_satisfied,
+    guide_columns,
+    guide_specs,
+)
 from gendesign.core.pareto import ParetoFront, reference_point
 from gendesign.core.paths import check_run_dir
 from gendesign.core.progress import Progress
 from gendesign.core.protocols import OnlineReward, conforms
-from gendesign.core.report import front_indices, specs_to_json, write_outputs
-from gendesign.core.strategy import SearchStrategy
+from gendesign.core.report import ReportExtension, front_indices, specs_to_json, write_outputs
+from gendesign.core.strategy import PendingAware, SearchStrategy
 
 CHECKPOINT_NAME = "checkpoint.pt"
 LEDGER_NAME = "ledger.sqlite"
 RUN_FILE = "run.json"
 CHECKPOINT_FORMAT = 1
+MODES = ("sync", "async", "lab")
 
 
 @dataclass
@@ -232,6 +241,17 @@ class Campaign:
         lock: the run directory's lock, already held by the caller (the campaign releases it on
             :meth:`close`); by default the campaign takes it itself.
         force: break a lock another process holds on ``run_dir`` (only after checking it is dead).
+        mode: ``"sync"`` (rounds: ask ``batch_size``, score them all, tell them all), ``"async"``
+            (keep ``max_in_flight`` designs scoring; tell each result as it arrives, ask for more;
+            :mod:`gendesign.core.async_campaign`) or ``"lab"`` (designs leave with
+            :func:`gendesign.core.lab.ask` and their measurements return with
+            :func:`gendesign.core.lab.tell`; :meth:`run` refuses).
+        max_in_flight: designs scoring at once in ``"async"`` mode (default: the executor's
+            ``workers``, else 1).
+        timeout: seconds one submission may run in ``"async"`` mode before it is cancelled and its
+            designs recorded as failed with the reason.
+        reports: report extensions (name -> :class:`~gendesign.core.report.ReportExtension`) that
+            write extra outputs into ``run_dir``, e.g. the molecule grid.
         evaluate: held-out evaluation objectives (:class:`~gendesign.core.evaluate.HeldOut`, or
             bare objectives for ``when="final"``), reported as ``eval:<column>`` and never told
             to the strategy; see :mod:`gendesign.core.evaluate`.
@@ -262,8 +282,18 @@ class Campaign:
         metadata: dict[str, Any] | None = None,
         lock: RunDirLock | None = None,
         force: bool = False,
+        mode: str = "sync",
+        max_in_flight: int | None = None,
+        timeout: float | None = None,
+        reports: Mapping[str, ReportExtension] | None = None,
         evaluate: Sequence[Objective | HeldOut] = (),
     ) -> None:
+        if mode not in MODES:
+            raise ConfigError(f"mode={mode!r}; choose one of {', '.join(MODES)}")
+        if max_in_flight is not None and max_in_flight < 1:
+            raise ConfigError(f"max_in_flight={max_in_flight}; use 1 or more, or None for the executor's worker count")
+        if timeout is not None and not timeout > 0:
+            raise ConfigError(f"timeout={timeout}; give seconds > 0, or None for no timeout")
         if budget < 1:
             raise ConfigError(f"budget={budget}; give at least 1 design to evaluate")
         if batch_size < 1:
@@ -272,15 +302,18 @@ class Campaign:
             raise ConfigError(f"max_rounds={max_rounds}; use 1 or more, or None for no limit")
         if patience_rounds < 1:
             raise ConfigError(f"patience_rounds={patience_rounds}; use 1 or more")
-        if tuple(strategy.specs) != tuple(objective.specs):
+        if tuple(strategy.specs) != guide_specs(objective.specs):
             raise ConfigError(
-                f"the strategy was built for columns {[s.name for s in strategy.specs]} but the objective has "
-                f"{[s.name for s in objective.specs]}; build the strategy with specs=objective.specs"
+                f"the strategy was built for columns {[s.name for s in strategy.specs]} but the objective guides with "
+                f"{[s.name for s in guide_specs(objective.specs)]}; build the strategy with specs=guide_specs(objective.specs)"
             )
+        self.mode = mode
+        self.timeout = timeout
         self.objective = objective
         self.space = space
         self.strategy = strategy
         self.specs = tuple(objective.specs)
+        self._guide = guide_columns(self.specs)
         self.evaluate = as_held_out(tuple(evaluate))
         self._eval_fingerprints = [h.objective.fingerprint() for h in self.evaluate]
         self.budget = int(budget)
@@ -293,7 +326,9 @@ class Campaign:
         self.plots = plots
         self.strategy_name = strategy_name or type(strategy).__name__
         self.executor = executor or InlineExecutor()
+        self.max_in_flight = int(max_in_flight or self.executor.workers)
         self.metadata = dict(metadata or {})
+        self.reports = dict(reports or {})
         self.run_dir = check_run_dir(run_dir) if run_dir is not None else None
         self._lock = lock
         if self.run_dir is not None and lock is None:
@@ -320,6 +355,7 @@ class Campaign:
         self.counters = Counters()
         self._known: dict[str, Evaluation] = {}
         self._order: list[str] = []
+        self._in_flight: dict[str, Any] = {}
         # The running front (progress bar hypervolume) exists for K >= 2 objective columns only.
         self._front = ParetoFront(len(self._objective_columns)) if len(self._objective_columns) >= 2 else None
         self._best = torch.full((len(self._objective_columns),), -math.inf, dtype=torch.float64)
@@ -391,8 +427,35 @@ class Campaign:
             self.counters = Counters(**ckpt["counters"])
             self.counters.stop_reason = None
             last_round = self.counters.round
+        if self.mode != "sync":
+            self._restore_continuous(0 if ckpt is None else int(ckpt.get("told", 0)))
+            return
         self.ledger.truncate_trajectory(self.run_id, last_round)
         self._remember([entry.evaluation for entry in self.ledger.trajectory(self.run_id)])
+
+    def _restore_continuous(self, told: int) -> None:
+        """Rebuild an asynchronous or lab run: keep its whole trajectory, tell the strategy what it missed, reload what is in flight.
+
+        Unlike a synchronous run, nothing is replayed: every result in the ledger is part of the run.
+        The checkpoint records how many trajectory entries its strategy state had been told
+        (``told``); results recorded after it (the process died between recording and
+        checkpointing) are told now. The run's counts of scored designs are recounted from the
+        trajectory, so they are exact whatever the checkpoint missed. Designs still pending in the
+        ledger are in flight again: an asynchronous run re-submits them, a lab run waits for them.
+        """
+        entries = [entry.evaluation for entry in self.ledger.trajectory(self.run_id)]
+        self._remember(entries)
+        c = self.counters
+        scored = [ev for ev in entries if ev.source == "objective"]
+        c.evaluations = len(scored)
+        c.paid = sum(ev.run_id == self.run_id for ev in scored)
+        c.cache_hits = c.evaluations - c.paid
+        c.failed = sum(not ev.valid for ev in scored)
+        c.rejected = len(entries) - len(scored)
+        missed = [ev for ev in entries[told:] if ev.source == "objective"]
+        if missed:
+            self._tell([(self.space.from_json(ev.design), ev.key) for ev in missed])
+        self._in_flight = {p.key: self.space.from_json(p.design) for p in self.ledger.pending(self.run_id)}
 
     def _remember(self, evs: Sequence[Evaluation]) -> None:
         """Add evaluations to the run's state: known keys, best values, and rows pending for the running front."""
@@ -472,6 +535,23 @@ class Campaign:
 
     def _round(self, asked: Sequence[Any], round_: int, progress: Progress) -> int:
         """Resolve, score and tell one round; returns the number of designs new to this run."""
+        resolved, fresh, new = self._admit(asked, round_, progress)
+        for start in range(0, len(fresh), self.batch_size):
+            batch = fresh[start : start + self.batch_size]
+            scores, seconds = self._score(batch, round_)
+            self._commit(batch, scores, seconds, round_, progress)
+        self._tell(resolved)
+        return new
+
+    def _admit(self, asked: Sequence[Any], round_: int, progress: Progress) -> tuple[list[tuple[Any, str]], list[tuple[str, Any]], int]:
+        """Validate and de-duplicate asked designs; record the rejected and the cached ones.
+
+        Returns:
+            ``resolved``: every asked design as ``(design, key)``, to be told once known;
+            ``fresh``: ``(key, canonical design)`` to score, within the budget left after the
+            designs in flight (the budget is charged when a design is submitted);
+            the number of designs new to this run.
+        """
         c = self.counters
         c.raw_calls += len(asked)
         k = len(self.specs)
@@ -493,7 +573,7 @@ class Campaign:
                     c.duplicates += 1
                 continue
             resolved.append((canonical, key))
-            if key in self._known or key in pending:
+            if key in self._known or key in pending or key in self._in_flight:
                 c.duplicates += 1
             else:
                 pending[key] = canonical
@@ -502,7 +582,7 @@ class Campaign:
             self._remember(rejected)
             c.rejected += len(rejected)
         hits = self.ledger.lookup(self.fingerprint, pending, run_id=None if self.objective.deterministic else self.run_id)
-        room = self.budget - c.evaluations
+        room = self.budget - c.evaluations - len(self._in_flight)
         fresh: list[tuple[str, Any]] = []
         cached: list[str] = []
         for key, canonical in pending.items():
@@ -526,28 +606,30 @@ class Campaign:
                 c.failed += int(not ev.valid)
             c.evaluations += len(cached)
             self._advance(progress, len(cached))
-        for start in range(0, len(fresh), self.batch_size):
-            batch = fresh[start : start + self.batch_size]
-            scores, seconds = self._score(batch, round_)
-            stop = self._failures.observe(scores)
-            if stop is not None:
-                raise CampaignError(self._failure_message(stop))
-            evs = self._evaluations(batch, scores, round_, seconds)
-            self.ledger.record(self.fingerprint, evs, run_id=self.run_id, round=round_)
-            self._remember(evs)
-            c.evaluations += len(batch)
-            c.paid += len(batch)
-            c.failed += sum(not ev.valid for ev in evs)
-            c.objective_seconds += sum(seconds)
-            self._advance(progress, len(batch))
-        self._evaluate("batch", [*cached, *(key for key, _ in fresh)], round_)
-        told = [(d, key) for d, key in resolved if key in self._known]
-        if told:
-            scores = self._scores([key for _, key in told])
-            start = time.perf_counter()
-            self.strategy.tell([d for d, _ in told], scores)
-            c.strategy_seconds += time.perf_counter() - start
-        return len(rejected) + len(cached) + len(fresh)
+            self._evaluate("batch", cached, round_)
+        return resolved, fresh, len(rejected) + len(cached) + len(fresh)
+
+    def _commit(self, batch: Sequence[tuple[str, Any]], scores: Scores, seconds: Sequence[float], round_: int, progress: Progress) -> None:
+        """Record a scored batch of ``(key, canonical design)`` in the ledger and the run's state.
+
+        Raises:
+            CampaignError: the failure policy found a systemic failure; nothing of the batch is recorded.
+        """
+        c = self.counters
+        stop = self._failures.observe(scores)
+        if stop is not None:
+            raise CampaignError(self._failure_message(stop))
+        evs = self._evaluations(batch, scores, round_, seconds)
+        self.ledger.record(self.fingerprint, evs, run_id=self.run_id, round=round_, resolve=bool(self._in_flight))
+        for key, _ in batch:
+            self._in_flight.pop(key, None)
+        self._remember(evs)
+        c.evaluations += len(batch)
+        c.paid += len(batch)
+        c.failed += sum(not ev.valid for ev in evs)
+        c.objective_seconds += sum(seconds)
+        self._advance(progress, len(batch))
+        self._evaluate("batch", [key for key, _ in batch], round_)
 
     def _evaluate(self, when: When, keys: Sequence[str], round_: int) -> None:
         """Score the valid designs among ``keys`` with the evaluation objectives due ``when``; the ledger's copy wins.
@@ -601,6 +683,24 @@ class Campaign:
         front = front_indices(canonical_values(values[:, cols], [self.specs[k] for k in cols]))
         return [rows[i].key for i in front]
 
+    def _ask(self, n: int) -> list[Any]:
+        """``strategy.ask(n)``, after telling a :class:`PendingAware` strategy what is in flight (asynchronous and lab modes)."""
+        start = time.perf_counter()
+        if self.mode != "sync" and conforms(self.strategy, PendingAware):
+            self.strategy.set_pending(list(self._in_flight.values()))  # type: ignore[attr-defined]
+        asked = list(self.strategy.ask(n))
+        self.counters.strategy_seconds += time.perf_counter() - start
+        return asked
+
+    def _tell(self, resolved: Sequence[tuple[Any, str]]) -> None:
+        """Tell the strategy every design of ``resolved`` whose result is known."""
+        told = [(d, key) for d, key in resolved if key in self._known]
+        if told:
+            scores = self._scores([key for _, key in told])
+            start = time.perf_counter()
+            self.strategy.tell([d for d, _ in told], scores)
+            self.counters.strategy_seconds += time.perf_counter() - start
+
     def _failure_message(self, reason: str) -> str:
         c = self.counters
         if self.run_dir is None:
@@ -619,12 +719,13 @@ class Campaign:
         strategy as ``inf``.
         """
         evs = [self._known[k] for k in keys]
-        values = _as_float32([list(e.values) for e in evs]).reshape(len(evs), len(self.specs))
+        cols = self._guide
+        values = _as_float32([[e.values[k] for k in cols] for e in evs]).reshape(len(evs), len(cols))
         valid = torch.tensor([e.valid for e in evs], dtype=torch.bool)
         std = None
         if evs and all(e.std is not None for e in evs):
-            std = _as_float32([list(e.std) for e in evs])  # type: ignore[misc]
-        return Scores(values=values, valid=valid, specs=self.specs, std=std, errors=[e.error for e in evs])
+            std = _as_float32([[e.std[k] for k in cols] for e in evs])  # type: ignore[index]
+        return Scores(values=values, valid=valid, specs=self.strategy.specs, std=std, errors=[e.error for e in evs])
 
     def _save(self) -> None:
         self.ledger.set_meta(f"counters:{self.run_id}", self.counters.to_dict())
@@ -639,6 +740,8 @@ class Campaign:
         }
         if conforms(self.objective, OnlineReward):
             state["objective"] = self.objective.state_dict()  # type: ignore[attr-defined]
+        if self.mode != "sync":
+            state["told"] = len(self._order)
         save_checkpoint(self.run_dir / CHECKPOINT_NAME, state)
 
     def _stop_reason(self) -> str | None:
@@ -657,14 +760,29 @@ class Campaign:
         The first call restores the run directory's checkpoint, if any; later calls on the same
         object continue from its live state (e.g. after raising :attr:`budget`).
         """
-        if not self._restored:
-            self._restore()
-            self._restored = True
-        self._write_metadata()
+        if self.mode == "lab":
+            raise CampaignError(
+                f"this campaign is in lab mode: its designs are measured outside gendesign. Propose a plate with "
+                f"`gendesign ask {self.run_dir or 'RUN_DIR'} -n 96 --out plate.csv` and import the measurements with "
+                f"`gendesign tell {self.run_dir or 'RUN_DIR'} results.csv`"
+            )
+        self.prepare()
         self._failures = FailurePolicy(self.max_failed_batches)
         session_start = time.perf_counter()
         wall_before = self.counters.wall_seconds
         progress = Progress(self.budget, initial=self.counters.evaluations, enabled=self.progress, description=self.strategy_name)
+        if self.mode == "async":
+            from gendesign.core.async_campaign import run_async
+
+            try:
+                reason = run_async(self, progress)
+                self.counters.stop_reason = reason
+                self._evaluate("final", self._front_keys(), self.counters.round)
+                self.counters.wall_seconds = wall_before + time.perf_counter() - session_start
+                self._save()
+            finally:
+                progress.close()
+            return self.result()
         try:
             while (reason := self._stop_reason()) is None:
                 n = min(self.batch_size, self.budget - self.counters.evaluations)
@@ -687,10 +805,17 @@ class Campaign:
             progress.close()
         return self.result()
 
+    def prepare(self) -> None:
+        """Restore the run directory's checkpoint once (later calls keep the live state) and write the run's metadata."""
+        if not self._restored:
+            self._restore()
+            self._restored = True
+        self._write_metadata()
+
     def result(self) -> CampaignResult:
         """The run's Pareto set, best designs, history and summary (writing the outputs when there is a run directory)."""
         if self.run_dir is not None:
-            summary = write_outputs(self.run_dir, self.ledger, self.run_id, space=self.space, plots=self.plots)
+            summary = write_outputs(self.run_dir, self.ledger, self.run_id, space=self.space, plots=self.plots, extensions=self.reports)
         else:
             from gendesign.core.report import load_run, summarize
 

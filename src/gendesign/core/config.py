@@ -74,6 +74,95 @@ class EvaluatePart(ObjectivePart):
     when: Literal["final", "batch"] = "final"
 
 
+TransformTables = dict[str, Any] | list[dict[str, Any]]
+"""One transform table ``{ kind = "sigmoid", low = 2, high = 6 }`` or a list applied left to right."""
+
+
+class ScoringComponent(StrictOptions):
+    """One ``[[scoring.components]]`` entry: a column, its transform and its weight.
+
+    Attributes:
+        column: a column of the stacked ``[[objectives]]``.
+        transform: desirability or affine transform table(s); omitted: the raw value (maximise view) is used.
+        weight: ``>= 0``; weights are normalised to sum 1.
+    """
+
+    column: str
+    transform: TransformTables | None = None
+    weight: float = Field(1.0, ge=0)
+
+
+class ScoringFilter(StrictOptions):
+    """One ``[[scoring.filters]]`` entry: the score is 0 unless ``low <= column <= high`` (raw value)."""
+
+    column: str
+    low: float | None = None
+    high: float | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> ScoringFilter:
+        if self.low is None and self.high is None:
+            raise ValueError(f"filter on {self.column!r} needs low, high or both (the score is kept when low <= value <= high)")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"filter on {self.column!r}: low = {self.low} is above high = {self.high}; swap them")
+        return self
+
+
+class ScoringPenalty(StrictOptions):
+    """One ``[[scoring.penalties]]`` entry: the score is multiplied by ``transform(column)`` in ``[0, 1]``."""
+
+    column: str
+    transform: TransformTables
+
+
+class ScoringTable(StrictOptions):
+    """``[scoring]``: REINVENT-style aggregation of transformed columns (see ``docs/molecules.md`` and ``docs/objectives.md``).
+
+    Attributes:
+        aggregate: ``geometric_mean`` or ``arithmetic_mean`` of desirabilities (REINVENT 4),
+            ``weighted_sum`` or ``chebyshev`` of canonical values, or ``pareto``: no aggregation,
+            every component stays its own objective column (filters and penalties multiply each).
+        name: the score column's name.
+        components: the columns that make the score, at least one.
+        filters: zeroing constraints on raw values.
+        penalties: multiplicative penalties.
+        rho: Chebyshev augmentation.
+    """
+
+    aggregate: Literal["geometric_mean", "arithmetic_mean", "weighted_sum", "chebyshev", "pareto"] = "geometric_mean"
+    name: str = "score"
+    components: list[ScoringComponent] = Field(min_length=1)
+    filters: list[ScoringFilter] = Field(default_factory=list)
+    penalties: list[ScoringPenalty] = Field(default_factory=list)
+    rho: float = Field(0.05, ge=0)
+
+
+class DiversityTable(StrictOptions):
+    """``[diversity]``: a diversity filter between the objective and the strategy (REINVENT's memory buckets).
+
+    Attributes:
+        key: a registered memory key (``gendesign list memory_keys``): ``identical`` for any space,
+            ``murcko`` or ``topological`` scaffolds for molecules.
+        bucket_size: designs per bucket told unchanged; later ones are penalised.
+        penalty: ``binary`` (0 from the first design over the bucket), ``linear`` or ``exponential``.
+        column: the column that must reach ``min_score`` for a design to enter the memory
+            (default: the first objective column).
+        min_score: designs below it neither fill buckets nor get penalised.
+        options: options of the memory key.
+    """
+
+    key: str = "identical"
+    bucket_size: int = Field(25, gt=0, le=10**9)
+    penalty: Literal["binary", "linear", "exponential"] = "binary"
+    column: str | None = None
+    min_score: float | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReportPart(Part):
+    """``[[reports]]``: a report extension by registered name with its options (``gendesign list reports``)."""
+
+
 class CampaignSettings(StrictOptions):
     budget: int = Field(1000, gt=0, le=10**12, description="unique designs to evaluate")
     batch_size: int = Field(64, gt=0, le=10**7)
@@ -87,8 +176,17 @@ class CampaignSettings(StrictOptions):
     )
     progress: bool = True
     plots: bool = True
-    executor: Literal["inline", "process"] = Field("inline", description="score batches in this process or in a process pool")
-    workers: int = Field(2, gt=0, le=1024, description="worker processes for executor = 'process'")
+    executor: str = Field("inline", description="a registered executor: 'inline' (this process), 'process' (a process pool), 'ray' (a Ray cluster)")
+    executor_options: dict[str, Any] = Field(default_factory=dict, description="the executor's own options, e.g. Ray's address or num_gpus")
+    workers: int = Field(2, gt=0, le=1024, description="worker processes for executor = 'process'; tasks or actors in flight for 'ray'")
+    mode: Literal["sync", "async", "lab"] = Field(
+        "sync",
+        description="sync: rounds of batch_size; async: max_in_flight designs always running; lab: designs leave with `gendesign ask` and return with `gendesign tell`",
+    )
+    max_in_flight: int | None = Field(None, gt=0, le=10**7, description="designs scored at once in async mode (default: workers)")
+    timeout: float | None = Field(
+        None, gt=0, description="seconds one submission may run in async mode before it is cancelled and its designs recorded as failed"
+    )
     chunk_size: int | None = Field(
         None, gt=0, description="score each batch in chunks of this many designs, each written to the ledger as it finishes (default: one chunk per worker)"
     )
@@ -96,13 +194,16 @@ class CampaignSettings(StrictOptions):
 
 
 class CampaignConfig(BaseModel):
-    """The whole campaign: ``[campaign]``, ``[space]``, ``[[objectives]]``, ``[strategy]`` and optional ``[[evaluate]]``."""
+    """The whole campaign: ``[campaign]``, ``[space]``, ``[[objectives]]``, ``[scoring]``, ``[diversity]``, ``[[reports]]``, ``[strategy]`` and ``[[evaluate]]``."""
 
     model_config = ConfigDict(extra="forbid")
 
     campaign: CampaignSettings = Field(default_factory=CampaignSettings)
     space: Part | None = None
     objectives: list[ObjectivePart] = Field(min_length=1)
+    scoring: ScoringTable | None = None
+    diversity: DiversityTable | None = None
+    reports: list[ReportPart] = Field(default_factory=list)
     strategy: Part = Field(default_factory=lambda: Part(name="evolution"))
     evaluate: list[EvaluatePart] = Field(default_factory=list)
 

@@ -34,9 +34,12 @@ class DesignSpace(ABC):
         generator_protocol: for a space backed by a generator, the protocol (from
             :mod:`gendesign.core.protocols`) the model named by its ``generator`` option must
             offer; the parts builder then passes the built model as ``model=``.
+        report_extensions: names of registered report extensions (``gendesign list reports``)
+            that every run on this space writes, e.g. ``("molecules",)`` for a molecule grid.
     """
 
     generator_protocol: ClassVar[type | None] = None
+    report_extensions: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def validate(self, design: Any) -> Any:

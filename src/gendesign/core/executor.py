@@ -43,11 +43,47 @@ class Executor(ABC):
     :meth:`chunks` hands back each part of a batch as soon as it is finished, so the campaign can
     write finished results to the ledger while the rest of the batch is still being scored (a run
     killed mid-batch then pays again only for the designs still in flight).
+
+    Attributes:
+        workers: how many submissions it scores at once (the default ``max_in_flight`` of an
+            asynchronous campaign).
+        chunk_size: designs per chunk of a batch (``None``: the executor's default; an
+            asynchronous campaign then submits designs one by one).
     """
+
+    workers: int = 1
+    chunk_size: int | None = None
 
     @abstractmethod
     def chunks(self, objective: Objective, designs: Sequence[Any]) -> Iterator[Chunk]:
         """Score ``designs``, yielding finished :class:`Chunk` s (in any order) that together cover the batch once."""
+
+    def submit(self, objective: Objective, designs: Sequence[Any]) -> concurrent.futures.Future[Scores]:
+        """Start scoring ``designs`` and return a future of their :class:`Scores` (CPU, detached).
+
+        Asynchronous campaigns keep several submissions in flight and collect them with
+        :meth:`wait`. The default scores in this process before returning an already finished
+        future, so every executor can run an asynchronous campaign (without any overlap).
+        """
+        future: concurrent.futures.Future[Scores] = concurrent.futures.Future()
+        try:
+            future.set_result(_score_chunk(objective, list(designs)))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+            future.set_exception(exc)
+        return future
+
+    def wait(self, futures: Sequence[concurrent.futures.Future[Scores]], timeout: float | None = None) -> set[concurrent.futures.Future[Scores]]:
+        """Block until at least one of ``futures`` is finished (or ``timeout`` seconds pass); return the finished ones."""
+        done, _ = concurrent.futures.wait(futures, timeout=timeout, return_when=concurrent.futures.FIRST_COMPLETED)
+        return set(done)
+
+    def cancel(self, future: concurrent.futures.Future[Scores]) -> bool:
+        """Stop a submission that ran past its timeout; True when its worker was actually stopped.
+
+        The default can only drop a submission that has not started; executors that can kill a
+        running task (Ray) override it.
+        """
+        return future.cancel()
 
     def close(self) -> None:  # noqa: B027 - optional hook: executors without workers have nothing to release
         """Release workers; the executor cannot be used afterwards."""
@@ -120,14 +156,8 @@ class ProcessPoolExecutor(Executor):
             for future in futures:
                 future.cancel()
 
+    def submit(self, objective: Objective, designs: Sequence[Any]) -> concurrent.futures.Future[Scores]:
+        return self._pool.submit(_score_chunk, objective, list(designs))
+
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-def make_executor(name: str, workers: int = 2, chunk_size: int | None = None) -> Executor:
-    """``"inline"`` or ``"process"`` (with ``workers``), scoring in chunks of ``chunk_size`` designs."""
-    if name == "inline":
-        return InlineExecutor(chunk_size)
-    if name == "process":
-        return ProcessPoolExecutor(workers, chunk_size)
-    raise ConfigError(f"executor={name!r} is not known; choose 'inline' or 'process'")

@@ -185,7 +185,8 @@ def generator_context(
     """Build-time context for a part (space, strategy, objective) whose class declares ``generator_protocol``.
 
     The part's ``generator`` option names the model (:class:`GeneratorSpec`); without one the
-    ``space``'s ``default_generator()`` supplies it. Returns ``{"model": built, "plugins": plugins}``
+    ``space``'s ``default_generator()`` supplies it, unless the part declares ``generator_optional``
+    (it then runs without a model when none is named). Returns ``{"model": built, "plugins": plugins}``
     (the factory receives the entries it accepts by name), or ``{}`` for parts that need no generator.
     """
     from gendesign.core.objective import resolve_device
@@ -198,6 +199,8 @@ def generator_context(
         spec = getattr(schema(**options), "generator", None)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, where=needed_by, model=schema)) from None
+    if spec is None and getattr(factory, "generator_optional", False):
+        return {}
     if spec is None and space is not None:
         spec = space.default_generator()
     if spec is None:

@@ -55,5 +55,25 @@ def register_search_strategies(register: Register) -> None:
 
 
 @hookspec
+def register_executors(register: Register) -> None:
+    """Register executors (how a campaign runs its objective): ``register("ray", RayExecutor)``.
+
+    A factory takes ``workers`` and ``chunk_size`` (from ``[campaign]``) if it names them, plus its
+    own options from ``[campaign] executor_options``, and returns an
+    :class:`~gendesign.core.executor.Executor`.
+    """
+
+
+@hookspec
+def register_memory_keys(register: Register) -> None:
+    """Register bucket keys for diversity filters (:class:`~gendesign.core.memory.MemoryKey`): ``register("murcko", MurckoKey)``."""
+
+
+@hookspec
+def register_report_extensions(register: Register) -> None:
+    """Register run-report extensions (:class:`~gendesign.core.report.ReportExtension`): ``register("molecules", MoleculeReport)``."""
+
+
+@hookspec
 def register_commands(cli: Any) -> None:
     """Add subcommands to the ``gendesign`` click group ``cli``."""

@@ -67,6 +67,15 @@ CREATE TABLE IF NOT EXISTS trajectory (
     PRIMARY KEY (run_id, key)
 );
 CREATE INDEX IF NOT EXISTS trajectory_order ON trajectory (run_id, seq);
+CREATE TABLE IF NOT EXISTS pending (
+    run_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    design TEXT NOT NULL,
+    round INTEGER NOT NULL,
+    batch TEXT,
+    submitted REAL NOT NULL,
+    PRIMARY KEY (run_id, key)
+);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -107,6 +116,25 @@ class Evaluation:
     strategy: str | None = None
     seconds: float = 0.0
     created: float = 0.0
+
+
+@dataclass(frozen=True)
+class PendingDesign:
+    """A design submitted for scoring (to a worker, or to a lab) whose result is not in the ledger yet.
+
+    Attributes:
+        key: the design's canonical key.
+        design: its text form (``space.to_json``).
+        round: the round that asked for it.
+        batch: the submission it belongs to (a plate name in lab mode), or ``None``.
+        submitted: UNIX time of the submission.
+    """
+
+    key: str
+    design: str
+    round: int
+    batch: str | None = None
+    submitted: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -226,11 +254,14 @@ class Ledger:
                 found[row[0]] = _row_to_evaluation(row)
         return found
 
-    def record(self, fingerprint: str, evaluations: Sequence[Evaluation], *, run_id: str | None = None, round: int | None = None) -> None:
+    def record(
+        self, fingerprint: str, evaluations: Sequence[Evaluation], *, run_id: str | None = None, round: int | None = None, resolve: bool = False
+    ) -> None:
         """Write ``evaluations`` and (with ``run_id``) add them to that run's trajectory, in one commit.
 
         A (fingerprint, key) pair already present keeps its first row: the ledger never holds a
-        design twice.
+        design twice. With ``resolve``, the same commit removes the designs from ``run_id``'s
+        pending designs, so a design is always either pending or recorded, never both or neither.
         """
         now = time.time()
         rows = [
@@ -259,6 +290,22 @@ class Ledger:
             )
             if run_id is not None and round is not None:
                 self._extend(run_id, fingerprint, [e.key for e in evaluations], round)
+            if resolve and run_id is not None:
+                self.conn.executemany("DELETE FROM pending WHERE run_id = ? AND key = ?", [(run_id, e.key) for e in evaluations])
+
+    def add_pending(self, run_id: str, designs: Sequence[PendingDesign]) -> None:
+        """Record ``designs`` as submitted by ``run_id`` and not yet scored (a key already pending keeps its row)."""
+        now = time.time()
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO pending (run_id, key, design, round, batch, submitted) VALUES (?, ?, ?, ?, ?, ?)",
+                [(run_id, d.key, d.design, d.round, d.batch, d.submitted or now) for d in designs],
+            )
+
+    def pending(self, run_id: str) -> list[PendingDesign]:
+        """``run_id``'s designs that were submitted and have no result yet, oldest first."""
+        sql = "SELECT key, design, round, batch, submitted FROM pending WHERE run_id = ? ORDER BY submitted, rowid"
+        return [PendingDesign(*row) for row in self.conn.execute(sql, (run_id,))]
 
     def extend_trajectory(self, run_id: str, fingerprint: str, keys: Sequence[str], round: int) -> None:
         """Append cached designs ``keys`` to ``run_id``'s trajectory (already-present keys are kept as they are)."""

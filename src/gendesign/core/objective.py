@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import types
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -50,7 +51,10 @@ class ObjectiveSpec:
         name: column name, unique within an objective.
         direction: ``"max"`` or ``"min"``; values are always stored in natural units.
         bounds: natural ``(low, high)`` range when known; used for normalisation and reference points.
-        kind: ``"objective"`` is optimised; ``"constraint"`` must satisfy ``threshold``.
+        kind: ``"objective"`` is optimised; ``"constraint"`` must satisfy ``threshold``;
+            ``"auxiliary"`` is recorded with every evaluation and written to the outputs (e.g. the
+            raw value beside a transformed column) but never optimised, constrained or shown to a
+            strategy (see :func:`guide_specs`).
         threshold: for a constraint, the feasibility boundary: ``value >= threshold`` when
             ``direction == "max"``, ``value <= threshold`` when ``"min"``.
         description: one line for listings and plots.
@@ -59,7 +63,7 @@ class ObjectiveSpec:
     name: str
     direction: Direction = "max"
     bounds: tuple[float, float] | None = None
-    kind: Literal["objective", "constraint"] = "objective"
+    kind: Literal["objective", "constraint", "auxiliary"] = "objective"
     threshold: float | None = None
     description: str = ""
 
@@ -70,8 +74,8 @@ class ObjectiveSpec:
             raise ConfigError(f"ObjectiveSpec {self.name!r}: description={self.description!r} must be a string")
         if self.direction not in ("max", "min"):
             raise ConfigError(f"ObjectiveSpec {self.name!r}: direction={self.direction!r}; use 'max' or 'min'")
-        if self.kind not in ("objective", "constraint"):
-            raise ConfigError(f"ObjectiveSpec {self.name!r}: kind={self.kind!r}; use 'objective' or 'constraint'")
+        if self.kind not in ("objective", "constraint", "auxiliary"):
+            raise ConfigError(f"ObjectiveSpec {self.name!r}: kind={self.kind!r}; use 'objective', 'constraint' or 'auxiliary'")
         if self.kind == "constraint" and self.threshold is None:
             raise ConfigError(f"constraint {self.name!r} needs a threshold")
         if self.threshold is not None:
@@ -105,6 +109,16 @@ def canonical_values(values: Tensor, specs: Sequence[ObjectiveSpec]) -> Tensor:
     """The maximise view ``values * sign`` of ``values`` `[..., K]`; ranking code uses only this."""
     signs = torch.tensor([s.sign for s in specs], dtype=values.dtype, device=values.device)
     return values * signs
+
+
+def guide_columns(specs: Sequence[ObjectiveSpec]) -> list[int]:
+    """Indices of the columns a search strategy sees: every column except the ``"auxiliary"`` ones."""
+    return [k for k, s in enumerate(specs) if s.kind != "auxiliary"]
+
+
+def guide_specs(specs: Sequence[ObjectiveSpec]) -> tuple[ObjectiveSpec, ...]:
+    """The specs a strategy is built with: ``specs`` without the ``"auxiliary"`` (recorded-only) columns."""
+    return tuple(specs[k] for k in guide_columns(specs))
 
 
 def constraint_satisfied(values: Tensor, specs: Sequence[ObjectiveSpec]) -> Tensor:
@@ -431,8 +445,21 @@ class FunctionObjective(Objective):
         ident = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
         code = getattr(fn, "__code__", None)
         if code is not None:
-            ident += ":" + hashlib.sha256(code.co_code + repr(code.co_consts).encode()).hexdigest()[:12]
+            ident += ":" + hashlib.sha256(_code_digest(code)).hexdigest()[:12]
         return {**super().config(), "fn": ident, "batched": self.batched}
+
+
+def _code_digest(code: types.CodeType) -> bytes:
+    """Bytes that identify a function's code across processes.
+
+    ``repr`` of a nested code object (a comprehension, a lambda, an inner function) holds its memory
+    address, so such constants contribute their own digest instead; otherwise the fingerprint of a
+    function with a generator expression would change on every run and a resume would be refused.
+    """
+    parts = [code.co_code]
+    for const in code.co_consts:
+        parts.append(_code_digest(const) if isinstance(const, types.CodeType) else repr(const).encode())
+    return b"\x00".join(parts)
 
 
 def _to_float_array(raw: Any) -> np.ndarray:

@@ -42,6 +42,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gendesign.plugins.gflownet",
     "gendesign.plugins.mdlm",
     "gendesign.plugins.molecules.plugin",
+    "gendesign.plugins.tnp",
 )
 
 KINDS: dict[str, str] = {
@@ -49,6 +50,9 @@ KINDS: dict[str, str] = {
     "generators": "register_generators",
     "objectives": "register_objectives",
     "strategies": "register_search_strategies",
+    "executors": "register_executors",
+    "memory_keys": "register_memory_keys",
+    "reports": "register_report_extensions",
 }
 
 
@@ -80,7 +84,7 @@ class PluginSystem:
 
     Attributes:
         pm: the :class:`pluggy.PluginManager`.
-        spaces, generators, objectives, strategies: :class:`Registry` of factories.
+        spaces, generators, objectives, strategies, executors, memory_keys, reports: :class:`Registry` of factories.
         failures: plugins that could not be loaded or registered, with their error.
     """
 
@@ -119,6 +123,9 @@ class PluginSystem:
         self.generators: Registry[Any] = Registry("generator", failures=self.failures)
         self.objectives: Registry[Any] = Registry("objective", failures=self.failures)
         self.strategies: Registry[Any] = Registry("search strategy", failures=self.failures)
+        self.executors: Registry[Any] = Registry("executor", failures=self.failures)
+        self.memory_keys: Registry[Any] = Registry("memory key", failures=self.failures)
+        self.reports: Registry[Any] = Registry("report extension", failures=self.failures)
         for kind, hook in KINDS.items():
             registry = getattr(self, kind)
             registry.context["plugins"] = self

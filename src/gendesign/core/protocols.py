@@ -23,8 +23,12 @@ Time. A stepwise denoiser runs a masked (absorbing-state) diffusion backwards on
 | :class:`Infiller` | ``encode``, ``decode``, ``infill``, ``pad_id``, ``max_length`` + :class:`SequenceSampler` | the infill space (``evolution`` mutations) |
 | :class:`LikelihoodScorer` | ``log_likelihood(designs) -> [B]`` | naturalness objectives, best-of-N ranking |
 | :class:`Surrogate` | ``condition(X, y)``, ``posterior(X_cand) -> Posterior`` | Bayesian optimisation |
+| :class:`FeatureEncoder` | ``features(designs) -> [B, D]``, ``dim``, ``kernel`` | ``bo`` on discrete spaces |
+| :class:`FeaturizedSpace` | ``feature_encoder() -> FeatureEncoder`` | ``bo`` (a space's own features, e.g. Morgan fingerprints) |
+| :class:`ContinuousSpace` | ``low``, ``high``, ``dim``, ``to_tensor`` | ``bo`` (gradient-based acquisition optimisation in the box) |
 | :class:`FineTunableDiffusion` | ``unet``, ``scheduler``, ``predict_noise``, ``encode_prompts``, ``decode``, ``save_pretrained`` ... | ``finetune`` |
 | :class:`Pretrained` | ``from_pretrained(path, *, device)`` (a class member) | the parts builder |
+| :class:`Trainable` | ``train_from_config(config, *, plugins)`` (a class member) | ``gendesign train CONFIG`` |
 """
 
 from __future__ import annotations
@@ -269,6 +273,59 @@ class Surrogate(Protocol):
 
 
 @runtime_checkable
+class FeatureEncoder(Protocol):
+    """Fixed-width real features of designs, for a surrogate model on a discrete space.
+
+    ``features(designs)`` `[B, D]` (float64) is a function of each design alone, so equal designs
+    get equal rows and a row does not depend on the batch. :attr:`kernel` names the covariance the
+    features suit, a key of :data:`gendesign.search.bo_model.KERNELS`: ``"tanimoto"`` for
+    non-negative fingerprints, ``"hamming"`` for one-hot rows, ``"default"`` for real features.
+    """
+
+    @property
+    def dim(self) -> int:
+        """``D``, the feature width."""
+        ...
+
+    @property
+    def kernel(self) -> str:
+        """The covariance kernel the features are meant for."""
+        ...
+
+    def features(self, designs: Sequence[Any]) -> Tensor:
+        """`[B, D]` float64 features of ``B`` canonical designs."""
+        ...
+
+
+@runtime_checkable
+class FeaturizedSpace(Protocol):
+    """A design space that says how to turn its designs into features (e.g. molecules into fingerprints)."""
+
+    def feature_encoder(self) -> FeatureEncoder:
+        """The space's preferred :class:`FeatureEncoder`."""
+        ...
+
+
+@runtime_checkable
+class ContinuousSpace(Protocol):
+    """A box of real vectors: designs are points ``low <= x <= high`` (:class:`~gendesign.core.box_space.BoxSpace`)."""
+
+    low: Any
+    """`[d]` lower bounds (array-like)."""
+    high: Any
+    """`[d]` upper bounds (array-like)."""
+
+    @property
+    def dim(self) -> int:
+        """``d``."""
+        ...
+
+    def to_tensor(self, designs: Sequence[Any], dtype: torch.dtype = torch.float64) -> Tensor:
+        """Designs as `[B, d]`."""
+        ...
+
+
+@runtime_checkable
 class FineTunableDiffusion(Protocol):
     """A latent diffusion backbone whose denoiser ``gendesign finetune`` trains with LoRA adapters.
 
@@ -348,6 +405,15 @@ class Pretrained(Protocol):
 
     def from_pretrained(self, directory: str | Path, *, device: str | torch.device = "cpu") -> Any:
         """The model saved in ``directory``, on ``device``, ready for inference; nothing is downloaded."""
+        ...
+
+
+@runtime_checkable
+class Trainable(Protocol):
+    """A generator class that ``gendesign train CONFIG`` trains; the config's top-level ``generator`` key names it."""
+
+    def train_from_config(self, config: str | Path, *, plugins: Any) -> str:
+        """Train from the TOML file ``config``, save the model where the config says, and return a one-line report."""
         ...
 
 

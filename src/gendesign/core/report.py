@@ -28,10 +28,10 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
@@ -524,8 +524,20 @@ def plot_guide_vs_evaluate(path: Path, data: RunData) -> bool:
     return True
 
 
-def write_outputs(run_dir: str | Path, ledger: Ledger, run_id: str | None = None, *, space: DesignSpace | None = None, plots: bool = True) -> dict[str, Any]:
+def write_outputs(
+    run_dir: str | Path,
+    ledger: Ledger,
+    run_id: str | None = None,
+    *,
+    space: DesignSpace | None = None,
+    plots: bool = True,
+    extensions: Mapping[str, ReportExtension] | None = None,
+) -> dict[str, Any]:
     """Write the CSV tables, ``summary.json`` and (with ``plots``) the PNG plots into ``run_dir``.
+
+    Each of ``extensions`` (name -> :class:`ReportExtension`) then writes its own files; its summary
+    entry goes under its name. An extension that raises costs only its own outputs: the error is
+    recorded under ``summary["report_errors"][name]``.
 
     The run is read in one ledger read transaction, so every file describes the same snapshot even
     while a campaign keeps writing; each file is replaced atomically, and the whole set is written
@@ -540,7 +552,7 @@ def write_outputs(run_dir: str | Path, ledger: Ledger, run_id: str | None = None
         with ledger.snapshot():
             data = load_run(ledger, run_id)
         write_evaluations_csv(out / "evaluations.csv", data, space)
-        write_pareto_csv(out / "pareto.csv", data, space)
+        front = write_pareto_csv(out / "pareto.csv", data, space)
         summary = summarize(data, space)
         written = ["evaluations.csv", "pareto.csv", "summary.json"]
         if plots:
@@ -552,9 +564,38 @@ def write_outputs(run_dir: str | Path, ledger: Ledger, run_id: str | None = None
             ):
                 if fn(out / name, data):
                     written.append(name)
+        for name, extension in (extensions or {}).items():
+            try:
+                section = extension.write(out, data, front, space, plots)
+            except Exception as exc:  # noqa: BLE001 - an extension's failure must not cost the run's core outputs
+                summary.setdefault("report_errors", {})[name] = f"{type(exc).__name__}: {exc}"
+                continue
+            summary[name] = section.summary
+            written += section.files
         summary["files"] = written
         atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, allow_nan=False, default=_json_default))
     return summary
+
+
+@dataclass
+class ReportSection:
+    """What a report extension adds: an entry of ``summary.json`` and the files it wrote (names in the run directory)."""
+
+    summary: dict[str, Any] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+
+@runtime_checkable
+class ReportExtension(Protocol):
+    """Extra outputs for a run, e.g. a grid of Pareto molecules; registered through ``register_report_extensions``.
+
+    A design space names the extensions every run on it writes (:attr:`DesignSpace.report_extensions`);
+    a config adds more with ``[[reports]]``. :func:`write_outputs` calls each after the core files.
+    """
+
+    def write(self, run_dir: Path, data: RunData, front: Sequence[int], space: DesignSpace | None, plots: bool) -> ReportSection:
+        """Write files into ``run_dir`` for the run ``data`` whose Pareto rows are ``front``; return the summary entry."""
+        ...
 
 
 def _json_default(obj: Any) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -39,10 +39,13 @@ class SearchStrategy(ABC):
         generator_protocol: for a strategy that drives a generator, the protocol (from
             :mod:`gendesign.core.protocols`) the model named by ``options.generator`` (or the space's
             ``default_generator()``) must offer; the parts builder passes the built model as ``model=``.
+        generator_optional: the strategy also works without a model: the parts builder then builds
+            one only when ``options.generator`` names it (the space's default is not used).
     """
 
     Options: ClassVar[type[StrategyOptions]] = StrategyOptions
     generator_protocol: ClassVar[type | None] = None
+    generator_optional: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -76,6 +79,21 @@ class SearchStrategy(ABC):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.rng.bit_generator.state = state["rng"]
         self.torch_generator.set_state(state["torch_generator"])
+
+
+@runtime_checkable
+class PendingAware(Protocol):
+    """A strategy that accounts for designs still being scored when it proposes more.
+
+    Asynchronous and lab campaigns call :meth:`set_pending` before every ``ask`` with the designs
+    submitted but not yet told (in a synchronous campaign nothing is ever pending). A BO strategy
+    conditions its acquisition on them (fantasies, BoTorch's ``X_pending``); MCTS counts virtual
+    visits. A strategy without the method simply never hears of them; the campaign still never
+    submits a pending design twice.
+    """
+
+    def set_pending(self, designs: Sequence[Any]) -> None:
+        """Replace the set of pending designs (canonical designs, in submission order)."""
 
 
 class ProposalMemory:

@@ -2,9 +2,13 @@
 
 S. Stanton, R. Alberstein, N. Frey, et al.
 "Closed-Form Test Functions for Biophysical Sequence Design."
-arXiv:2407.00236 (2024). This module implements the definition from the paper; the reference
-implementation is ``pytorch-holo`` (``holo.test_functions.closed_form.Ehrlich``), whose semantics
-it follows.
+arXiv:2407.00236 (2024). The reference implementation is ``pytorch-holo`` 0.0.5
+(``holo.test_functions.closed_form.Ehrlich``). This module is written independently but makes the
+same random draws in the same order and dtypes, so ``Ehrlich(random_seed=s)`` is holo's instance for
+seed ``s`` (same transition matrix, motifs, spacings and ``initial_solution()``) and every value
+agrees; ``benchmarks/ehrlich_semantics.py`` checks this against an installed holo. Two documented
+differences: an infeasible sequence is an invalid item (NaN) rather than ``-inf``, and a mask that is
+not primitive is redrawn where holo raises ``RuntimeError`` (so seeds holo accepts are unchanged).
 
 An instance is fixed by ``(v, L, c, k, q, random_seed)``:
 
@@ -20,8 +24,9 @@ An instance is fixed by ``(v, L, c, k, q, random_seed)``:
 * **Motifs.** One DMP trajectory of length ``c k`` (started from the stationary distribution) is
   cut into ``c`` motifs ``a^(i)`` of length ``k``, so a feasible sequence holding all of them exists.
 * **Spacings.** Motif ``i`` has offsets ``s^(i)`` with ``s_1 = 0`` and
-  ``s_{j+1} - s_j = floor(w_j (L - c k) / c) + 1`` for simplex weights ``w ~ Dirichlet(1_k)``
-  (the ``k``-th weight is slack). Each spaced motif then spans at most ``L / c`` positions.
+  ``s_{j+1} - s_j = 1 + floor(floor((L - c k) / c) w_j)`` for weights ``w = u / sum(u)``,
+  ``u ~ U(0, 1)^(k-1)`` (holo's draw: normalised uniforms, not a Dirichlet). Each spaced motif then
+  spans at most ``L / c`` positions, and usually nearly that many.
 * **Quality.** ``h_i(x) = max_l q(#{j : x[l + s_j] = a_j}) / k`` over all offsets ``l`` where the
   spaced motif fits, quantised to ``q`` levels:
   ``h_i = floor(count / ceil(k / q)) / (k / ceil(k / q))``.
@@ -94,12 +99,18 @@ def stationary_distribution(transition: Tensor) -> Tensor:
     return pi / pi.sum()
 
 
-def sample_dmp(initial: Tensor, transition: Tensor, length: int, generator: torch.Generator) -> Tensor:
-    """One trajectory `[length]` (long) of the DMP with start distribution ``initial`` `[v]`."""
-    out = torch.empty(length, dtype=torch.long)
-    out[0] = torch.multinomial(initial.to(torch.float64), 1, generator=generator)
+def sample_dmp(initial: Tensor, transition: Tensor, length: int, generator: torch.Generator, num_samples: int = 1) -> Tensor:
+    """Trajectories `[num_samples, length]` (long) of the DMP with start distribution ``initial`` `[v]`.
+
+    Draws in float32 with one ``torch.multinomial`` call per step over all samples, the order
+    pytorch-holo uses, so a generator in the same state gives the same trajectories.
+    """
+    init = initial.to(torch.float32)
+    trans = transition.to(torch.float32)
+    out = torch.zeros(num_samples, length, dtype=torch.long)
+    out[:, 0] = torch.multinomial(init, num_samples, replacement=True, generator=generator)
     for t in range(1, length):
-        out[t] = torch.multinomial(transition[out[t - 1]].to(torch.float64), 1, generator=generator)
+        out[:, t] = torch.multinomial(trans[out[:, t - 1]], 1, generator=generator).squeeze(-1)
     return out
 
 
@@ -182,10 +193,12 @@ class Ehrlich(Objective):
         self._build()
 
     def _build(self) -> None:
+        # The draws below are pytorch-holo's, in its order and dtypes (float32), so that
+        # ``random_seed=s`` is the same instance as ``holo.test_functions.closed_form.Ehrlich(random_seed=s)``.
         gen = torch.Generator().manual_seed(self.random_seed)
         v = self.num_states
         for _ in range(_MAX_MATRIX_DRAWS):
-            noise = torch.randn(v, v, generator=gen, dtype=torch.float64)
+            noise = torch.randn(v, v, generator=gen)
             dense = torch.softmax(noise / SOFTMAX_TEMPERATURE, dim=-1)
             mask = band_mask(v, self.bandwidth)[torch.randperm(v, generator=gen)] | torch.eye(v, dtype=torch.bool)
             if is_primitive(mask):
@@ -195,26 +208,25 @@ class Ehrlich(Objective):
                 f"no ergodic transition matrix in {_MAX_MATRIX_DRAWS} draws for num_states={v}; try another random_seed"
             )
         transition = torch.where(mask, dense, torch.zeros_like(dense))
+        transition = transition / transition.sum(dim=-1, keepdim=True)
         self.allowed: Tensor = mask
         """`[v, v]` bool: ``allowed[a, b]`` iff token ``b`` may follow token ``a``."""
-        self.transition: Tensor = transition / transition.sum(dim=-1, keepdim=True)
-        """`[v, v]` float64 row-stochastic DMP transition matrix ``A``."""
+        self.transition: Tensor = transition.to(torch.float64)
+        """`[v, v]` float64 row-stochastic DMP transition matrix ``A`` (drawn in float32)."""
         self.initial = torch.full((v,), 1.0 / v, dtype=torch.float64)
         """`[v]` DMP start distribution used by the likelihood (uniform)."""
         self.stationary = stationary_distribution(self.transition)
-        chain = sample_dmp(self.stationary, self.transition, self.num_motifs * self.motif_length, gen)
+        chain = sample_dmp(self.stationary, self.transition, self.num_motifs * self.motif_length, gen)[0]
         self.motifs: Tensor = chain.view(self.num_motifs, self.motif_length)
         """`[c, k]` long motif tokens."""
-        slack = (self.length - self.num_motifs * self.motif_length) / self.num_motifs
+        slack = (self.length - self.num_motifs * self.motif_length) // self.num_motifs
         offsets = []
         for _ in range(self.num_motifs):
-            weights = -torch.log(torch.rand(self.motif_length, generator=gen, dtype=torch.float64).clamp_min(1e-300))
-            weights = weights / weights.sum()
-            gaps = torch.floor(weights[:-1] * slack).long() + 1
+            weights = torch.rand(self.motif_length - 1, generator=gen)
+            gaps = 1 + torch.floor(slack * (weights / weights.sum())).long()
             offsets.append(torch.cat([torch.zeros(1, dtype=torch.long), gaps.cumsum(0)]))
         self.offsets: Tensor = torch.stack(offsets)
         """`[c, k]` long offsets ``s^(i)``; ``offsets[:, 0] == 0``."""
-        self._initial_solution_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=gen))
 
     def default_space(self) -> SequenceSpace:
         """The instance's design space: ``SequenceSpace(ALPHABET[:v], length=L)``."""
@@ -302,17 +314,21 @@ class Ehrlich(Objective):
         return "".join(ALPHABET[t] for t in out)
 
     def initial_solution(self) -> str:
-        """A feasible sequence: a DMP trajectory from the stationary distribution, fixed by the instance seed."""
-        gen = torch.Generator().manual_seed(self._initial_solution_seed)
-        return "".join(ALPHABET[t] for t in sample_dmp(self.stationary, self.transition, self.length, gen).tolist())
+        """A feasible sequence: the DMP trajectory from the stationary distribution that holo's ``initial_solution()`` draws.
+
+        Like holo, the generator is reset to ``random_seed`` first, so the value depends on the seed alone.
+        """
+        gen = torch.Generator().manual_seed(self.random_seed)
+        return self._to_text(sample_dmp(self.stationary, self.transition, self.length, gen)[0])
 
     def random_feasible(self, n: int, rng: np.random.Generator) -> list[str]:
         """``n`` DMP trajectories drawn with ``rng``: feasible designs for seeding a search."""
         gen = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
-        return [
-            "".join(ALPHABET[t] for t in sample_dmp(self.stationary, self.transition, self.length, gen).tolist())
-            for _ in range(n)
-        ]
+        return [self._to_text(row) for row in sample_dmp(self.stationary, self.transition, self.length, gen, num_samples=n)]
+
+    @staticmethod
+    def _to_text(ids: Tensor) -> str:
+        return "".join(ALPHABET[t] for t in ids.tolist())
 
     def __repr__(self) -> str:
         return (

@@ -162,8 +162,8 @@ class Scalarized(ObjectiveWrapper):
     """An objective's columns reduced to one maximised score ``[B, 1 + C]``.
 
     The objective (``kind="objective"``) columns are scalarised on their canonical view with the
-    chosen method; the ``C`` constraint columns are kept unchanged after the score so that
-    feasibility still works (``K = 1`` when there are none).
+    chosen method; the ``C`` constraint and auxiliary columns are kept unchanged after the score so
+    that feasibility still works and recorded values stay recorded (``K = 1`` when there are none).
 
     * ``"weighted_sum"``: optionally on bounds-normalised values (``normalize=True``). When every
       column reports ``std``, the score's ``std`` is ``sqrt(sum_k w_k^2 std_k^2)`` (columns treated as
@@ -199,7 +199,7 @@ class Scalarized(ObjectiveWrapper):
         if method not in ("weighted_sum", "geometric_mean", "chebyshev"):
             raise ConfigError(f"Scalarized: method={method!r}; use 'weighted_sum', 'geometric_mean' or 'chebyshev'")
         self.objective_idx = [k for k, s in enumerate(inner.specs) if s.kind == "objective"]
-        self.constraint_idx = [k for k, s in enumerate(inner.specs) if s.kind == "constraint"]
+        self.kept_idx = [k for k, s in enumerate(inner.specs) if s.kind != "objective"]
         if not self.objective_idx:
             raise ConfigError(f"Scalarized: objective {inner.name!r} has no kind='objective' columns to scalarise")
         obj_specs = [inner.specs[k] for k in self.objective_idx]
@@ -227,13 +227,13 @@ class Scalarized(ObjectiveWrapper):
         if ideal is not None and len(ideal) != len(obj_specs):
             raise ConfigError(f"Scalarized: ideal {list(ideal)} must have one entry per objective column {names}")
         self.ideal = None if ideal is None else [float(v) for v in ideal]
-        if name in [inner.specs[k].name for k in self.constraint_idx]:
-            raise ConfigError(f"Scalarized: score name {name!r} clashes with a constraint column; pass another name=")
+        if name in [inner.specs[k].name for k in self.kept_idx]:
+            raise ConfigError(f"Scalarized: score name {name!r} clashes with a kept constraint or auxiliary column; pass another name=")
         self._obj_specs = obj_specs
         score = ObjectiveSpec(
             name=name, direction="max", bounds=self._score_bounds(), description=f"{method} of {', '.join(names)}"
         )
-        self.specs = (score, *(inner.specs[k] for k in self.constraint_idx))
+        self.specs = (score, *(inner.specs[k] for k in self.kept_idx))
 
     def _score_bounds(self) -> tuple[float, float] | None:
         if self.normalize:
@@ -270,7 +270,7 @@ class Scalarized(ObjectiveWrapper):
         signs = torch.tensor([s.sign for s in self._obj_specs], dtype=scores.values.dtype, device=scores.values.device)
         canonical = scores.values[:, self.objective_idx] * signs
         score = self.scalarize(canonical).unsqueeze(-1)
-        values = nan_invalid(torch.cat([score, scores.values[:, self.constraint_idx]], dim=-1), scores.valid)
+        values = nan_invalid(torch.cat([score, scores.values[:, self.kept_idx]], dim=-1), scores.valid)
         std = None
         if self.method == "weighted_sum" and scores.std is not None:
             col_std = scores.std[:, self.objective_idx]
@@ -279,7 +279,7 @@ class Scalarized(ObjectiveWrapper):
                 col_std = col_std / (b[1] - b[0])
             w = self.weights.to(col_std.device, col_std.dtype)
             score_std = (col_std.pow(2) @ w.pow(2)).sqrt().unsqueeze(-1)
-            std = torch.cat([score_std, scores.std[:, self.constraint_idx]], dim=-1)
+            std = torch.cat([score_std, scores.std[:, self.kept_idx]], dim=-1)
         return Scores(
             values=values, valid=scores.valid, specs=self.specs, std=std, errors=scores.errors, info=scores.info, raised=scores.raised
         )

@@ -31,6 +31,7 @@ from gendesign.objectives.compose import ObjectiveWrapper, nan_invalid
 __all__ = [
     "Clip",
     "DoubleSigmoid",
+    "ExponentialDecay",
     "Gaussian",
     "MinMax",
     "Negate",
@@ -43,6 +44,7 @@ __all__ = [
     "Transform",
     "TransformConfig",
     "Transformed",
+    "ValueMapping",
     "ZScore",
     "parse_transform",
 ]
@@ -247,6 +249,57 @@ class Gaussian(Transform):
 
     def __call__(self, x: Tensor) -> Tensor:
         return torch.exp(-0.5 * ((x - self.mu) / self.sigma) ** 2)
+
+
+class ExponentialDecay(Transform):
+    """``d(x) = 1`` for ``x <= 0`` and ``exp(-k x)`` above (REINVENT 4 ``exponential_decay``), for counts or distances.
+
+    Args:
+        k: decay rate, ``> 0``; ``d(1 / k) = exp(-1)``.
+    """
+
+    kind: Literal["exponential_decay"] = "exponential_decay"
+    k: float
+
+    @model_validator(mode="after")
+    def _check(self) -> ExponentialDecay:
+        if not (math.isfinite(self.k) and self.k > 0):
+            raise ConfigError(f"ExponentialDecay: k={self.k} must be finite and > 0")
+        return self
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return torch.exp(-self.k * x.clamp_min(0.0))
+
+
+class ValueMapping(Transform):
+    """A table from exact values to desirabilities, for categorical or count columns (REINVENT 4 ``value_mapping``).
+
+    ``d(x) = mapping[x]`` when ``x`` equals a key of ``mapping`` (keys are numbers written as
+    strings in TOML, e.g. ``{ "0" = 1.0, "1" = 0.5 }``), else ``default``.
+
+    Args:
+        mapping: value -> desirability in ``[0, 1]``.
+        default: desirability of every other value, in ``[0, 1]``.
+    """
+
+    kind: Literal["value_mapping"] = "value_mapping"
+    mapping: dict[float, float]
+    default: float = 0.0
+
+    @model_validator(mode="after")
+    def _check(self) -> ValueMapping:
+        if not self.mapping:
+            raise ConfigError("ValueMapping: mapping is empty; give at least one value = desirability pair")
+        bad = {k: v for k, v in self.mapping.items() if not 0.0 <= v <= 1.0}
+        if bad or not 0.0 <= self.default <= 1.0:
+            raise ConfigError(f"ValueMapping: desirabilities must lie in [0, 1]; got mapping {bad or self.mapping}, default {self.default}")
+        return self
+
+    def __call__(self, x: Tensor) -> Tensor:
+        out = torch.full_like(x, self.default)
+        for value, d in self.mapping.items():
+            out = torch.where(x == value, torch.full_like(x, d), out)
+        return torch.where(torch.isnan(x), x, out)
 
 
 def _safe_pow(u: Tensor, exponent: float) -> Tensor:
@@ -473,9 +526,11 @@ class Clip(Transform):
         return replace(spec, bounds=bounds)
 
 
-_TRANSFORM_CLASSES = (Sigmoid, ReverseSigmoid, DoubleSigmoid, Step, Gaussian, Ramp, TargetRamp, Negate, ZScore, MinMax, Clip)
+_TRANSFORM_CLASSES = (
+    Sigmoid, ReverseSigmoid, DoubleSigmoid, Step, Gaussian, ExponentialDecay, ValueMapping, Ramp, TargetRamp, Negate, ZScore, MinMax, Clip
+)
 TransformConfig = Annotated[
-    Sigmoid | ReverseSigmoid | DoubleSigmoid | Step | Gaussian | Ramp | TargetRamp | Negate | ZScore | MinMax | Clip,
+    Sigmoid | ReverseSigmoid | DoubleSigmoid | Step | Gaussian | ExponentialDecay | ValueMapping | Ramp | TargetRamp | Negate | ZScore | MinMax | Clip,
     Field(discriminator="kind"),
 ]
 """Any transform, told apart by its ``kind`` tag; use it as a pydantic field type in configs."""
@@ -510,9 +565,14 @@ class Transformed(ObjectiveWrapper):
     ``std`` is carried through columns whose transforms are all affine (scaled by ``|a|``) and
     dropped (``None``) as soon as any transformed column is non-affine.
 
+    With ``keep_raw=True`` each transformed column ``c`` is followed by an ``"auxiliary"`` column
+    ``c_raw`` holding the untransformed value (its original spec, renamed): it is recorded in the
+    ledger and written to ``evaluations.csv`` and ``pareto.csv`` but never optimised.
+
     Args:
         inner: the objective to transform.
         transforms: ``{column name or index: transform, list of transforms, or config table}``.
+        keep_raw: add the ``c_raw`` auxiliary column after every transformed column.
 
     Example:
         >>> from gendesign.core.objective import FunctionObjective
@@ -526,8 +586,11 @@ class Transformed(ObjectiveWrapper):
         self,
         inner: Objective,
         transforms: Mapping[str | int, Transform | Mapping[str, Any] | Sequence[Transform | Mapping[str, Any]]],
+        *,
+        keep_raw: bool = False,
     ) -> None:
         super().__init__(inner)
+        self.keep_raw = bool(keep_raw)
         names = [s.name for s in inner.specs]
         self.chains: dict[int, list[Transform]] = {}
         specs = list(inner.specs)
@@ -544,6 +607,16 @@ class Transformed(ObjectiveWrapper):
                 specs[k] = t.output_spec(specs[k])
                 bound.append(t)
             self.chains[k] = bound
+        if self.keep_raw:
+            specs = [
+                out
+                for k, spec in enumerate(specs)
+                for out in ((spec, replace(inner.specs[k], name=f"{inner.specs[k].name}_raw", kind="auxiliary", threshold=None)) if k in self.chains else (spec,))
+            ]
+            taken = [s.name for s in specs]
+            dupes = sorted({n for n in taken if taken.count(n) > 1})
+            if dupes:
+                raise ConfigError(f"Transformed(keep_raw=True): column names {dupes} occur twice; rename the objective's column so that '<name>_raw' is free")
         self.specs = tuple(specs)
 
     @staticmethod
@@ -568,6 +641,12 @@ class Transformed(ObjectiveWrapper):
                     std_cols = None
                 elif std_cols is not None and scale is not None:
                     std_cols[k] = std_cols[k] * scale
+        if self.keep_raw:
+            raw = scores.values.unbind(dim=-1)
+            columns = [c for k, col in enumerate(columns) for c in ((col, raw[k]) if k in self.chains else (col,))]
+            if std_cols is not None:
+                inner_std = scores.std.unbind(dim=-1)  # type: ignore[union-attr]
+                std_cols = [c for k, col in enumerate(std_cols) for c in ((col, inner_std[k]) if k in self.chains else (col,))]
         values = nan_invalid(torch.stack(columns, dim=-1), scores.valid)
         std = None if std_cols is None else torch.stack(std_cols, dim=-1)
         return replace(scores, values=values, specs=self.specs, std=std)
@@ -576,4 +655,5 @@ class Transformed(ObjectiveWrapper):
         return {
             **super().config(),
             "transforms": {self.inner.specs[k].name: [t.model_dump() for t in chain] for k, chain in self.chains.items()},
+            **({"keep_raw": True} if self.keep_raw else {}),
         }

@@ -6,8 +6,9 @@ Registers
   :class:`~gendesign.core.protocols.StepwiseDenoiser`, :class:`~gendesign.core.protocols.AnchoredDenoiser`,
   :class:`~gendesign.core.protocols.Infiller`, :class:`~gendesign.core.protocols.SequenceSampler`
   and :class:`~gendesign.core.protocols.LikelihoodScorer`);
-* commands ``gendesign train CONFIG`` and ``gendesign sample CONFIG|MODEL_DIR``
-  (:mod:`gendesign.generators.mdlm.commands`).
+* command ``gendesign sample CONFIG|MODEL_DIR`` (:mod:`gendesign.generators.mdlm.commands`);
+  ``gendesign train CONFIG`` trains it (the default ``generator``, through
+  :meth:`MaskedDiffusionLM.train_from_config`).
 
 The parts that consume it are generic and registered by :mod:`gendesign.plugins.core_parts`:
 the ``infill`` space (alias ``mdlm``), the ``best_of_n`` strategy (alias ``mdlm_sample``) and the
@@ -28,7 +29,6 @@ def register_generators(register: Register) -> None:
 
 @hookimpl
 def register_commands(cli: Any) -> None:
-    from gendesign.generators.mdlm.commands import sample_command, train_command
+    from gendesign.generators.mdlm.commands import sample_command
 
-    cli.add_command(train_command)
     cli.add_command(sample_command)

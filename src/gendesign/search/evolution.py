@@ -30,8 +30,16 @@ canonical key was already proposed or reported are never made again. Pairs that 
 forbidden are repaired by redrawing one of their two tokens among tokens likely to fit both
 neighbours, which gives the two-site moves needed to cross feasibility gaps.
 
-For ``K = 1`` a stagnating search (no strict improvement for ``restart_patience`` reported designs)
-restarts from its founders, keeping the seen set and the feasibility model.
+For ``K = 1`` on a fixed-length sequence space the search works on the best *plateau*: parents are
+the members sharing the best value, and substitutions come from a
+:class:`~gendesign.search.plateau.SiteNovelty` that prefers substitutions not yet tried on that
+plateau (sampling nearly without replacement instead of waiting geometrically for the few improving
+moves). While no valid design exists, new designs are walks on the feasibility model with many
+repeats (few distinct pairs: often feasible, and sharp blame when not).
+
+For ``K = 1`` a stagnating search (no strict improvement for ``restart_patience`` reported designs,
+or an exhausted plateau) restarts, keeping the seen set and the feasibility model: from fresh walks
+on pairs proven feasible when there is a feasibility model, from its founders otherwise.
 
 References:
     K. Deb. "An efficient constraint handling method for genetic algorithms." Computer Methods in
@@ -62,6 +70,7 @@ from gendesign.core.pareto import nsga2_rank
 from gendesign.core.sequence_space import SequenceSpace
 from gendesign.core.strategy import ProposalMemory, SearchStrategy, StrategyOptions
 from gendesign.search.feasibility import PairFeasibilityModel
+from gendesign.search.plateau import SiteNovelty
 
 
 class EvolutionOptions(StrategyOptions):
@@ -95,6 +104,21 @@ class EvolutionOptions(StrategyOptions):
             uses ``ceil(1.5 L (V - 1))`` on a sequence space (1.5 times the number of single-site
             substitutions, so a search that is still finding improving point mutations is not cut
             short) and 1500 elsewhere; ``None`` disables restarts.
+        site_novelty: single-objective runs on a fixed-length sequence space: mutate by single-site
+            substitutions drawn from :class:`~gendesign.search.plateau.SiteNovelty`, which prefers
+            substitutions not yet tried on the current best plateau, and restart as soon as every
+            substitution of the best design was tried without improvement (a local optimum),
+            without waiting for ``restart_patience``.
+        novelty_decay: weight factor per failed try of a substitution (smaller: closer to sampling
+            without replacement).
+        walk_repeat: with a feasibility model and no valid design in the population
+            (an infeasible cold start), new designs are walks on the learned pair plausibility
+            that repeat the current token with this probability
+            (:meth:`~gendesign.search.feasibility.PairFeasibilityModel.sample_walks`): few distinct
+            pairs, so they are often feasible and their failures teach the model precisely.
+        restart_sharpness: with a feasibility model, a restart replaces the population by
+            ``population_size`` fresh walks with ``ok ** restart_sharpness`` transition weights
+            (mostly pairs proven feasible), a new independent start, instead of the founders.
         max_tries: extra redraws per child to find a design not proposed before.
     """
 
@@ -110,6 +134,10 @@ class EvolutionOptions(StrategyOptions):
     proposal_tries: int = Field(default=8, ge=1)
     repair_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
     restart_patience: int | Literal["auto"] | None = "auto"
+    site_novelty: bool = True
+    novelty_decay: float = Field(default=0.05, gt=0.0, lt=1.0)
+    walk_repeat: float = Field(default=0.85, ge=0.0, le=1.0)
+    restart_sharpness: float = Field(default=16.0, ge=0.0)
     max_tries: int = Field(default=20, ge=1)
 
 
@@ -162,6 +190,10 @@ class Evolution(SearchStrategy):
         self.best_value = -math.inf
         self.stagnation = 0
         self.restarts = 0
+        self.walks_pending = 0
+        self.novelty: SiteNovelty | None = None
+        if opts.site_novelty and len(self.objective_columns) == 1 and isinstance(space, SequenceSpace) and space.fixed_length:
+            self.novelty = SiteNovelty(space.max_length, space.vocab_size, opts.novelty_decay)
 
     def _patience(self) -> int | None:
         value = self.options.restart_patience
@@ -180,6 +212,12 @@ class Evolution(SearchStrategy):
             drawn = self._sample(min(n - len(out), self.initial_samples - self.initial_drawn))
             self.initial_drawn += len(drawn)
             out.extend(drawn)
+        if len(out) < n and self.walks_pending > 0:
+            drawn = self._walks(min(n - len(out), self.walks_pending), repeat=0.0, sharpness=self.options.restart_sharpness)
+            self.walks_pending -= len(drawn)
+            out.extend(drawn)
+        if len(out) < n and self.feasibility is not None and self.population and not any(m.valid for m in self.population):
+            out.extend(self._walks(n - len(out), repeat=self.options.walk_repeat, sharpness=1.0))
         if len(out) < n and self.population:
             if not self.breeding_started:
                 self.breeding_started = True
@@ -201,36 +239,79 @@ class Evolution(SearchStrategy):
                     out.append(self.space.validate(design))
         return out
 
-    def _tournament(self) -> Any:
-        size = len(self.population)
-        picks = self.rng.integers(0, size, size=self.options.tournament_size)
-        return self.population[int(picks.min())].design
+    def _walks(self, n: int, *, repeat: float, sharpness: float) -> list[Any]:
+        """Up to ``n`` unseen walks from the feasibility model (random samples when there is none)."""
+        space = self.space
+        if self.feasibility is None or not isinstance(space, SequenceSpace):
+            return self._sample(n)
+        out: list[Any] = []
+        for _ in range(self.options.max_tries):
+            if len(out) >= n:
+                break
+            lengths = self.rng.integers(space.min_length, space.max_length + 1, size=n - len(out))
+            for m in lengths.tolist():
+                ids = self.feasibility.sample_walks(1, int(m), self.rng, repeat=repeat, sharpness=sharpness)[0]
+                design = space.validate(ids.tolist())
+                if self.memory.mark(space.key(design)):
+                    out.append(design)
+        return out
 
-    def _offspring(self, count: int) -> list[Any]:
-        """``count`` raw children: crossover or copy, then mutations."""
+    def _tournament(self) -> _Member:
+        size = self._plateau_size() if self.novelty is not None else len(self.population)
+        picks = self.rng.integers(0, size, size=self.options.tournament_size)
+        return self.population[int(picks.min())]
+
+    def _plateau_size(self) -> int:
+        """How many leading population members share the best value (the whole population when none is feasible)."""
+        top = self._canonical(self.population[0])
+        if top == -math.inf:
+            return len(self.population)
+        size = 1
+        while size < len(self.population) and self._canonical(self.population[size]) == top:
+            size += 1
+        return size
+
+    def _offspring(self, count: int) -> tuple[list[Any], list[_Member]]:
+        """``count`` raw children (crossover or copy, then mutations) and, per child, its first parent."""
         opts = self.options
         children: list[Any] = []
+        parents: list[_Member] = []
         mutations: list[int] = []
         for _ in range(count):
             p1 = self._tournament()
             crossed = len(self.population) > 1 and self.rng.random() < opts.crossover_rate
-            child = self.space.crossover(p1, self._tournament(), self.rng) if crossed else p1
+            child = self.space.crossover(p1.design, self._tournament().design, self.rng) if crossed else p1.design
             m = 1 + int(self.rng.poisson(opts.mean_mutations - 1.0))
-            if crossed and self.rng.random() >= opts.mutation_after_crossover:
+            if crossed and self.novelty is None and self.rng.random() >= opts.mutation_after_crossover:
                 m = 0
             children.append(child)
+            parents.append(p1)
             mutations.append(m)
-        remaining = np.asarray(mutations)
-        while (remaining > 0).any():
-            idx = np.nonzero(remaining > 0)[0].tolist()
-            mutated = self.space.mutate_many([children[i] for i in idx], self.rng)
-            for i, c in zip(idx, mutated, strict=True):
-                children[i] = c
-            remaining = remaining - 1
+        if self.novelty is not None:
+            children = [self._substitute(c, m) for c, m in zip(children, mutations, strict=True)]
+        else:
+            remaining = np.asarray(mutations)
+            while (remaining > 0).any():
+                idx = np.nonzero(remaining > 0)[0].tolist()
+                mutated = self.space.mutate_many([children[i] for i in idx], self.rng)
+                for i, c in zip(idx, mutated, strict=True):
+                    children[i] = c
+                remaining = remaining - 1
         if self.feasibility is not None and opts.repair_threshold < 1.0:
             ok = self.feasibility.ok_matrix()
             children = [self._repair(c, ok) for c in children]
-        return children
+        return children, parents
+
+    def _substitute(self, design: Any, count: int) -> Any:
+        """``count`` single-site substitutions drawn by :class:`SiteNovelty` (untried on this plateau first)."""
+        if count == 0:
+            return design
+        assert self.novelty is not None
+        ids = self.space.ids(design)  # type: ignore[attr-defined]
+        for _ in range(count):
+            pos, token = self.novelty.propose(ids, self.rng)
+            ids[pos] = token
+        return self.space.validate(ids)
 
     def _repair(self, design: Any, ok: np.ndarray) -> Any:
         """Redraw one token of every pair that is probably forbidden (two-site moves across feasibility gaps).
@@ -265,47 +346,58 @@ class Evolution(SearchStrategy):
         opts = self.options
         model = self.feasibility
         thetas = [model.sample_failure(self.rng) for _ in range(n)] if model is not None else []
-        chosen: list[Any | None] = [None] * n
-        fallback: list[tuple[float, Any, str] | None] = [None] * n
+        chosen: list[tuple[Any, str, _Member | None] | None] = [None] * n
+        fallback: list[tuple[float, Any, str, _Member | None] | None] = [None] * n
         taken: set[str] = set()
         open_slots = list(range(n))
         for attempt in range(opts.proposal_tries + opts.max_tries):
             if not open_slots:
                 break
             judging = model is not None and attempt < opts.proposal_tries
-            for slot, child in zip(open_slots, self._offspring(len(open_slots)), strict=True):
+            children, parents = self._offspring(len(open_slots))
+            for slot, child, parent in zip(open_slots, children, parents, strict=True):
                 design = self.space.validate(child)
                 key = self.space.key(design)
                 if key in self.memory or key in taken:
                     continue
                 if not judging:
-                    chosen[slot] = (design, key)
+                    chosen[slot] = (design, key, parent)
                     taken.add(key)
                     continue
                 assert model is not None
                 log_p = model.log_accept(self.space.ids(design), thetas[slot])  # type: ignore[attr-defined]
                 if math.log(max(self.rng.random(), 1e-300)) < log_p:
-                    chosen[slot] = (design, key)
+                    chosen[slot] = (design, key, parent)
                     taken.add(key)
                 else:
                     self.proposals_rejected += 1
                     best = fallback[slot]
                     if best is None or log_p > best[0]:
-                        fallback[slot] = (log_p, design, key)
+                        fallback[slot] = (log_p, design, key, parent)
             if model is not None and attempt == opts.proposal_tries - 1:
                 for slot in open_slots:
                     best = fallback[slot]
                     if chosen[slot] is None and best is not None and best[2] not in taken:
-                        chosen[slot] = (best[1], best[2])
+                        chosen[slot] = (best[1], best[2], best[3])
                         taken.add(best[2])
             open_slots = [s for s in open_slots if chosen[s] is None]
         out = []
         for item in chosen:
             if item is not None:
-                design, key = item
+                design, key, parent = item
                 self.memory.mark(key)
                 out.append(design)
+                if self.novelty is not None and parent is not None and self._canonical(parent) == self.best_value > -math.inf:
+                    # Counted when proposed, so the rest of the batch avoids it; an improvement clears all counts anyway.
+                    self.novelty.record(self.space.ids(parent.design), self.space.ids(design))  # type: ignore[attr-defined]
         return out
+
+    def _canonical(self, member: _Member) -> float:
+        """The single objective of ``member`` in the maximised view (``-inf`` when it is invalid or violates a constraint)."""
+        if not member.valid or self._violation(member) > 0.0:
+            return -math.inf
+        col = self.objective_columns[0]
+        return float(member.values[col]) * self.specs[col].sign
 
     def tell(self, designs: Sequence[Any], scores: Scores) -> None:
         """Add the reported designs to the population and run survival; designs outside the space are ignored."""
@@ -335,13 +427,23 @@ class Evolution(SearchStrategy):
                 and self._violation(member) == 0.0
             ):
                 self.founders.append(member)
-        self._track_stagnation(values, valid)
-        self._survive()
-
-    def _track_stagnation(self, values: torch.Tensor, valid: torch.Tensor) -> None:
-        patience = self.restart_patience
-        if patience is None or len(self.objective_columns) != 1 or not self.founders:
+        level = self.best_value
+        if self._track_stagnation(values, valid):
             return
+        self._survive()
+        if self.novelty is None or len(self.objective_columns) != 1:
+            return
+        if self.best_value > level:
+            self.novelty.reset()
+            return
+        elite = self.population[0] if self.population else None
+        if elite is not None and self._canonical(elite) == level > -math.inf and self.novelty.exhausted(self.space.ids(elite.design)):  # type: ignore[attr-defined]
+            self._restart()
+
+    def _track_stagnation(self, values: torch.Tensor, valid: torch.Tensor) -> bool:
+        """Update the best value and the stagnation count; restart (and return True) when patience runs out."""
+        if len(self.objective_columns) != 1:
+            return False
         col = self.objective_columns[0]
         candidates = [
             float(values[i, col]) * self.specs[col].sign
@@ -352,13 +454,32 @@ class Evolution(SearchStrategy):
         if top > self.best_value:
             self.best_value = top
             self.stagnation = 0
-            return
+            return False
+        patience = self.restart_patience
+        if patience is None or self.best_value == -math.inf:
+            return False
         self.stagnation += int(values.shape[0])
         if self.stagnation >= patience:
+            self._restart()
+            return True
+        return False
+
+    def _restart(self) -> None:
+        """Start over, keeping the seen set and the feasibility model.
+
+        With a feasibility model the new population comes from ``population_size`` fresh walks on
+        mostly proven pairs (an independent start); otherwise it is the founders.
+        """
+        if self.feasibility is not None and isinstance(self.space, SequenceSpace):
+            self.population = []
+            self.walks_pending = self.options.population_size
+        else:
             self.population = list(self.founders)
-            self.best_value = -math.inf
-            self.stagnation = 0
-            self.restarts += 1
+        if self.novelty is not None:
+            self.novelty.reset()
+        self.best_value = -math.inf
+        self.stagnation = 0
+        self.restarts += 1
 
     def _violation(self, member: _Member) -> float:
         return self._violation_of(member.values)
@@ -446,6 +567,8 @@ class Evolution(SearchStrategy):
             "best_value": self.best_value,
             "stagnation": self.stagnation,
             "restarts": self.restarts,
+            "walks_pending": self.walks_pending,
+            "novelty": self.novelty.state_dict() if self.novelty is not None else None,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -462,5 +585,8 @@ class Evolution(SearchStrategy):
         self.best_value = float(state["best_value"])
         self.stagnation = int(state["stagnation"])
         self.restarts = int(state["restarts"])
+        self.walks_pending = int(state.get("walks_pending", 0))
+        if self.novelty is not None and state.get("novelty") is not None:
+            self.novelty.load_state_dict(state["novelty"])
         if self.feasibility is not None and state.get("feasibility") is not None:
             self.feasibility.load_state_dict(state["feasibility"])

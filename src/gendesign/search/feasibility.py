@@ -93,6 +93,32 @@ class PairFeasibilityModel:
         ok[self.successes > 0] = 1.0
         return ok.reshape(self.vocab_size, self.vocab_size)
 
+    def sample_walks(
+        self, n: int, length: int, rng: np.random.Generator, *, repeat: float = 0.0, sharpness: float = 1.0
+    ) -> np.ndarray:
+        """``n`` token-id sequences `[n, length]` drawn as Markov walks on the learned pair plausibility.
+
+        The first token is uniform. Each next token repeats the current one ``a`` with probability
+        ``repeat * ok[a, a]``; otherwise it is ``b != a`` with probability proportional to
+        ``ok[a, b] ** sharpness``, where ``ok`` is :meth:`ok_matrix`. A high ``repeat`` gives
+        sequences with few distinct pairs, which are likely feasible before anything is known and
+        make the blame of an infeasible one sharp; a high ``sharpness`` keeps walks on proven pairs
+        once many are known, which gives diverse designs that are probably feasible.
+        """
+        ok = self.ok_matrix()
+        move = ok**sharpness
+        np.fill_diagonal(move, 0.0)
+        totals = move.sum(axis=1)
+        cdf = np.cumsum(move, axis=1) / np.where(totals > 0, totals, 1.0)[:, None]
+        out = np.empty((n, length), dtype=np.int64)
+        out[:, 0] = rng.integers(0, self.vocab_size, size=n)
+        for t in range(1, length):
+            a = out[:, t - 1]
+            stay = (rng.random(n) < repeat * ok[a, a]) | (totals[a] <= 0)
+            nxt = np.minimum((cdf[a] < rng.random(n)[:, None]).sum(axis=1), self.vocab_size - 1)
+            out[:, t] = np.where(stay, a, nxt)
+        return out
+
     def known_bad(self, threshold: float = 0.5) -> list[tuple[int, int]]:
         """Pairs ``(a, b)`` never seen in a valid design whose posterior mean failure exceeds ``threshold``."""
         idx = np.nonzero((self.mean_failure() > threshold) & (self.successes == 0))[0]

@@ -178,3 +178,17 @@ def test_peptide_mdlm_training_script_writes_a_loadable_model(tmp_path):
     assert record["hyperparameters"]["steps"] == 4 and len(record["history"]) == 1
     assert math.isfinite(record["history"][0]["val_nelbo_per_token"])
     assert model.sample(3, steps=4, generator=torch.Generator().manual_seed(0)).shape[0] == 3
+
+
+@pytest.mark.parametrize("key", ["", 'generator = "mdlm"\n'])
+def test_gendesign_train_trains_mdlm_by_default_and_by_name(tmp_path, key):
+    from click.testing import CliRunner
+
+    from gendesign.api import dump_toml
+    from gendesign.cli import cli
+
+    path = tmp_path / "mdlm.toml"
+    path.write_text(key + dump_toml(config(tmp_path, max_steps=2)))
+    result = CliRunner().invoke(cli, ["train", str(path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "saved MaskedDiffusionLM" in result.output and MaskedDiffusionLM.load_meta(tmp_path / "run")["global_step"] == 2

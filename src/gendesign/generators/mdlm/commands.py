@@ -1,10 +1,10 @@
-"""The MDLM command-line commands: ``gendesign train CONFIG`` and ``gendesign sample CONFIG|MODEL_DIR``."""
+"""The MDLM command line: ``gendesign sample CONFIG|MODEL_DIR``, and the MDLM side of ``gendesign train CONFIG`` (:func:`train_and_report`)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,20 +24,18 @@ def _load(model_dir: str, device: str) -> MaskedDiffusionLM:
     return model
 
 
-@click.command(name="train")
-@click.argument("config", type=click.Path(exists=True, dir_okay=False))
-def train_command(config: str) -> None:
-    """Train a masked diffusion model (MDLM) from a TOML config over a corpus file."""
-    from gendesign.core.plugins import get_plugins
+def train_and_report(config: str | Path, *, plugins: Any = None) -> str:
+    """Train a masked diffusion model (MDLM) from a TOML config over a corpus file; a one-line report of the saved model."""
     from gendesign.generators.mdlm.model import MaskedDiffusionLM
     from gendesign.generators.mdlm.training import train
 
-    model = train(config, plugins=get_plugins())
+    model = train(config, plugins=plugins)
     meta = MaskedDiffusionLM.load_meta(_output_dir(config)) if _is_rank_zero() else {}
-    if meta:
-        nelbo = meta.get("val_nelbo_per_token")
-        tail = f"; validation NELBO {nelbo:.4f} nats/token, perplexity bound {meta['val_ppl_bound']:.3f}" if nelbo is not None else ""
-        click.echo(f"saved {type(model).__name__} to {_output_dir(config)} after {meta['global_step']} steps{tail}", err=True)
+    if not meta:
+        return f"trained {type(model).__name__} (not the rank-0 process: nothing saved here)"
+    nelbo = meta.get("val_nelbo_per_token")
+    tail = f"; validation NELBO {nelbo:.4f} nats/token, perplexity bound {meta['val_ppl_bound']:.3f}" if nelbo is not None else ""
+    return f"saved {type(model).__name__} to {_output_dir(config)} after {meta['global_step']} steps{tail}"
 
 
 def _is_rank_zero() -> bool:

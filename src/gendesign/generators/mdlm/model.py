@@ -31,6 +31,7 @@ the joint :math:`p(n)\\,p_\\theta(x \\mid n)`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -140,6 +141,13 @@ class MaskedDiffusionLM(Generator):
             pad_id=vocab_size,
         )
         self.register_buffer("length_counts", torch.zeros(max_length + 1))
+
+    @classmethod
+    def train_from_config(cls, config: str | Path, *, plugins: Any = None) -> str:
+        """``gendesign train CONFIG``: :func:`~gendesign.generators.mdlm.commands.train_and_report`."""
+        from gendesign.generators.mdlm.commands import train_and_report
+
+        return train_and_report(config, plugins=plugins)
 
     def _resolve_token(self, token: int | str, vocab_size: int) -> int:
         if isinstance(token, str):

@@ -116,6 +116,7 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    generator: Literal["mdlm"] = Field("mdlm", description="the generator gendesign train trains (the default when the key is absent)")
     data: DataOptions
     model: ModelOptions = Field(default_factory=ModelOptions)
     training: TrainingOptions = Field(default_factory=TrainingOptions)

@@ -83,7 +83,7 @@ def parse_options(pairs: tuple[str, ...], objectives: tuple[str, ...]) -> dict[s
 
 def score_rows(rows: list[Row], objectives: list[tuple[str, Any]], source: str, workers: int) -> tuple[list[str], list[list[Any]]]:
     """Header and rows of the output table (see the module docstring)."""
-    from gendesign.core.executor import make_executor
+    from gendesign.core.executor import InlineExecutor, ProcessPoolExecutor
     from gendesign.core.objective import Scores
 
     columns = [spec.name for _, obj in objectives for spec in obj.specs]
@@ -99,7 +99,7 @@ def score_rows(rows: list[Row], objectives: list[tuple[str, Any]], source: str, 
             errors[i].append(f"{source}:{row.line}: {problem}")
     todo = [i for i in range(len(rows)) if not errors[i]]
     values: list[list[Any]] = [[""] * len(columns) for _ in rows]
-    executor = make_executor("process" if workers > 1 else "inline", workers)
+    executor = ProcessPoolExecutor(workers) if workers > 1 else InlineExecutor()
     try:
         start = 0
         for name, objective in objectives:

@@ -16,6 +16,11 @@
   extra ``docking``);
 * the command ``gendesign score`` (:mod:`~gendesign.plugins.molecules.commands`).
 
+* memory keys ``murcko`` and ``topological`` for the diversity filter
+  (:mod:`~gendesign.plugins.molecules.scaffolds`);
+* the report extension ``molecules``: metrics in ``summary.json`` and the Pareto grid
+  ``pareto_molecules.png`` (:mod:`~gendesign.plugins.molecules.report`).
+
 RDKit, ``selfies`` and Vina load when a part is built or a command runs, not here.
 """
 
@@ -92,3 +97,14 @@ def register_commands(cli: Any) -> None:
     from gendesign.plugins.molecules.commands import score_command
 
     cli.add_command(score_command)
+
+
+@hookimpl
+def register_memory_keys(register: Register) -> None:
+    register("murcko", "gendesign.plugins.molecules.scaffolds:murcko_key", aliases=("bemis_murcko",))
+    register("topological", "gendesign.plugins.molecules.scaffolds:topological_key")
+
+
+@hookimpl
+def register_report_extensions(register: Register) -> None:
+    register("molecules", "gendesign.plugins.molecules.report:MoleculeReport")

@@ -74,6 +74,8 @@ class SelfiesSpace(DesignSpace):
             warning naming each line's number, value and reason; no valid line is a :class:`ConfigError`.
     """
 
+    report_extensions = ("molecules",)
+
     def __init__(
         self,
         alphabet: Sequence[str] | None = None,
@@ -208,6 +210,12 @@ class SelfiesSpace(DesignSpace):
                     f"no molecule of the pool {self.smiles.pool_path or 'NCI'} fits this space's alphabet and length range"
                 )
         return self._pool
+
+    def feature_encoder(self) -> Any:
+        """Morgan fingerprints (radius 2, 2048 bits) read with a Tanimoto kernel by the ``bo`` strategy."""
+        from gendesign.plugins.molecules.fingerprints import MorganFingerprints
+
+        return MorganFingerprints()
 
     def sample(self, n: int, rng: np.random.Generator) -> list[str]:
         pool = self.pool()

@@ -104,6 +104,8 @@ class SmilesSpace(DesignSpace):
             no valid line is a :class:`ConfigError`.
     """
 
+    report_extensions = ("molecules",)
+
     def __init__(
         self,
         pool: str | None = None,
@@ -199,6 +201,12 @@ class SmilesSpace(DesignSpace):
                 raise ConfigError(f"pool file {str(path)!r} holds no valid SMILES for this space")
             self._pool = list(seen)
         return self._pool
+
+    def feature_encoder(self) -> Any:
+        """Morgan fingerprints (radius 2, 2048 bits) read with a Tanimoto kernel by the ``bo`` strategy."""
+        from gendesign.plugins.molecules.fingerprints import MorganFingerprints
+
+        return MorganFingerprints()
 
     def sample(self, n: int, rng: np.random.Generator) -> list[str]:
         pool = self.pool()
