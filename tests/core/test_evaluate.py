@@ -160,3 +160,19 @@ def test_invalid_evaluations_stay_nan(tmp_path):
     with open(tmp_path / "evaluations.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["eval:p"] == "" for r in rows] == [r["design"].endswith("1") for r in rows]
+
+
+def test_async_mode_evaluates_every_batch_and_the_final_front(tmp_path):
+    guide = CountingObjective(guide_fn, BITS, names=["ones", "z3"])
+    final = CountingObjective(zeros_fn, BITS, names="zeros")
+    batch = CountingObjective(tail_fn, BITS, names="tail")
+    spy = Spy(BITS, guide.specs)
+    campaign = Campaign(guide, BITS, spy, budget=24, batch_size=4, progress=False, run_dir=tmp_path, mode="async", max_in_flight=2,
+                        evaluate=[final, HeldOut(batch, "batch")])
+    try:
+        result = campaign.run()
+    finally:
+        campaign.close()
+    assert all(s.names == ["ones", "z3"] for s in spy.told)
+    assert set(batch.counts) == {r.key for r in result.history} and all(c == 1 for c in batch.counts.values())
+    assert set(final.counts) == {p.key for p in result.pareto}
