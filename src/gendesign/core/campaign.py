@@ -398,7 +398,13 @@ class Campaign:
             "batch_size": self.batch_size,
             "space": self.space.config(),
             "evaluate": [
-                {"objective": h.objective.name, "fingerprint": fp, "when": h.when, "specs": specs_to_json(h.objective.specs)}
+                {
+                    "objective": h.objective.name,
+                    "fingerprint": fp,
+                    "when": h.when,
+                    "deterministic": h.objective.deterministic,
+                    "specs": specs_to_json(h.objective.specs),
+                }
                 for h, fp in zip(self.evaluate, self._eval_fingerprints)
             ],
             **self.metadata,

@@ -69,7 +69,7 @@ class RunData:
             toward the budget.
         meta: the run's metadata (strategy, budget, objective name, counters, ...).
         eval_specs: the ``E`` held-out evaluation column specs (:mod:`gendesign.core.evaluate`).
-        eval_values: `[N, E]` float64 evaluation values; NaN where a design was not evaluated.
+        eval_values: `[N, E]` float64 evaluation values; NaN where a design was not evaluated (default `[N, 0]`).
         eval_when: ``"final"`` or ``"batch"`` per evaluation column.
     """
 
@@ -82,8 +82,12 @@ class RunData:
     scored: Tensor
     meta: dict[str, Any] = field(default_factory=dict)
     eval_specs: tuple[ObjectiveSpec, ...] = ()
-    eval_values: Tensor = field(default_factory=lambda: torch.empty(0, 0, dtype=torch.float64))
+    eval_values: Tensor | None = None
     eval_when: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.eval_values is None:
+            self.eval_values = torch.empty(len(self.entries), 0, dtype=torch.float64)
 
     @property
     def objective_columns(self) -> list[int]:
@@ -131,7 +135,7 @@ def load_run(ledger: Ledger, run_id: str | None = None) -> RunData:
     keys = [e.evaluation.key for e in entries]
     for held in meta.get("evaluate", []):
         held_specs = specs_from_json(held["specs"])
-        found = ledger.lookup(held["fingerprint"], keys)
+        found = ledger.lookup(held["fingerprint"], keys, run_id=None if held.get("deterministic", True) else run_id)
         block = torch.full((len(entries), len(held_specs)), math.nan, dtype=torch.float64)
         for i, key in enumerate(keys):
             if key in found and found[key].valid:
