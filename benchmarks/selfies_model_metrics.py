@@ -3,9 +3,11 @@
 Usage: python benchmarks/selfies_model_metrics.py SAMPLES.smi [MODEL_DIR]
 
 ``SAMPLES.smi`` holds one sampled SMILES per line (``gendesign sample CONFIG``); ``MODEL_DIR`` (default:
-the directory holding the samples) is the model whose ``config.json`` records the held-out NELBO.
-Validity is the ``selfies`` space's verdict; novelty is against the training corpus, RDKit's packaged
-NCI subset (BSD 3-clause). Prints one JSON object.
+the directory holding the samples) is the model whose ``config.json`` records the held-out NELBO and
+the training corpus. Validity is the verdict of the ``selfies`` space over that model's alphabet;
+novelty is against the training corpus (``_meta.corpus``: RDKit's packaged NCI subset for the small
+model, the first ``num_train + num_val`` molecules that survived filtering of MOSES for the MOSES
+model, approximated by as many lines of the file). Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 from pathlib import Path
 
 from gendesign.core.errors import InvalidDesignError
+from gendesign.generators.mdlm.corpus import read_corpus
 from gendesign.plugins.molecules import canonical_smiles, nci_smiles_path, rdkit_chem
 from gendesign.plugins.molecules.selfies_space import SelfiesSpace
 
@@ -25,7 +28,7 @@ def main() -> None:
     chem = rdkit_chem()
     from rdkit.Chem import QED
 
-    space = SelfiesSpace()
+    space = SelfiesSpace(model=str(model_dir))
     samples = [line.split()[0] if line.split() else "" for line in samples_path.read_text().splitlines()]
     valid = []
     for smiles in samples:
@@ -33,9 +36,14 @@ def main() -> None:
             valid.append(space.validate(smiles))
         except InvalidDesignError:
             continue
-    corpus = {canonical_smiles(line.split()[0]) for line in nci_smiles_path().read_text().splitlines() if line.split()}
-    mols = [chem.MolFromSmiles(s) for s in valid]
     meta = json.loads((model_dir / "config.json").read_text()).get("_meta", {})
+    source = str(meta.get("corpus", ""))
+    if source.endswith(".gz"):
+        lines = read_corpus(source, meta["num_train"] + meta["num_val"], header=True)
+    else:
+        lines = [line.split()[0] for line in nci_smiles_path().read_text().splitlines() if line.split()]
+    corpus = {canonical_smiles(line) for line in lines}
+    mols = [chem.MolFromSmiles(s) for s in valid]
     n = max(len(samples), 1)
     print(
         json.dumps(

@@ -735,6 +735,9 @@ class Campaign:
 
     def _save(self) -> None:
         self.ledger.set_meta(f"counters:{self.run_id}", self.counters.to_dict())
+        report = self.strategy.report()
+        if report:
+            self.ledger.set_meta(f"strategy_report:{self.run_id}", report)
         if self.run_dir is None:
             return
         state = {

@@ -41,6 +41,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gendesign.plugins.mcts",
     "gendesign.plugins.gflownet",
     "gendesign.plugins.mdlm",
+    "gendesign.plugins.metabo",
     "gendesign.plugins.molecules.plugin",
     "gendesign.plugins.tnp",
 )

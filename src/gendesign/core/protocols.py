@@ -23,6 +23,9 @@ Time. A stepwise denoiser runs a masked (absorbing-state) diffusion backwards on
 | :class:`Infiller` | ``encode``, ``decode``, ``infill``, ``pad_id``, ``max_length`` + :class:`SequenceSampler` | the infill space (``evolution`` mutations) |
 | :class:`LikelihoodScorer` | ``log_likelihood(designs) -> [B]`` | naturalness objectives, best-of-N ranking |
 | :class:`Surrogate` | ``condition(X, y)``, ``posterior(X_cand) -> Posterior`` | Bayesian optimisation |
+| :class:`ImprovementPosterior` | ``expected_improvement(best)`` (exact, not Gaussian) | ``metabo`` EI |
+| :class:`DensityPosterior` | ``log_prob(y)`` (the model's own predictive density) | ``metabo``'s shift guard |
+| :class:`AcquisitionPolicy` | ``acquisition_scores(X_cand, budget_fraction)`` after ``condition`` | ``metabo`` with ``acquisition = "nap"`` |
 | :class:`FeatureEncoder` | ``features(designs) -> [B, D]``, ``dim``, ``kernel`` | ``bo`` on discrete spaces |
 | :class:`FeaturizedSpace` | ``feature_encoder() -> FeatureEncoder`` | ``bo`` (a space's own features, e.g. Morgan fingerprints) |
 | :class:`ContinuousSpace` | ``low``, ``high``, ``dim``, ``to_tensor`` | ``bo`` (gradient-based acquisition optimisation in the box) |
@@ -269,6 +272,43 @@ class Surrogate(Protocol):
 
     def posterior(self, X: Tensor) -> Posterior:
         """The :class:`Posterior` (mean and variance `[M, K]`) at candidates `[M, D]`."""
+        ...
+
+
+@runtime_checkable
+class ImprovementPosterior(Protocol):
+    """A posterior that computes expected improvement from its own (possibly non-Gaussian) marginals."""
+
+    def expected_improvement(self, best: float | Tensor) -> Tensor:
+        """`[M, K]` ``E[max(Y - best, 0)]``."""
+        ...
+
+
+@runtime_checkable
+class DensityPosterior(Protocol):
+    """A posterior with a log-density of its own (e.g. a bar distribution), not only mean and variance."""
+
+    def log_prob(self, y: Tensor) -> Tensor:
+        """`[M, K]` log predictive density at ``y`` `[M, K]`."""
+        ...
+
+
+@runtime_checkable
+class AcquisitionPolicy(Protocol):
+    """A surrogate with a learned acquisition head over a candidate pool (NAP, Maraval et al. 2023).
+
+    After ``condition(X, y)`` (:class:`Surrogate`), ``acquisition_scores(X_cand)`` `[M]` are the
+    policy's logits over the candidates `[M, D]`: the candidate with the highest score is the one
+    to evaluate. ``budget_fraction`` is ``t / T``, the spent share of the evaluation budget. A
+    candidate's score does not depend on the other candidates.
+    """
+
+    def condition(self, X: Tensor, y: Tensor) -> None:
+        """Condition on inputs `[N, D]` and outputs `[N]` or `[N, 1]`."""
+        ...
+
+    def acquisition_scores(self, X: Tensor, *, budget_fraction: float) -> Tensor:
+        """`[M]` scores of candidates `[M, D]` (higher is better)."""
         ...
 
 

@@ -128,7 +128,7 @@ def load_run(ledger: Ledger, run_id: str | None = None) -> RunData:
     valid = torch.tensor([e.evaluation.valid for e in entries], dtype=torch.bool)
     scored = torch.tensor([e.evaluation.source == "objective" for e in entries], dtype=torch.bool)
     feasible = valid & constraint_satisfied(values, specs) if entries else valid
-    meta = {**meta, "counters": ledger.get_meta(f"counters:{run_id}", {})}
+    meta = {**meta, "counters": ledger.get_meta(f"counters:{run_id}", {}), "strategy_report": ledger.get_meta(f"strategy_report:{run_id}")}
     eval_specs: list[ObjectiveSpec] = []
     eval_when: list[str] = []
     eval_blocks: list[Tensor] = []
@@ -324,7 +324,7 @@ def summarize(data: RunData, space: DesignSpace | None = None) -> dict[str, Any]
     strategy_s = float(counters.get("strategy_seconds", 0.0))
     engine = max(wall - obj_s - strategy_s, 0.0)
     signs = [s.sign for s in data.objective_specs]
-    return {
+    summary = {
         "run_id": data.run_id,
         "objective": data.meta.get("objective"),
         "fingerprint": data.meta.get("fingerprint"),
@@ -360,6 +360,9 @@ def summarize(data: RunData, space: DesignSpace | None = None) -> dict[str, Any]
             "engine_ms_per_evaluation": 1000.0 * engine / n_scored if n_scored else None,
         },
     }
+    if data.meta.get("strategy_report"):
+        summary["strategy_report"] = data.meta["strategy_report"]
+    return summary
 
 
 def write_evaluations_csv(path: Path, data: RunData, space: DesignSpace | None = None) -> None:

@@ -80,6 +80,10 @@ class SearchStrategy(ABC):
         self.rng.bit_generator.state = state["rng"]
         self.torch_generator.set_state(state["torch_generator"])
 
+    def report(self) -> dict[str, Any]:
+        """JSON-able facts the strategy wants in ``summary.json`` under ``"strategy_report"`` (e.g. a model fallback); empty by default."""
+        return {}
+
 
 @runtime_checkable
 class PendingAware(Protocol):

@@ -56,6 +56,7 @@ def register_objectives(register: Register) -> None:
     register("zdt1", "gendesign.objectives.botorch_problems:ZDT1")
     register("zdt2", "gendesign.objectives.botorch_problems:ZDT2")
     register("zdt3", "gendesign.objectives.botorch_problems:ZDT3")
+    register("synthetic", "gendesign.objectives.synthetic:SyntheticFunction")
     register("ensemble", "gendesign.objectives.image_ensemble:build_ensemble")
     register("constrained_reward", "gendesign.objectives.constrained_reward:ConstrainedReward")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,19 +19,24 @@ if TYPE_CHECKING:
     from gendesign.core.plugins import PluginSystem
 
 
-def read_corpus(path: str | Path, limit: int | None = None) -> list[str]:
+def read_corpus(path: str | Path, limit: int | None = None, header: bool = False) -> list[str]:
     """Designs of a corpus file: stripped non-empty lines that do not start with ``#``.
 
-    A line ``SMILES<whitespace>name`` (``.smi`` style) keeps only its first field.
+    A line ``SMILES<whitespace>name`` (``.smi`` style) keeps only its first field, and so does a
+    line ``SMILES,rest`` (``.csv`` style). A name ending in ``.gz`` is read through gzip;
+    ``header=True`` skips the first line (a CSV column header).
     """
     p = resolve_corpus_path(path)
     out = []
-    with p.open() as fh:
+    opener = gzip.open if p.suffix == ".gz" else open
+    with opener(p, "rt") as fh:
+        if header:
+            next(fh, None)
         for line in fh:
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
-            out.append(line.split()[0])
+            out.append(line.split()[0].split(",")[0])
             if limit is not None and len(out) >= limit:
                 break
     if not out:
@@ -79,7 +85,7 @@ class CorpusData:
     """
 
     def __init__(self, options: DataOptions, plugins: PluginSystem | None = None) -> None:
-        designs = read_corpus(options.corpus, options.limit)
+        designs = read_corpus(options.corpus, options.limit, options.header)
         space = build_space(options.space, plugins) if options.space is not None else None
         self.dropped = {"invalid": 0, "too_long": 0, "untokenizable": 0}
         if options.validate_designs:

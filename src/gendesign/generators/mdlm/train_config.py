@@ -22,7 +22,8 @@ class DataOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    corpus: str = Field(description="text file, one design per line, or 'package:NAME/path' inside an installed package")
+    corpus: str = Field(description="text file, one design per line (first field; gzip when the name ends in .gz), or 'package:NAME/path' inside an installed package")
+    header: bool = Field(False, description="skip the corpus file's first line (a CSV header such as MOSES's 'SMILES')")
     tokenizer: Literal["smiles", "selfies", "residue"] = "smiles"
     alphabet: str | list[str] | None = Field(None, description="tokens for tokenizer='residue'")
     separator: str = ""

@@ -94,9 +94,14 @@ def register_objectives(register: Register) -> None:
 
 @hookimpl
 def register_commands(cli: Any) -> None:
+    from gendesign.plugins.molecules.benchmark_commands import benchmark_group, molecules_mo_command, pmo_command
     from gendesign.plugins.molecules.commands import score_command
 
     cli.add_command(score_command)
+
+    group = benchmark_group(cli)
+    group.add_command(pmo_command)
+    group.add_command(molecules_mo_command)
 
 
 @hookimpl

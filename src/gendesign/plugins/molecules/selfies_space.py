@@ -42,19 +42,29 @@ from gendesign.generators.tokenizers import SelfiesTokenizer
 from gendesign.plugins.molecules.smiles import SmilesSpace, canonical_smiles, read_seed_file
 
 SHIPPED_MODEL = "selfies_mdlm_small"
+SHIPPED_MODELS = ("selfies_mdlm_small", "selfies_mdlm_moses")
+"""The SELFIES MDLMs shipped under ``models/``: NCI (62 symbols, the default) and MOSES (drug-like, 26 symbols)."""
 
 
-def shipped_model_path() -> Path:
-    """Directory of the small SELFIES MDLM shipped in the package (``config.json`` + ``model.safetensors``)."""
-    return Path(str(resources.files("gendesign.plugins.molecules") / "models" / SHIPPED_MODEL))
+def shipped_model_path(model: str = SHIPPED_MODEL) -> Path:
+    """Directory of a SELFIES MDLM (``config.json`` + ``model.safetensors``): a shipped name or a model directory."""
+    if model in SHIPPED_MODELS:
+        return Path(str(resources.files("gendesign.plugins.molecules") / "models" / model))
+    path = Path(model)
+    if not path.is_dir():
+        raise ConfigError(f"SELFIES model {model!r} is neither a shipped model {list(SHIPPED_MODELS)} nor a model directory")
+    return path
 
 
-def shipped_model_config() -> dict[str, Any]:
-    """The shipped model's ``config.json`` (its tokenizer holds the default alphabet)."""
-    path = shipped_model_path() / "config.json"
+def shipped_model_config(model: str = SHIPPED_MODEL) -> dict[str, Any]:
+    """A SELFIES MDLM's ``config.json`` (its tokenizer holds the alphabet)."""
+    path = shipped_model_path(model) / "config.json"
     if not path.is_file():
-        raise ConfigError(f"the shipped SELFIES MDLM is missing at {path.parent}; reinstall gendesign or pass alphabet=[...]")
-    return dict(json.loads(path.read_text()))
+        raise ConfigError(f"the SELFIES MDLM is missing at {path.parent}; reinstall gendesign or pass alphabet=[...]")
+    config = dict(json.loads(path.read_text()))
+    if config.get("tokenizer", {}).get("kind") != "selfies":
+        raise ConfigError(f"the MDLM at {path.parent} is not a SELFIES model (tokenizer {config.get('tokenizer', {}).get('kind')!r})")
+    return config
 
 
 class SelfiesSpace(DesignSpace):
@@ -69,6 +79,9 @@ class SelfiesSpace(DesignSpace):
         pool: SMILES file that :meth:`sample` draws from (admissible lines only); default RDKit's
             packaged NCI set.
         max_tries: attempts per mutation/crossover before returning the parent unchanged.
+        model: the SELFIES MDLM that supplies the default alphabet, ``max_length`` and
+            :meth:`default_generator`: a shipped name (``"selfies_mdlm_small"``, trained on NCI, or
+            ``"selfies_mdlm_moses"``, trained on MOSES) or a model directory.
         initial_designs_file: a SMILES file of seed molecules that strategies propose first; lines
             that are not admissible here (unparsable, too many SELFIES symbols) are skipped with a
             warning naming each line's number, value and reason; no valid line is a :class:`ConfigError`.
@@ -84,10 +97,12 @@ class SelfiesSpace(DesignSpace):
         max_heavy_atoms: int | None = None,
         pool: str | None = None,
         max_tries: int = 32,
+        model: str = SHIPPED_MODEL,
         initial_designs_file: str | None = None,
     ) -> None:
+        self.model = str(model)
         if alphabet is None or max_length is None:
-            shipped = shipped_model_config()
+            shipped = shipped_model_config(self.model)
             alphabet = shipped["tokenizer"]["tokens"] if alphabet is None else alphabet
             max_length = int(shipped["max_length"]) if max_length is None else max_length
         if not 1 <= min_length <= max_length:
@@ -129,6 +144,7 @@ class SelfiesSpace(DesignSpace):
             "max_length": self.max_length,
             "max_heavy_atoms": self.smiles.max_heavy_atoms,
             "pool": self.smiles.pool_path,
+            "model": self.model,
             **({"initial_designs_file": self.initial_designs_file} if self.initial_designs_file else {}),
         }
 
@@ -269,17 +285,17 @@ class SelfiesSpace(DesignSpace):
         return pa
 
     def default_generator(self) -> GeneratorSpec:
-        """The shipped SELFIES MDLM (``{name = "mdlm", path = <package data>}``), used by model-backed strategies such as ``mcts``.
+        """The space's SELFIES MDLM (``{name = "mdlm", path = <package data>}``), used by model-backed strategies such as ``mcts``.
 
         Raises:
             ConfigError: if this space's alphabet differs from the model's; train a model on this
                 alphabet (``examples/mdlm_selfies_small.toml`` shows how) and name it with
                 ``generator = { name = "mdlm", path = ... }`` in the strategy's options.
         """
-        tokens = shipped_model_config()["tokenizer"]["tokens"]
+        tokens = shipped_model_config(self.model)["tokenizer"]["tokens"]
         if tokens != self.tokens:
             raise ConfigError(
-                f"the shipped SELFIES MDLM reads {len(tokens)} symbols but this space's alphabet has {self.vocab_size} "
+                f"the SELFIES MDLM {self.model!r} reads {len(tokens)} symbols but this space's alphabet has {self.vocab_size} "
                 f"({self.tokens[:5]}...); use the default alphabet or give the strategy a generator trained on this one"
             )
-        return GeneratorSpec(name="mdlm", path=str(shipped_model_path()))
+        return GeneratorSpec(name="mdlm", path=str(shipped_model_path(self.model)))

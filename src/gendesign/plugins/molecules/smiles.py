@@ -5,8 +5,11 @@ returns the canonical SMILES, so the canonical key of two spellings of one molec
 Variation operators act on the molecular graph and always return sanitisable molecules:
 
 * :meth:`SmilesSpace.mutate`: one of (1) change an atom's element, (2) append an atom to an atom
-  with a free hydrogen, (3) delete a terminal atom, (4) raise or lower a bond order (no triple bonds in rings), retried until
-  RDKit sanitises the result (in the spirit of the graph GA of Jensen 2019, Chem. Sci. 10, 3567);
+  with a free hydrogen, (3) delete a terminal atom, (4) raise or lower a bond order (no triple
+  bonds in rings), (5) insert an atom into a single bond, (6) close a ring between two atoms with
+  free hydrogens 4 or 5 bonds apart (mostly; 2 or 3 otherwise), (7) break a ring bond, (8) remove
+  an atom with two neighbours and bond them; chosen uniformly and retried until RDKit sanitises the
+  result (the move set of the graph GA of Jensen 2019, Chem. Sci. 10, 3567);
 * :meth:`SmilesSpace.crossover`: cut one acyclic single bond in each parent and join one fragment
   of each (Jensen 2019's non-ring cut-and-join).
 
@@ -128,6 +131,7 @@ class SmilesSpace(DesignSpace):
         self.allow_fragments = allow_fragments
         self.max_tries = max_tries
         self._pool: list[str] | None = None
+        self._canonical: dict[str, str] = {}
         self.initial_designs_file = str(initial_designs_file) if initial_designs_file is not None else None
         self._seeds = read_seed_file(self.initial_designs_file, self.validate)
 
@@ -167,9 +171,16 @@ class SmilesSpace(DesignSpace):
             raise InvalidDesignError(f"SMILES {design!r} has {mol.GetNumHeavyAtoms()} heavy atoms > max_heavy_atoms={self.max_heavy_atoms}")
 
     def validate(self, design: Any) -> str:
+        # Search loops validate the same strings many times (keys, storage, survival); RDKit parsing dominates.
+        if isinstance(design, str) and (hit := self._canonical.get(design)) is not None:
+            return hit
         mol = self._mol(design)
         self._check(mol, design)
-        return self.chem.MolToSmiles(mol)
+        smiles = self.chem.MolToSmiles(mol)
+        if len(self._canonical) >= 1 << 17:
+            self._canonical.clear()
+        self._canonical[design] = smiles
+        return smiles
 
     def key(self, design: Any) -> str:
         return self.validate(design)
@@ -224,41 +235,105 @@ class SmilesSpace(DesignSpace):
         chem = self.chem
         rw = chem.RWMol(mol)
         chem.Kekulize(rw, clearAromaticFlags=True)
-        op = int(rng.integers(4))
-        atoms = list(rw.GetAtoms())
-        if op == 0:
-            atom = atoms[int(rng.integers(len(atoms)))]
-            element = ELEMENTS[int(rng.integers(len(ELEMENTS)))]
-            if element == atom.GetSymbol():
-                return None
-            atom.SetAtomicNum(chem.GetPeriodicTable().GetAtomicNumber(element))
-            atom.SetFormalCharge(0)
-            atom.SetNoImplicit(False)
-            atom.SetNumExplicitHs(0)
-        elif op == 1:
-            hosts = [a.GetIdx() for a in atoms if a.GetTotalNumHs() > 0]
-            if not hosts:
-                return None
-            host = hosts[int(rng.integers(len(hosts)))]
-            element = ELEMENTS[int(rng.integers(3))]
-            new = rw.AddAtom(chem.Atom(element))
-            rw.AddBond(host, new, chem.BondType.SINGLE)
-        elif op == 2:
-            leaves = [a.GetIdx() for a in atoms if a.GetDegree() == 1]
-            if not leaves or len(atoms) <= 1:
-                return None
-            rw.RemoveAtom(leaves[int(rng.integers(len(leaves)))])
-        else:
-            bonds = list(rw.GetBonds())
-            if not bonds:
-                return None
-            bond = bonds[int(rng.integers(len(bonds)))]
-            order = {chem.BondType.SINGLE: 1, chem.BondType.DOUBLE: 2, chem.BondType.TRIPLE: 3}.get(bond.GetBondType())
-            if order is None:
-                return None
-            order = max(1, min(2 if bond.IsInRing() else 3, order + (1 if rng.random() < 0.5 else -1)))
-            bond.SetBondType({1: chem.BondType.SINGLE, 2: chem.BondType.DOUBLE, 3: chem.BondType.TRIPLE}[order])
+        moves = (
+            self._change_atom,
+            self._append_atom,
+            self._delete_terminal,
+            self._bond_order,
+            self._insert_atom,
+            self._add_ring,
+            self._break_ring,
+            self._delete_chain_atom,
+        )
+        if not moves[int(rng.integers(len(moves)))](rw, rng):
+            return None
         return self._finish(rw)
+
+    def _change_atom(self, rw: Any, rng: np.random.Generator) -> bool:
+        atoms = list(rw.GetAtoms())
+        atom = atoms[int(rng.integers(len(atoms)))]
+        element = ELEMENTS[int(rng.integers(len(ELEMENTS)))]
+        if element == atom.GetSymbol():
+            return False
+        atom.SetAtomicNum(self.chem.GetPeriodicTable().GetAtomicNumber(element))
+        atom.SetFormalCharge(0)
+        atom.SetNoImplicit(False)
+        atom.SetNumExplicitHs(0)
+        return True
+
+    def _append_atom(self, rw: Any, rng: np.random.Generator) -> bool:
+        hosts = [a.GetIdx() for a in rw.GetAtoms() if a.GetTotalNumHs() > 0]
+        if not hosts:
+            return False
+        host = hosts[int(rng.integers(len(hosts)))]
+        new = rw.AddAtom(self.chem.Atom(ELEMENTS[int(rng.integers(3))]))
+        rw.AddBond(host, new, self.chem.BondType.SINGLE)
+        return True
+
+    def _delete_terminal(self, rw: Any, rng: np.random.Generator) -> bool:
+        leaves = [a.GetIdx() for a in rw.GetAtoms() if a.GetDegree() == 1]
+        if not leaves or rw.GetNumAtoms() <= 1:
+            return False
+        rw.RemoveAtom(leaves[int(rng.integers(len(leaves)))])
+        return True
+
+    def _bond_order(self, rw: Any, rng: np.random.Generator) -> bool:
+        chem = self.chem
+        bonds = list(rw.GetBonds())
+        if not bonds:
+            return False
+        bond = bonds[int(rng.integers(len(bonds)))]
+        order = {chem.BondType.SINGLE: 1, chem.BondType.DOUBLE: 2, chem.BondType.TRIPLE: 3}.get(bond.GetBondType())
+        if order is None:
+            return False
+        order = max(1, min(2 if bond.IsInRing() else 3, order + (1 if rng.random() < 0.5 else -1)))
+        bond.SetBondType({1: chem.BondType.SINGLE, 2: chem.BondType.DOUBLE, 3: chem.BondType.TRIPLE}[order])
+        return True
+
+    def _insert_atom(self, rw: Any, rng: np.random.Generator) -> bool:
+        single = [b for b in rw.GetBonds() if b.GetBondType() == self.chem.BondType.SINGLE]
+        if not single:
+            return False
+        bond = single[int(rng.integers(len(single)))]
+        a, b = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
+        rw.RemoveBond(a, b)
+        new = rw.AddAtom(self.chem.Atom(ELEMENTS[int(rng.integers(3))]))
+        rw.AddBond(a, new, self.chem.BondType.SINGLE)
+        rw.AddBond(new, b, self.chem.BondType.SINGLE)
+        return True
+
+    def _add_ring(self, rw: Any, rng: np.random.Generator) -> bool:
+        # Closing a path of 4 or 5 bonds makes a 5- or 6-membered ring (mostly), 2 or 3 a small ring (rarely).
+        distance = self.chem.GetDistanceMatrix(rw)
+        free = [a.GetIdx() for a in rw.GetAtoms() if a.GetTotalNumHs() > 0]
+        lengths = (4, 5) if rng.random() < 0.8 else (2, 3)
+        pairs = [(i, j) for n, i in enumerate(free) for j in free[n + 1 :] if int(distance[i, j]) in lengths]
+        if not pairs:
+            return False
+        i, j = pairs[int(rng.integers(len(pairs)))]
+        rw.AddBond(i, j, self.chem.BondType.SINGLE)
+        return True
+
+    def _break_ring(self, rw: Any, rng: np.random.Generator) -> bool:
+        ring = [b for b in rw.GetBonds() if b.IsInRing()]
+        if not ring:
+            return False
+        bond = ring[int(rng.integers(len(ring)))]
+        rw.RemoveBond(bond.GetBeginAtomIdx(), bond.GetEndAtomIdx())
+        return True
+
+    def _delete_chain_atom(self, rw: Any, rng: np.random.Generator) -> bool:
+        """Remove an atom with two neighbours and bond the neighbours (contracts a chain or a ring by one)."""
+        middle = [a for a in rw.GetAtoms() if a.GetDegree() == 2]
+        if not middle:
+            return False
+        atom = middle[int(rng.integers(len(middle)))]
+        a, b = (n.GetIdx() for n in atom.GetNeighbors())
+        if rw.GetBondBetweenAtoms(a, b) is not None:
+            return False
+        rw.AddBond(a, b, self.chem.BondType.SINGLE)
+        rw.RemoveAtom(atom.GetIdx())
+        return True
 
     def mutate(self, design: Any, rng: np.random.Generator) -> str:
         parent = self.validate(design)
