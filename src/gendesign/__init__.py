@@ -22,6 +22,7 @@ _EXPORTS: dict[str, str] = {
     "ParetoPoint": "gendesign.core.campaign",
     "Record": "gendesign.core.campaign",
     "Ledger": "gendesign.core.ledger",
+    "HeldOut": "gendesign.core.evaluate",
     "OptimizationResult": "gendesign.api.facade",
     "optimize": "gendesign.api.facade",
     "DesignSpace": "gendesign.core.designs",
@@ -56,6 +57,7 @@ __all__ = [
     "FunctionObjective",
     "GendesignError",
     "Generator",
+    "HeldOut",
     "InvalidDesignError",
     "Ledger",
     "MissingDependencyError",
@@ -96,6 +98,7 @@ if TYPE_CHECKING:
     from gendesign.api.facade import OptimizationResult, finetune, optimize
     from gendesign.core.campaign import Campaign, CampaignResult, ParetoPoint, Record
     from gendesign.core.designs import DesignSpace
+    from gendesign.core.evaluate import HeldOut
     from gendesign.core.errors import (
         CampaignError,
         ConfigError,

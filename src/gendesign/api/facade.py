@@ -17,6 +17,7 @@ from gendesign.api.parts import _build, build_executor, build_reports
 from gendesign.core.campaign import Campaign, CampaignResult
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError
+from gendesign.core.evaluate import HeldOut
 from gendesign.core.executor import Executor
 from gendesign.core.generator import generator_context
 from gendesign.core.objective import Direction, FunctionObjective, Objective, guide_specs, make_specs
@@ -100,6 +101,7 @@ def optimize(
     max_in_flight: int | None = None,
     space_options: dict[str, Any] | None = None,
     force: bool = False,
+    evaluate: Sequence[Objective | HeldOut] = (),
     **strategy_options: Any,
 ) -> OptimizationResult:
     """Optimise ``objective`` over ``space`` with ``strategy``; returns the Pareto set, the best designs and the history.
@@ -139,6 +141,9 @@ def optimize(
         max_in_flight: designs scored at once in ``"async"`` mode (default ``workers``).
         space_options: options for a space given by name.
         force: break the lock another process holds on ``run_dir`` (only after checking it is dead).
+        evaluate: held-out evaluation objectives, never shown to the strategy: objectives (scored on
+            the final Pareto set) or :class:`~gendesign.core.evaluate.HeldOut` with ``when="batch"``
+            to score every batch; reported as ``eval:<column>`` (see ``docs/campaigns.md``).
         **strategy_options: the strategy's options (e.g. ``population_size=64``).
 
     Returns:
@@ -192,6 +197,7 @@ def optimize(
         mode=mode,
         max_in_flight=max_in_flight,
         reports=build_reports(system, built_space) if run_dir is not None else None,
+        evaluate=evaluate,
     )
     try:
         return campaign.run()

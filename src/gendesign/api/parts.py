@@ -7,9 +7,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gendesign.core.config import CampaignConfig, ReportPart
+from gendesign.core.config import CampaignConfig, ObjectivePart, ReportPart
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import ConfigError, GendesignError, UnknownNameError
+from gendesign.core.evaluate import HeldOut, as_held_out
 from gendesign.core.executor import Executor
 from gendesign.core.generator import generator_context
 from gendesign.core.objective import Objective, guide_specs
@@ -32,6 +33,7 @@ class Parts:
     strategy: SearchStrategy
     strategy_name: str
     reports: dict[str, ReportExtension] = field(default_factory=dict)
+    evaluate: tuple[HeldOut, ...] = ()
 
 
 def _context(options: dict[str, Any], **context: Any) -> dict[str, Any]:
@@ -111,33 +113,7 @@ def build_parts(config: CampaignConfig, *, plugins: PluginSystem) -> Parts:
     space: DesignSpace | None = None
     if config.space is not None:
         space = _build(system, "spaces", "[space]", config.space.name, config.space.options, **ctx)
-    objectives: list[Objective] = []
-    for i, part in enumerate(config.objectives):
-        section = f"[[objectives]] #{i + 1}"
-        extra = {"space": space} if space is not None else {}
-        if space is None and part.name in system.objectives and _requires(system.objectives.get(part.name).factory, "space"):
-            raise ConfigError(
-                f"{section}: objective {part.name!r} needs a design space and the config has no [space] table; add one, e.g. "
-                f"[space] name = \"sequence\" options = {{ alphabet = \"ACGT\", length = 8 }}. Registered spaces: {', '.join(e.name for e in system.spaces)}"
-            )
-        obj = _build(system, "objectives", section, part.name, part.options, **ctx, **extra)
-        if not isinstance(obj, Objective):
-            raise ConfigError(f"{section}: {part.name!r} built a {type(obj).__name__}, not an Objective")
-        if part.directions is not None:
-            if len(part.directions) != len(obj.specs):
-                raise ConfigError(
-                    f"{section}: directions = {part.directions!r} has {len(part.directions)} entries but {part.name!r} has "
-                    f"{len(obj.specs)} columns {[s.name for s in obj.specs]}; give one of 'max'/'min' per column"
-                )
-            obj = Respecified(obj, {s.name: {"direction": d} for s, d in zip(obj.specs, part.directions)})
-        try:
-            if part.columns:
-                obj = Respecified(obj, part.columns)
-            if part.transforms:
-                obj = Transformed(obj, part.transforms, keep_raw=True)
-        except ConfigError as exc:
-            raise ConfigError(f"{section} ({part.name!r}): {exc}") from None
-        objectives.append(obj)
+    objectives = [_build_objective(system, f"[[objectives]] #{i + 1}", part, space, ctx) for i, part in enumerate(config.objectives)]
     objective = objectives[0] if len(objectives) == 1 else Stacked(objectives)
     if config.scoring is not None:
         objective = scoring_from_table(objective, config.scoring)
@@ -154,6 +130,19 @@ def build_parts(config: CampaignConfig, *, plugins: PluginSystem) -> Parts:
                 obj.check_space(space)
             except ConfigError as exc:
                 raise ConfigError(f"[[objectives]] #{i + 1} ({part.name!r}) and [space] ({config.space.name!r}) do not fit: {exc}") from None
+    held: list[HeldOut] = []
+    for i, part in enumerate(config.evaluate):
+        section = f"[[evaluate]] #{i + 1}"
+        obj = _build_objective(system, section, part, space, ctx)
+        try:
+            obj.check_space(space)
+        except ConfigError as exc:
+            raise ConfigError(f"{section} ({part.name!r}) and the design space do not fit: {exc}") from None
+        held.append(HeldOut(obj, part.when))
+    try:
+        evaluate = as_held_out(held)
+    except ConfigError as exc:
+        raise ConfigError(f"[[evaluate]]: {exc}") from None
     strategy = _build(
         system, "strategies", "[strategy]", config.strategy.name, config.strategy.options, space=space, specs=guide_specs(objective.specs), **ctx
     )
@@ -162,7 +151,7 @@ def build_parts(config: CampaignConfig, *, plugins: PluginSystem) -> Parts:
     if config.diversity is not None:
         strategy = _diversity(system, config, space, strategy)
     check_executor(settings.executor, settings.executor_options, plugins=system)
-    return Parts(space, objective, strategy, config.strategy.name, build_reports(system, space, config.reports))
+    return Parts(space, objective, strategy, config.strategy.name, build_reports(system, space, config.reports), evaluate)
 
 
 def build_executor(
@@ -193,3 +182,31 @@ def check_executor(name: str, options: dict[str, Any] | None = None, *, plugins:
     except UnknownNameError as exc:
         raise ConfigError(f"{section}: name = {name!r}: {exc}") from None
     validate_options(entry.factory, dict(options or {}), where=f"{section} {name!r}", exclude={"workers", "chunk_size"})
+
+
+def _build_objective(system: PluginSystem, section: str, part: ObjectivePart, space: DesignSpace | None, ctx: dict[str, Any]) -> Objective:
+    """One ``[[objectives]]`` or ``[[evaluate]]`` table built, with its ``directions``, ``columns`` and ``transforms`` applied."""
+    extra = {"space": space} if space is not None else {}
+    if space is None and part.name in system.objectives and _requires(system.objectives.get(part.name).factory, "space"):
+        raise ConfigError(
+            f"{section}: objective {part.name!r} needs a design space and the config has no [space] table; add one, e.g. "
+            f"[space] name = \"sequence\" options = {{ alphabet = \"ACGT\", length = 8 }}. Registered spaces: {', '.join(e.name for e in system.spaces)}"
+        )
+    obj = _build(system, "objectives", section, part.name, part.options, **ctx, **extra)
+    if not isinstance(obj, Objective):
+        raise ConfigError(f"{section}: {part.name!r} built a {type(obj).__name__}, not an Objective")
+    if part.directions is not None:
+        if len(part.directions) != len(obj.specs):
+            raise ConfigError(
+                f"{section}: directions = {part.directions!r} has {len(part.directions)} entries but {part.name!r} has "
+                f"{len(obj.specs)} columns {[s.name for s in obj.specs]}; give one of 'max'/'min' per column"
+            )
+        obj = Respecified(obj, {s.name: {"direction": d} for s, d in zip(obj.specs, part.directions)})
+    try:
+        if part.columns:
+            obj = Respecified(obj, part.columns)
+        if part.transforms:
+            obj = Transformed(obj, part.transforms, keep_raw=True)
+    except ConfigError as exc:
+        raise ConfigError(f"{section} ({part.name!r}): {exc}") from None
+    return obj

@@ -107,6 +107,7 @@ def _campaign(config: CampaignConfig, parts: Parts, run_dir: Path, lock: RunDirL
         max_in_flight=s.max_in_flight,
         timeout=s.timeout,
         reports=parts.reports,
+        evaluate=parts.evaluate,
     )
 
 

@@ -52,6 +52,7 @@ from torch import Tensor
 from gendesign.core.atomic import atomic_open, atomic_write_text
 from gendesign.core.designs import DesignSpace
 from gendesign.core.errors import CampaignError, ConfigError, InvalidDesignError
+from gendesign.core.evaluate import HeldOut, When, as_held_out
 from gendesign.core.executor import Executor, InlineExecutor
 from gendesign.core.failures import DEFAULT_MAX_FAILED_BATCHES, FailurePolicy
 from gendesign.core.ledger import Evaluation, Ledger
@@ -96,6 +97,7 @@ class Counters:
         objective_seconds: wall seconds inside the objective.
         strategy_seconds: wall seconds inside ``strategy.ask`` and ``strategy.tell``.
         wall_seconds: wall seconds of the whole run, over all sessions.
+        evaluate_calls: designs the held-out evaluation objectives scored (one per design and objective).
         stop_reason: why the run stopped (``None`` while running).
     """
 
@@ -111,6 +113,7 @@ class Counters:
     objective_seconds: float = 0.0
     strategy_seconds: float = 0.0
     wall_seconds: float = 0.0
+    evaluate_calls: int = 0
     stop_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -249,6 +252,9 @@ class Campaign:
             designs recorded as failed with the reason.
         reports: report extensions (name -> :class:`~gendesign.core.report.ReportExtension`) that
             write extra outputs into ``run_dir``, e.g. the molecule grid.
+        evaluate: held-out evaluation objectives (:class:`~gendesign.core.evaluate.HeldOut`, or
+            bare objectives for ``when="final"``), reported as ``eval:<column>`` and never told
+            to the strategy; see :mod:`gendesign.core.evaluate`.
 
     Raises:
         ConfigError: ``run_dir`` names a file, or ``run_dir`` or ``ledger`` cannot be written.
@@ -280,6 +286,7 @@ class Campaign:
         max_in_flight: int | None = None,
         timeout: float | None = None,
         reports: Mapping[str, ReportExtension] | None = None,
+        evaluate: Sequence[Objective | HeldOut] = (),
     ) -> None:
         if mode not in MODES:
             raise ConfigError(f"mode={mode!r}; choose one of {', '.join(MODES)}")
@@ -307,6 +314,8 @@ class Campaign:
         self.strategy = strategy
         self.specs = tuple(objective.specs)
         self._guide = guide_columns(self.specs)
+        self.evaluate = as_held_out(tuple(evaluate))
+        self._eval_fingerprints = [h.objective.fingerprint() for h in self.evaluate]
         self.budget = int(budget)
         self.batch_size = int(batch_size)
         self.max_rounds = max_rounds
@@ -388,6 +397,16 @@ class Campaign:
             "budget": self.budget,
             "batch_size": self.batch_size,
             "space": self.space.config(),
+            "evaluate": [
+                {
+                    "objective": h.objective.name,
+                    "fingerprint": fp,
+                    "when": h.when,
+                    "deterministic": h.objective.deterministic,
+                    "specs": specs_to_json(h.objective.specs),
+                }
+                for h, fp in zip(self.evaluate, self._eval_fingerprints)
+            ],
             **self.metadata,
         }
         with self.ledger.transaction():
@@ -601,6 +620,7 @@ class Campaign:
                 c.failed += int(not ev.valid)
             c.evaluations += len(cached)
             self._advance(progress, len(cached))
+            self._evaluate("batch", cached, round_)
         return resolved, fresh, len(rejected) + len(cached) + len(fresh)
 
     def _commit(
@@ -637,6 +657,59 @@ class Campaign:
         c.failed += sum(not ev.valid for ev in evs)
         c.objective_seconds += sum(seconds)
         self._advance(progress, len(batch))
+        self._evaluate("batch", [key for key, _ in batch], round_)
+
+    def _evaluate(self, when: When, keys: Sequence[str], round_: int) -> None:
+        """Score the valid designs among ``keys`` with the evaluation objectives due ``when``; the ledger's copy wins.
+
+        Results go to the ledger under each evaluation objective's fingerprint and to no trajectory,
+        so they never reach :meth:`_scores` (what the strategy is told).
+        """
+        todo = [k for k in dict.fromkeys(keys) if self._known[k].source == "objective" and self._known[k].valid]
+        for held, fp in zip(self.evaluate, self._eval_fingerprints):
+            if held.when != when or not todo:
+                continue
+            have = self.ledger.lookup(fp, todo, run_id=None if held.objective.deterministic else self.run_id)
+            missing = [k for k in todo if k not in have]
+            if not missing:
+                continue
+            start = time.perf_counter()
+            scores = held.objective([self.space.from_json(self._known[k].design) for k in missing]).to("cpu")
+            seconds = (time.perf_counter() - start) / len(missing)
+            self.counters.evaluate_calls += len(missing)
+            std = scores.std.tolist() if scores.std is not None else None
+            rows = [
+                Evaluation(
+                    key,
+                    self._known[key].design,
+                    tuple(float(v) for v in scores.values[i].tolist()),
+                    tuple(std[i]) if std is not None else None,
+                    bool(scores.valid[i]),
+                    scores.errors[i],
+                    "objective",
+                    self.run_id,
+                    round_,
+                    "evaluate:" + when,
+                    seconds,
+                )
+                for i, key in enumerate(missing)
+            ]
+            self.ledger.record(fp, rows)
+
+    def _front_keys(self) -> list[str]:
+        """Keys of the run's feasible non-dominated designs (all feasible designs when no column is an objective)."""
+        rows = [self._known[k] for k in self._order if self._known[k].source == "objective" and self._known[k].valid]
+        if not rows:
+            return []
+        values = torch.tensor([list(ev.values) for ev in rows], dtype=torch.float64).reshape(len(rows), len(self.specs))
+        feasible = constraint_satisfied(values, self.specs)
+        rows = [ev for ev, ok in zip(rows, feasible.tolist()) if ok]
+        values = values[feasible]
+        cols = self._objective_columns
+        if not rows or not cols:
+            return [ev.key for ev in rows]
+        front = front_indices(canonical_values(values[:, cols], [self.specs[k] for k in cols]))
+        return [rows[i].key for i in front]
 
     def _ask(self, n: int) -> list[Any]:
         """``strategy.ask(n)``, after telling a :class:`PendingAware` strategy what is in flight (asynchronous and lab modes)."""
@@ -735,6 +808,7 @@ class Campaign:
             try:
                 reason = run_async(self, progress)
                 self.counters.stop_reason = reason
+                self._evaluate("final", self._front_keys(), self.counters.round)
                 self.counters.wall_seconds = wall_before + time.perf_counter() - session_start
                 self._save()
             finally:
@@ -755,6 +829,7 @@ class Campaign:
                 self.counters.wall_seconds = wall_before + time.perf_counter() - session_start
                 self._save()
             self.counters.stop_reason = reason
+            self._evaluate("final", self._front_keys(), self.counters.round)
             self.counters.wall_seconds = wall_before + time.perf_counter() - session_start
             self._save()
         finally:

@@ -19,6 +19,11 @@ Example::
     [strategy]
     name = "evolution"
     options = { population_size = 64 }
+
+    [[evaluate]]         # optional held-out oracles: reported as eval:<column>, never guide
+    name = "ehrlich"
+    options = { num_states = 32, length = 32, num_motifs = 2, motif_length = 4, seed = 1 }
+    when = "final"       # final (the final Pareto set) | batch (every scored batch)
 """
 
 from __future__ import annotations
@@ -57,6 +62,16 @@ class ObjectivePart(Part):
     directions: list[Literal["max", "min"]] | None = None
     columns: dict[str, dict[str, Any]] | None = None
     transforms: dict[str, dict[str, Any] | list[dict[str, Any]]] | None = None
+
+
+class EvaluatePart(ObjectivePart):
+    """A held-out evaluation objective (:mod:`gendesign.core.evaluate`): an objective table plus ``when``.
+
+    Attributes:
+        when: ``"final"`` scores the final Pareto set; ``"batch"`` scores every scored batch.
+    """
+
+    when: Literal["final", "batch"] = "final"
 
 
 TransformTables = dict[str, Any] | list[dict[str, Any]]
@@ -179,7 +194,7 @@ class CampaignSettings(StrictOptions):
 
 
 class CampaignConfig(BaseModel):
-    """The whole campaign: ``[campaign]``, ``[space]``, ``[[objectives]]``, ``[scoring]``, ``[diversity]``, ``[[reports]]``, ``[strategy]``."""
+    """The whole campaign: ``[campaign]``, ``[space]``, ``[[objectives]]``, ``[scoring]``, ``[diversity]``, ``[[reports]]``, ``[strategy]`` and ``[[evaluate]]``."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -190,6 +205,7 @@ class CampaignConfig(BaseModel):
     diversity: DiversityTable | None = None
     reports: list[ReportPart] = Field(default_factory=list)
     strategy: Part = Field(default_factory=lambda: Part(name="evolution"))
+    evaluate: list[EvaluatePart] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod

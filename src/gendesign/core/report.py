@@ -11,7 +11,12 @@ report regenerated later is identical to the one the run wrote. Files:
   point, best per objective, wall time split into objective, strategy (ask/tell) and engine time
   (the rest: validation, keys, ledger, checkpoints);
 * ``pareto_front.png`` (K = 2, or the three pairwise panels for K = 3), ``hypervolume.png`` (K >= 2)
-  and ``best.png`` (best value of each objective against evaluations).
+  and ``best.png`` (best value of each objective against evaluations);
+* with held-out evaluation objectives (:mod:`gendesign.core.evaluate`): ``eval:<column>`` columns
+  in both CSV tables, an ``evaluate`` section in ``summary.json`` (per column: when it was
+  computed, how many designs it scored, its statistics on the Pareto set, its best design, and
+  the Spearman correlation with every guide column) and ``guide_vs_evaluate.png``, a grid with
+  one scatter per (guide, evaluation) column pair.
 
 Hypervolume follows :func:`gendesign.core.pareto.reference_point`: the specs' bounds when every
 objective column has them, otherwise a point inferred from the run's own feasible front. The point
@@ -38,7 +43,7 @@ from gendesign.core.lock import outputs_lock
 from gendesign.core.objective import ObjectiveSpec, canonical_values, constraint_satisfied
 from gendesign.core.pareto import ParetoFront, hypervolume, pareto_mask, reference_point
 
-OUTPUT_FILES = ("evaluations.csv", "pareto.csv", "summary.json", "pareto_front.png", "hypervolume.png", "best.png")
+OUTPUT_FILES = ("evaluations.csv", "pareto.csv", "summary.json", "pareto_front.png", "hypervolume.png", "best.png", "guide_vs_evaluate.png")
 
 
 def specs_to_json(specs: Sequence[ObjectiveSpec]) -> list[dict[str, Any]]:
@@ -63,6 +68,9 @@ class RunData:
         scored: `[N]` the objective saw the design (the space did not reject it); these count
             toward the budget.
         meta: the run's metadata (strategy, budget, objective name, counters, ...).
+        eval_specs: the ``E`` held-out evaluation column specs (:mod:`gendesign.core.evaluate`).
+        eval_values: `[N, E]` float64 evaluation values; NaN where a design was not evaluated (default `[N, 0]`).
+        eval_when: ``"final"`` or ``"batch"`` per evaluation column.
     """
 
     run_id: str
@@ -73,6 +81,13 @@ class RunData:
     feasible: Tensor
     scored: Tensor
     meta: dict[str, Any] = field(default_factory=dict)
+    eval_specs: tuple[ObjectiveSpec, ...] = ()
+    eval_values: Tensor | None = None
+    eval_when: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.eval_values is None:
+            self.eval_values = torch.empty(len(self.entries), 0, dtype=torch.float64)
 
     @property
     def objective_columns(self) -> list[int]:
@@ -114,7 +129,22 @@ def load_run(ledger: Ledger, run_id: str | None = None) -> RunData:
     scored = torch.tensor([e.evaluation.source == "objective" for e in entries], dtype=torch.bool)
     feasible = valid & constraint_satisfied(values, specs) if entries else valid
     meta = {**meta, "counters": ledger.get_meta(f"counters:{run_id}", {}), "strategy_report": ledger.get_meta(f"strategy_report:{run_id}")}
-    return RunData(run_id, specs, entries, values, valid, feasible, scored, meta)
+    eval_specs: list[ObjectiveSpec] = []
+    eval_when: list[str] = []
+    eval_blocks: list[Tensor] = []
+    keys = [e.evaluation.key for e in entries]
+    for held in meta.get("evaluate", []):
+        held_specs = specs_from_json(held["specs"])
+        found = ledger.lookup(held["fingerprint"], keys, run_id=None if held.get("deterministic", True) else run_id)
+        block = torch.full((len(entries), len(held_specs)), math.nan, dtype=torch.float64)
+        for i, key in enumerate(keys):
+            if key in found and found[key].valid:
+                block[i] = torch.tensor(found[key].values, dtype=torch.float64)
+        eval_specs += held_specs
+        eval_when += [held["when"]] * len(held_specs)
+        eval_blocks.append(block)
+    eval_values = torch.cat(eval_blocks, dim=1) if eval_blocks else torch.empty(len(entries), 0, dtype=torch.float64)
+    return RunData(run_id, specs, entries, values, valid, feasible, scored, meta, tuple(eval_specs), eval_values, tuple(eval_when))
 
 
 def front_indices(Y: Tensor, chunk: int = 2048) -> list[int]:
@@ -212,6 +242,55 @@ def _fmt(x: float) -> str:
     return "" if math.isnan(x) else repr(float(x))
 
 
+def _eval_names(data: RunData) -> list[str]:
+    from gendesign.core.evaluate import EVAL_PREFIX
+
+    return [EVAL_PREFIX + s.name for s in data.eval_specs]
+
+
+def spearman(a: Tensor, b: Tensor) -> float | None:
+    """Spearman rank correlation of `[n]` ``a`` and ``b`` (average ranks for ties); ``None`` below 3 points or for a constant input."""
+    from scipy.stats import spearmanr
+
+    if a.numel() < 3 or bool((a == a[0]).all()) or bool((b == b[0]).all()):
+        return None
+    return float(spearmanr(a.numpy(), b.numpy()).statistic)
+
+
+def summarize_evaluate(data: RunData, front: Sequence[int]) -> dict[str, Any]:
+    """The ``evaluate`` section of ``summary.json``: per evaluation column, coverage, Pareto statistics, best and guide correlations."""
+    out: dict[str, Any] = {}
+    front_t = torch.as_tensor(list(front), dtype=torch.long)
+    for e, (name, spec) in enumerate(zip(_eval_names(data), data.eval_specs)):
+        col = data.eval_values[:, e]
+        done = ~torch.isnan(col)
+        on_front = col[front_t] if len(front) else col[:0]
+        on_front = on_front[~torch.isnan(on_front)]
+        best = None
+        if bool(done.any()):
+            signed = torch.where(done, col * spec.sign, torch.full_like(col, -math.inf))
+            row = int(torch.argmax(signed))
+            best = {"value": float(col[row]), "key": data.entries[row].evaluation.key, "evaluation": int(data.evaluation_index()[row])}
+        correlations: dict[str, float | None] = {}
+        for g in data.objective_columns:
+            both = done & data.feasible
+            correlations[data.specs[g].name] = spearman(data.values[both, g], col[both])
+        out[name] = {
+            "when": data.eval_when[e],
+            "direction": spec.direction,
+            "designs_evaluated": int(done.sum()),
+            "pareto": {
+                "n": int(on_front.numel()),
+                "mean": float(on_front.mean()) if on_front.numel() else None,
+                "min": float(on_front.min()) if on_front.numel() else None,
+                "max": float(on_front.max()) if on_front.numel() else None,
+            },
+            "best": best,
+            "spearman_with_guide": correlations,
+        }
+    return out
+
+
 def summarize(data: RunData, space: DesignSpace | None = None) -> dict[str, Any]:
     """The ``summary.json`` content."""
     counters = dict(data.meta.get("counters", {}))
@@ -272,6 +351,7 @@ def summarize(data: RunData, space: DesignSpace | None = None) -> dict[str, Any]
             "rule": "spec bounds" if all(s.bounds is not None for s in data.objective_specs) else "inferred from the run's front (nadir - 0.1 * range)",
         },
         "best": best,
+        "evaluate": summarize_evaluate(data, front),
         "time": {
             "wall_seconds": wall,
             "objective_seconds": obj_s,
@@ -292,6 +372,7 @@ def write_evaluations_csv(path: Path, data: RunData, space: DesignSpace | None =
     header = ["evaluation", "seq", "round", "design", *names]
     if has_std:
         header += [f"{n}_std" for n in names]
+    header += _eval_names(data)
     header += ["valid", "feasible", "source", "paid_by_this_run", "error", "strategy", "objective_seconds", "key"]
     index = data.evaluation_index().tolist()
     with atomic_open(path, "w", newline="", encoding="utf-8") as fh:
@@ -304,6 +385,7 @@ def write_evaluations_csv(path: Path, data: RunData, space: DesignSpace | None =
             row += [_fmt(v) for v in e.values]
             if has_std:
                 row += [_fmt(v) for v in e.std] if e.std is not None else [""] * len(names)
+            row += [_fmt(v) for v in data.eval_values[i].tolist()]
             row += [int(e.valid), int(bool(data.feasible[i])), e.source, int(e.run_id == data.run_id), e.error or "", e.strategy or "", f"{e.seconds:.6g}", e.key]
             writer.writerow(row)
 
@@ -323,11 +405,19 @@ def write_pareto_csv(path: Path, data: RunData, space: DesignSpace | None = None
     rows.sort(key=lambda r: -sign * float(data.values[r[0], first]))
     with atomic_open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["design", *extra_cols, *names, "evaluation", "round", "key"])
+        writer.writerow(["design", *extra_cols, *names, *_eval_names(data), "evaluation", "round", "key"])
         index = data.evaluation_index().tolist()
         for i, text, extra in rows:
             entry = data.entries[i]
-            writer.writerow([text, *(extra.get(c, "") for c in extra_cols), *(_fmt(v) for v in entry.evaluation.values), index[i], entry.round, entry.evaluation.key])
+            writer.writerow([
+                text,
+                *(extra.get(c, "") for c in extra_cols),
+                *(_fmt(v) for v in entry.evaluation.values),
+                *(_fmt(v) for v in data.eval_values[i].tolist()),
+                index[i],
+                entry.round,
+                entry.evaluation.key,
+            ])
     return front
 
 
@@ -409,6 +499,38 @@ def plot_best(path: Path, data: RunData) -> bool:
     return True
 
 
+def plot_guide_vs_evaluate(path: Path, data: RunData) -> bool:
+    """Grid of scatters, one per (evaluation column row, guide column) pair, over the designs each evaluation scored; Pareto designs in red."""
+    if not data.eval_specs or not data.objective_columns:
+        return False
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    guide = data.objective_columns
+    rows, cols = len(data.eval_specs), len(guide)
+    fig = Figure(figsize=(4.0 * cols, 3.5 * rows), dpi=100)
+    FigureCanvasAgg(fig)
+    front = torch.zeros(len(data.entries), dtype=torch.bool)
+    front[pareto_indices(data)] = True
+    names = _eval_names(data)
+    for r in range(rows):
+        done = ~torch.isnan(data.eval_values[:, r]) & data.feasible
+        for c, g in enumerate(guide):
+            ax = fig.add_subplot(rows, cols, r * cols + c + 1)
+            rest, top = done & ~front, done & front
+            ax.scatter(data.values[rest, g], data.eval_values[rest, r], s=8, c="0.6", label="evaluated")
+            ax.scatter(data.values[top, g], data.eval_values[top, r], s=16, c="tab:red", label="Pareto set", zorder=3)
+            rho = spearman(data.values[done, g], data.eval_values[done, r])
+            ax.set_title("" if rho is None else f"Spearman {rho:.2f}", fontsize="small")
+            ax.set_xlabel(f"{data.specs[g].name} (guide, {data.specs[g].direction})")
+            ax.set_ylabel(f"{names[r]} ({data.eval_specs[r].direction})")
+            ax.grid(alpha=0.3)
+    fig.axes[0].legend(loc="best", fontsize="small")
+    fig.tight_layout()
+    _save_figure(fig, path)
+    return True
+
+
 def write_outputs(
     run_dir: str | Path,
     ledger: Ledger,
@@ -441,7 +563,12 @@ def write_outputs(
         summary = summarize(data, space)
         written = ["evaluations.csv", "pareto.csv", "summary.json"]
         if plots:
-            for name, fn in (("pareto_front.png", plot_pareto_front), ("hypervolume.png", plot_hypervolume), ("best.png", plot_best)):
+            for name, fn in (
+                ("pareto_front.png", plot_pareto_front),
+                ("hypervolume.png", plot_hypervolume),
+                ("best.png", plot_best),
+                ("guide_vs_evaluate.png", plot_guide_vs_evaluate),
+            ):
                 if fn(out / name, data):
                     written.append(name)
         for name, extension in (extensions or {}).items():

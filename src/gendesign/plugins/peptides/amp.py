@@ -56,6 +56,7 @@ _CLASS_OF = {aa: i for i, group in enumerate(CONJOINT_CLASSES) for aa in group}
 NUM_FEATURES = 20 + 49 + 8
 
 SHIPPED_DIR = "amp_classifier"
+HELDOUT_DIR = "amp_heldout"
 
 
 def featurize(peptides: Sequence[Peptide]) -> Tensor:
@@ -175,6 +176,11 @@ class AMPClassifier(nn.Module):
 def shipped_path() -> Path:
     """Directory of the classifier weights shipped in the package."""
     return Path(str(resources.files("gendesign.plugins.peptides") / "data" / SHIPPED_DIR))
+
+
+def heldout_path() -> Path:
+    """Directory of the held-out evaluation oracle: the same architecture trained on modlAMP's AMPvsTMset (AMPs vs transmembrane helices)."""
+    return Path(str(resources.files("gendesign.plugins.peptides") / "data" / HELDOUT_DIR))
 
 
 def shipped_metrics() -> dict[str, Any]:

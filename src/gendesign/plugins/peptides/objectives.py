@@ -57,19 +57,21 @@ class AMPProbability(PeptideObjective):
     Args:
         model_path: local directory of an :class:`~gendesign.plugins.peptides.amp.AMPClassifier`;
             default: the weights shipped in the package (test ROC-AUC in their ``metrics.json``).
+        column: the output column's name.
+        training_set: the training data named in the column's description.
     """
 
-    def __init__(self, model_path: str | None = None) -> None:
+    def __init__(self, model_path: str | None = None, column: str = "amp_probability", training_set: str = "modlAMP AMP vs UniProt") -> None:
         from gendesign.plugins.peptides.amp import AMPClassifier, shipped_path
 
         self.model_path = Path(model_path) if model_path else shipped_path()
         self.model = AMPClassifier.from_pretrained(self.model_path)
         self.specs = (
             ObjectiveSpec(
-                "amp_probability",
+                column,
                 "max",
                 bounds=(0.0, 1.0),
-                description="P(antimicrobial), MLP on composition + physicochemical features (modlAMP AMP vs UniProt)",
+                description=f"P(antimicrobial), MLP on composition + physicochemical features ({training_set})",
             ),
         )
 
@@ -79,6 +81,17 @@ class AMPProbability(PeptideObjective):
     def config(self) -> dict[str, Any]:
         digest = hashlib.sha256((self.model_path / "model.safetensors").read_bytes()).hexdigest()[:16]
         return {**super().config(), "weights": digest}
+
+
+def amp_heldout() -> AMPProbability:
+    """Held-out AMP evaluation oracle ``amp_heldout``: the AMP classifier retrained on modlAMP's AMPvsTMset (AMPs vs transmembrane helices).
+
+    Meant for ``[[evaluate]]``, not for guiding: it shares no negatives with the guide classifier
+    ``amp_probability`` (AMPvsUniProt), so designs that exploit the guide's blind spots score lower here.
+    """
+    from gendesign.plugins.peptides.amp import heldout_path
+
+    return AMPProbability(str(heldout_path()), column="amp_heldout", training_set="modlAMP AMP vs transmembrane helices")
 
 
 class PeptideDescriptors(PeptideObjective):

@@ -2,7 +2,7 @@
 
 * spaces: ``peptide`` (:class:`~gendesign.plugins.peptides.space.PeptideSpace`, residue level) and
   ``peptide_smiles`` (:class:`~gendesign.plugins.peptides.space.PeptideSmilesSpace`);
-* objectives: ``amp_probability``, ``peptide_descriptors``, ``solubility_proxy``,
+* objectives: ``amp_probability``, ``amp_heldout`` (held-out evaluation oracle), ``peptide_descriptors``, ``solubility_proxy``,
   ``hemolysis_proxy``, ``permeability_proxy``,
   ``protease_resistance_proxy`` and ``user_model``.
 
@@ -23,6 +23,7 @@ def register_design_spaces(register: Register) -> None:
 @hookimpl
 def register_objectives(register: Register) -> None:
     register("amp_probability", "gendesign.plugins.peptides.objectives:AMPProbability")
+    register("amp_heldout", "gendesign.plugins.peptides.objectives:amp_heldout")
     register("peptide_descriptors", "gendesign.plugins.peptides.objectives:PeptideDescriptors")
     register("solubility_proxy", "gendesign.plugins.peptides.objectives:solubility_proxy")
     register("hemolysis_proxy", "gendesign.plugins.peptides.objectives:hemolysis_proxy")

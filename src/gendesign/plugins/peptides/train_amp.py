@@ -1,6 +1,11 @@
-"""Train the shipped AMP classifier: ``python -m gendesign.plugins.peptides.train_amp [--out DIR]``.
+"""Train the shipped AMP classifiers: ``python -m gendesign.plugins.peptides.train_amp [--dataset NAME] [--out DIR]``.
 
-Reads ``AMPvsUniProt.csv`` from the installed ``modlamp`` wheel (nothing is downloaded), removes
+``--dataset AMPvsUniProt.csv`` (default) trains the guide classifier (``data/amp_classifier``);
+``--dataset AMPvsTMset.csv`` trains the held-out evaluation oracle (``data/amp_heldout``): modlAMP's
+second AMP set, 206 AMPs against 206 transmembrane helices, whose negatives (hydrophobic membrane
+helices, not random UniProt sequences) draw a different decision boundary.
+
+Reads the chosen CSV from the installed ``modlamp`` wheel (nothing is downloaded), removes
 duplicate sequences and sequences with a conflicting label, splits the rest 70/15/15 stratified by
 label with a fixed seed, trains :class:`~gendesign.plugins.peptides.amp.AMPClassifier` with AdamW
 on the binary cross-entropy, keeps the epoch with the best validation ROC-AUC, fits the temperature
@@ -24,16 +29,20 @@ import numpy as np
 import torch
 
 from gendesign.core.errors import GendesignError, require
-from gendesign.plugins.peptides.amp import AA, AMPClassifier, featurize, shipped_path
+from gendesign.plugins.peptides.amp import AA, AMPClassifier, featurize, heldout_path, shipped_path
 from gendesign.plugins.peptides.notation import Peptide
 
 DATASET = "AMPvsUniProt.csv"
+HELDOUT_DATASET = "AMPvsTMset.csv"
+DATASETS = (DATASET, HELDOUT_DATASET)
 
 
-def load_amp_vs_uniprot() -> tuple[list[str], np.ndarray]:
-    """Sequences and labels (1 = AMP) of modlAMP's AMPvsUniProt set, de-duplicated, canonical letters only."""
+def load_amp_vs_uniprot(dataset: str = DATASET) -> tuple[list[str], np.ndarray]:
+    """Sequences and labels (1 = AMP) of a modlAMP AMP set (default AMPvsUniProt), de-duplicated, canonical letters only."""
     require("modlamp", "peptides")
-    text = (resources.files("modlamp") / "data" / DATASET).read_text()
+    if dataset not in DATASETS:
+        raise GendesignError(f"dataset {dataset!r} is not a modlAMP AMP set this script knows; choose from {list(DATASETS)}")
+    text = (resources.files("modlamp") / "data" / dataset).read_text()
     labels: dict[str, set[int]] = {}
     rows = list(csv.reader(text.splitlines()))
     for row in rows[1:]:
@@ -93,11 +102,18 @@ def binary_nll(y: np.ndarray, logit: np.ndarray) -> float:
 
 
 def train(
-    out: Path, *, seed: int = 0, epochs: int = 150, hidden: int = 64, lr: float = 3e-3, weight_decay: float = 1e-2
+    out: Path,
+    *,
+    seed: int = 0,
+    epochs: int = 150,
+    hidden: int = 64,
+    lr: float = 3e-3,
+    weight_decay: float = 1e-2,
+    dataset: str = DATASET,
 ) -> dict[str, Any]:
     """Train, select by validation ROC-AUC, evaluate on test, write everything to ``out``; return the metrics."""
     torch.manual_seed(seed)
-    seqs, y = load_amp_vs_uniprot()
+    seqs, y = load_amp_vs_uniprot(dataset)
     tr, va, te = stratified_split(y, (0.7, 0.15, 0.15), seed)
     x = featurize([Peptide(tuple(s)) for s in seqs])
     yt = torch.tensor(y, dtype=torch.float32)
@@ -136,7 +152,7 @@ def train(
         "test_ece_after": round(expected_calibration_error(y[te], 1 / (1 + np.exp(-test_logit))), 4),
     }
     metrics = {
-        "dataset": f"modlamp {distribution('modlamp').version} data/{DATASET} (BSD-3-Clause)",
+        "dataset": f"modlamp {distribution('modlamp').version} data/{dataset} (BSD-3-Clause)",
         "n_sequences": len(seqs),
         "split": {"train": len(tr), "validation": len(va), "test": len(te), "seed": seed},
         "best_epoch": best[1],
@@ -145,7 +161,7 @@ def train(
         "test_accuracy": round(float(((test_logit > 0).astype(int) == y[te]).mean()), 4),
         "calibration": calibration,
         "hyperparameters": {"epochs": epochs, "hidden": hidden, "lr": lr, "weight_decay": weight_decay},
-        "command": "python -m gendesign.plugins.peptides.train_amp",
+        "command": "python -m gendesign.plugins.peptides.train_amp" + ("" if dataset == DATASET else f" --dataset {dataset} --seed {seed}"),
     }
     model.save_pretrained(out, metrics=metrics)
     with open(out / "test_split.csv", "w", newline="") as fh:
@@ -157,22 +173,22 @@ def train(
     if licence is not None:
         (out / "LICENSE-modlAMP-data.txt").write_text(
             "The training and test data come from modlAMP (https://github.com/alexarnimueller/modlAMP), data/"
-            f"{DATASET}, under this licence:\n\n" + Path(str(licence.locate())).read_text()
+            f"{dataset}, under this licence:\n\n" + Path(str(licence.locate())).read_text()
         )
     return metrics
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--out", type=Path, default=shipped_path(), help="output directory (default: the package's shipped weights)"
-    )
+    parser.add_argument("--dataset", choices=DATASETS, default=DATASET, help="modlAMP data set (AMPvsTMset.csv: the held-out oracle)")
+    parser.add_argument("--out", type=Path, default=None, help="output directory (default: the package's shipped weights for --dataset)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=150)
     parser.add_argument("--hidden", type=int, default=64)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    metrics = train(args.out, seed=args.seed, epochs=args.epochs, hidden=args.hidden)
+    out = args.out or (shipped_path() if args.dataset == DATASET else heldout_path())
+    metrics = train(out, seed=args.seed, epochs=args.epochs, hidden=args.hidden, dataset=args.dataset)
     print(json.dumps(metrics, indent=2))
 
 
