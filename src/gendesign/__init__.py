@@ -98,7 +98,6 @@ if TYPE_CHECKING:
     from gendesign.api.facade import OptimizationResult, finetune, optimize
     from gendesign.core.campaign import Campaign, CampaignResult, ParetoPoint, Record
     from gendesign.core.designs import DesignSpace
-    from gendesign.core.evaluate import HeldOut
     from gendesign.core.errors import (
         CampaignError,
         ConfigError,
@@ -109,6 +108,7 @@ if TYPE_CHECKING:
         PluginError,
         UnknownNameError,
     )
+    from gendesign.core.evaluate import HeldOut
     from gendesign.core.generator import Generator
     from gendesign.core.hookspecs import hookimpl
     from gendesign.core.ledger import Ledger
