@@ -183,7 +183,12 @@ def test_docs_python_example_runs():
     import re
 
     example = re.findall(r"```python\n(.*?)```", _docs_section(), re.S)[0]
-    exec(compile(example, "docs/objectives.md", "exec"), {"__name__": "docs_example"})
+    namespace: dict = {"__name__": "docs_example"}
+    exec(compile(example, "docs/objectives.md", "exec"), namespace)
+    starc_distance, proxy, prompts = namespace["starc_distance"], namespace["proxy"], namespace["prompts"]
+    assert starc_distance(proxy, namespace["oracle"], prompts) < 1e-9
+    assert abs(starc_distance(proxy, -proxy, prompts) - 2.0) < 1e-9
+    assert 0.0 <= namespace["result"].to_dict()["distance"] <= 2.0
 
 
 def test_docs_cli_example_prints_what_the_docs_show(tmp_path, monkeypatch):
